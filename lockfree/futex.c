@@ -1,5 +1,4 @@
 /* Futex parking. Linux only: the raw syscall, private futexes, CLOCK_MONOTONIC deadlines. */
-#define _GNU_SOURCE
 #include "lockfree/futex.h"
 #include "golf/error.h"
 

@@ -1,6 +1,5 @@
 /* The RCU glue: lazy per-thread registration with liburcu's memb flavour, and unregistration at
  * thread exit through a pthread key destructor. The only file in golf that includes liburcu. */
-#define _GNU_SOURCE
 #include "lockfree/rcu.h"
 #include "lockfree/fatal.h"
 

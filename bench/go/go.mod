@@ -1,0 +1,3 @@
+module golfbench
+
+go 1.19

@@ -1,0 +1,602 @@
+/* golf-bench: golf beside its peers, interleaved in one invocation (BENCH.md).
+ *
+ * For each workload and thread count it runs every implementation once per round, `runs` rounds
+ * (golf, peer, ..., golf, peer, ...), so slow drift of a shared machine hits all of them alike,
+ * and reports the median of the rounds and golf's speed relative to each peer. */
+#include "bench.h"
+
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef GOLF_BENCH_GO_DEFAULT
+#define GOLF_BENCH_GO_DEFAULT "golf-bench-go"
+#endif
+
+#define MAX_WORKLOADS 64
+#define MAX_RUNS 99
+
+static const gb_workload *workloads[MAX_WORKLOADS];
+static int nworkloads;
+
+void
+gb_register(const gb_workload *w)
+{
+    if (nworkloads < MAX_WORKLOADS)
+        workloads[nworkloads++] = w;
+}
+
+void
+gb_fail(gb_result *out, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(out->why, sizeof out->why, fmt, ap);
+    va_end(ap);
+    out->ok = false;
+}
+
+static double
+now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+typedef struct worker_start {
+    void (*worker)(void *arg, int id);
+    void *arg;
+    int id;
+} worker_start;
+
+static void *
+worker_main(void *p)
+{
+    worker_start *s = p;
+    s->worker(s->arg, s->id);
+    return NULL;
+}
+
+double
+gb_run_workers(int nthreads, void (*worker)(void *arg, int id), void *arg)
+{
+    pthread_t *tids = calloc((size_t)nthreads, sizeof *tids);
+    worker_start *starts = calloc((size_t)nthreads, sizeof *starts);
+    if (tids == NULL || starts == NULL) {
+        fprintf(stderr, "golf-bench: out of memory\n");
+        exit(2);
+    }
+    double t0 = now_s();
+    for (int i = 0; i < nthreads; i++) {
+        starts[i] = (worker_start){worker, arg, i};
+        if (pthread_create(&tids[i], NULL, worker_main, &starts[i]) != 0) {
+            fprintf(stderr, "golf-bench: cannot start thread %d\n", i);
+            exit(2);
+        }
+    }
+    for (int i = 0; i < nthreads; i++)
+        pthread_join(tids[i], NULL);
+    double t = now_s() - t0;
+    free(tids);
+    free(starts);
+    return t;
+}
+
+/* ---- options ---- */
+
+static struct {
+    int runs;
+    double scale;
+    const char *csv_path;
+    const char *plot_path;
+    const char *go_path;
+    bool no_go;
+    bool quiet;
+    const char *only_impls; /* comma list or NULL */
+} opt = {3, 1.0, NULL, NULL, NULL, false, false, NULL};
+
+/* One (workload, threads) selection from the command line. */
+typedef struct selection {
+    const gb_workload *w;
+    int threads[GB_MAX_THREADS]; /* 0-terminated; empty: the workload's own list */
+} selection;
+
+static void
+usage(FILE *f)
+{
+    fprintf(f,
+            "usage: golf-bench [options] [WORKLOAD[:T1,T2,...]]...\n"
+            "  With no workload: the standard comparison (every workload, its thread counts).\n"
+            "  --list          list workloads, their thread counts and implementations\n"
+            "  --runs N        rounds per measurement, median reported (default 3)\n"
+            "  --scale F       multiply every workload's operation count by F (default 1)\n"
+            "  --impl A,B      run only these implementations (golf always runs)\n"
+            "  --csv FILE      also write impl,workload,threads,ops_per_sec,ns_per_op to FILE ('-': stdout)\n"
+            "  --plot FILE     also draw the results to FILE (PNG) with gnuplot, when installed\n"
+            "  --go PATH       the Go mirror binary (default: next to golf-bench at build time)\n"
+            "  --no-go         skip the Go peer\n"
+            "  --quiet         no progress on stderr\n");
+}
+
+static const gb_workload *
+find_workload(const char *name, size_t len)
+{
+    for (int i = 0; i < nworkloads; i++)
+        if (strlen(workloads[i]->name) == len && strncmp(workloads[i]->name, name, len) == 0)
+            return workloads[i];
+    return NULL;
+}
+
+static int
+cmp_workload(const void *a, const void *b)
+{
+    const gb_workload *x = *(const gb_workload *const *)a, *y = *(const gb_workload *const *)b;
+    return strcmp(x->name, y->name);
+}
+
+/* The standard order: BENCH.md's table order. Others follow alphabetically. */
+static const char *const standard_order[] = {
+    "chan_buf1024_mpmc", "chan_unbuf_mpmc", "chan_select2_buf1024", "chan_pingpong_rtt",
+    "ring_mpmc1024", "map_load99", "map_load90", "map_load50", "map_loadorstore_hot",
+    "pool_getput64", "mutex_inc", "waitgroup_adddone", NULL};
+
+static void
+sort_workloads(void)
+{
+    qsort(workloads, (size_t)nworkloads, sizeof workloads[0], cmp_workload);
+    int pos = 0;
+    for (int k = 0; standard_order[k]; k++) {
+        for (int i = pos; i < nworkloads; i++) {
+            if (strcmp(workloads[i]->name, standard_order[k]) == 0) {
+                const gb_workload *t = workloads[i];
+                memmove(&workloads[pos + 1], &workloads[pos], (size_t)(i - pos) * sizeof t);
+                workloads[pos++] = t;
+                break;
+            }
+        }
+    }
+}
+
+/* ---- implementations of one measurement ---- */
+
+typedef struct impl_ref {
+    const char *name;
+    gb_run_fn run; /* NULL: the Go mirror */
+} impl_ref;
+
+static bool
+impl_wanted(const char *name)
+{
+    if (opt.only_impls == NULL || strcmp(name, "golf") == 0)
+        return true;
+    size_t n = strlen(name);
+    for (const char *p = opt.only_impls; *p;) {
+        const char *e = strchr(p, ',');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        if (len == n && strncmp(p, name, n) == 0)
+            return true;
+        p += len + (e ? 1 : 0);
+    }
+    return false;
+}
+
+static const char *
+go_path(void)
+{
+    return opt.go_path ? opt.go_path : GOLF_BENCH_GO_DEFAULT;
+}
+
+static bool
+go_available(void)
+{
+    return !opt.no_go && access(go_path(), X_OK) == 0;
+}
+
+static void
+run_go(const gb_workload *w, int threads, uint64_t n, gb_result *out)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "'%s' -w %s -t %d -n %llu", go_path(), w->name, threads,
+             (unsigned long long)n);
+    memset(out, 0, sizeof *out);
+    FILE *p = popen(cmd, "r");
+    if (p == NULL) {
+        gb_fail(out, "cannot run %s", cmd);
+        return;
+    }
+    char line[512] = "";
+    if (fgets(line, sizeof line, p) == NULL)
+        line[0] = 0;
+    pclose(p);
+    unsigned long long ops;
+    double secs;
+    if (sscanf(line, "ok %llu %lf", &ops, &secs) == 2) {
+        out->ops = ops;
+        out->seconds = secs;
+        out->ok = true;
+    } else {
+        line[strcspn(line, "\n")] = 0;
+        gb_fail(out, "go: %s", line[0] ? line : "no output");
+    }
+}
+
+/* ---- results ---- */
+
+typedef struct row {
+    const char *impl;
+    const char *workload;
+    int threads;
+    bool rtt;
+    bool ok;
+    double ops_per_sec; /* median */
+    double spread;      /* (max-min)/median over the rounds */
+    char why[160];
+} row;
+
+static row *rows;
+static size_t nrows, caprows;
+
+static row *
+add_row(void)
+{
+    if (nrows == caprows) {
+        caprows = caprows ? caprows * 2 : 64;
+        rows = realloc(rows, caprows * sizeof *rows);
+        if (rows == NULL) {
+            fprintf(stderr, "golf-bench: out of memory\n");
+            exit(2);
+        }
+    }
+    memset(&rows[nrows], 0, sizeof rows[0]);
+    return &rows[nrows++];
+}
+
+static int
+cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static void
+progress(const char *fmt, ...)
+{
+    if (opt.quiet)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    bool tty = isatty(2);
+    if (tty)
+        fputs("\r\033[K", stderr);
+    vfprintf(stderr, fmt, ap);
+    if (!tty)
+        fputc('\n', stderr);
+    va_end(ap);
+    fflush(stderr);
+}
+
+static int failures;
+
+/* Runs one (workload, threads): every implementation, `runs` rounds interleaved. */
+static void
+measure(const gb_workload *w, int threads, int index, int total)
+{
+    impl_ref impls[GB_MAX_IMPLS + 1];
+    int nimpl = 0;
+    for (int i = 0; i < GB_MAX_IMPLS && w->impls[i].name; i++)
+        if (impl_wanted(w->impls[i].name))
+            impls[nimpl++] = (impl_ref){w->impls[i].name, w->impls[i].run};
+    if (w->go && impl_wanted("go") && go_available())
+        impls[nimpl++] = (impl_ref){"go", NULL};
+
+    uint64_t n = (uint64_t)llround((double)w->n * opt.scale);
+    if (n < (uint64_t)threads * 16)
+        n = (uint64_t)threads * 16;
+    double samples[GB_MAX_IMPLS + 1][MAX_RUNS];
+    bool ok[GB_MAX_IMPLS + 1];
+    char why[GB_MAX_IMPLS + 1][160];
+    for (int i = 0; i < nimpl; i++) {
+        ok[i] = true;
+        why[i][0] = 0;
+    }
+    for (int r = 0; r < opt.runs; r++) {
+        for (int i = 0; i < nimpl; i++) {
+            /* On a terminal the line is rewritten for every run; in a log, one line for each
+             * (workload, threads). */
+            if (isatty(2) || (r == 0 && i == 0))
+                progress("[%d/%d] %s threads=%d %s round %d/%d", index, total, w->name, threads,
+                         impls[i].name, r + 1, opt.runs);
+            gb_result res;
+            memset(&res, 0, sizeof res);
+            res.ok = true;
+            if (impls[i].run)
+                impls[i].run(threads, n, &res);
+            else
+                run_go(w, threads, n, &res);
+            if (!res.ok || res.seconds <= 0 || res.ops == 0) {
+                if (ok[i])
+                    snprintf(why[i], sizeof why[i], "%.150s", res.ok ? "no time measured" : res.why);
+                ok[i] = false;
+                samples[i][r] = 0;
+            } else {
+                samples[i][r] = (double)res.ops / res.seconds;
+            }
+        }
+    }
+    for (int i = 0; i < nimpl; i++) {
+        row *rw = add_row();
+        rw->impl = impls[i].name;
+        rw->workload = w->name;
+        rw->threads = threads;
+        rw->rtt = w->rtt;
+        rw->ok = ok[i];
+        if (ok[i]) {
+            qsort(samples[i], (size_t)opt.runs, sizeof(double), cmp_double);
+            rw->ops_per_sec = samples[i][opt.runs / 2];
+            rw->spread = (samples[i][opt.runs - 1] - samples[i][0]) / rw->ops_per_sec;
+        } else {
+            snprintf(rw->why, sizeof rw->why, "%.150s", why[i]);
+            /* The Go peer failing (no toolchain at run time) is not golf's failure. */
+            if (impls[i].run != NULL)
+                failures++;
+        }
+    }
+}
+
+static const row *
+find_golf(const char *workload, int threads)
+{
+    for (size_t i = 0; i < nrows; i++)
+        if (rows[i].threads == threads && strcmp(rows[i].workload, workload) == 0 &&
+            strcmp(rows[i].impl, "golf") == 0)
+            return &rows[i];
+    return NULL;
+}
+
+static void
+print_table(FILE *f)
+{
+    fprintf(f, "\n%-22s %7s %-7s %12s %12s %8s %12s\n", "workload", "threads", "impl", "Mops/s",
+            "ns/op", "spread", "golf/impl");
+    const char *last = NULL;
+    int last_t = -1;
+    for (size_t i = 0; i < nrows; i++) {
+        const row *r = &rows[i];
+        if (last && (strcmp(last, r->workload) != 0 || last_t != r->threads))
+            fputc('\n', f);
+        last = r->workload;
+        last_t = r->threads;
+        if (!r->ok) {
+            fprintf(f, "%-22s %7d %-7s  FAILED: %s\n", r->workload, r->threads, r->impl, r->why);
+            continue;
+        }
+        const row *g = find_golf(r->workload, r->threads);
+        char ratio[32] = "";
+        if (g && g->ok && r != g)
+            snprintf(ratio, sizeof ratio, "%.2fx", g->ops_per_sec / r->ops_per_sec);
+        fprintf(f, "%-22s %7d %-7s %12.2f %12.1f %7.0f%% %12s%s\n", r->workload, r->threads,
+                r->impl, r->ops_per_sec / 1e6, 1e9 / r->ops_per_sec, r->spread * 100, ratio,
+                r->rtt ? "  (ns/op = ns per round trip)" : "");
+    }
+    fprintf(f, "\ngolf/impl > 1: golf is faster. Medians of %d interleaved rounds; spread = "
+               "(max-min)/median.\n",
+            opt.runs);
+}
+
+static void
+write_csv(FILE *f)
+{
+    fprintf(f, "impl,workload,threads,ops_per_sec,ns_per_op\n");
+    for (size_t i = 0; i < nrows; i++) {
+        const row *r = &rows[i];
+        if (r->ok)
+            fprintf(f, "%s,%s,%d,%.0f,%.2f\n", r->impl, r->workload, r->threads, r->ops_per_sec,
+                    1e9 / r->ops_per_sec);
+    }
+}
+
+/* Draws one clustered bar per (workload, threads), one bar per implementation, log scale. */
+static void
+write_plot(const char *path)
+{
+    if (system("command -v gnuplot >/dev/null 2>&1") != 0) {
+        fprintf(stderr, "golf-bench: gnuplot is not installed (Debian: gnuplot-nox): no plot "
+                        "drawn; the CSV has the figures\n");
+        return;
+    }
+    static const char *const impl_cols[] = {"golf", "ref", "ck", "urcu", "malloc", "go", NULL};
+    char data_path[] = "/tmp/golf-bench-plot-XXXXXX";
+    int fd = mkstemp(data_path);
+    if (fd < 0)
+        return;
+    FILE *d = fdopen(fd, "w");
+    fprintf(d, "case");
+    for (int c = 0; impl_cols[c]; c++)
+        fprintf(d, " %s", impl_cols[c]);
+    fputc('\n', d);
+    for (size_t i = 0; i < nrows; i++) {
+        if (strcmp(rows[i].impl, "golf") != 0)
+            continue;
+        fprintf(d, "%s/%d", rows[i].workload, rows[i].threads);
+        for (int c = 0; impl_cols[c]; c++) {
+            double v = -1;
+            for (size_t j = 0; j < nrows; j++)
+                if (rows[j].ok && rows[j].threads == rows[i].threads &&
+                    strcmp(rows[j].workload, rows[i].workload) == 0 &&
+                    strcmp(rows[j].impl, impl_cols[c]) == 0)
+                    v = rows[j].ops_per_sec / 1e6;
+            if (v < 0)
+                fprintf(d, " -");
+            else
+                fprintf(d, " %.4f", v);
+        }
+        fputc('\n', d);
+    }
+    fclose(d);
+    char script[] = "/tmp/golf-bench-gp-XXXXXX";
+    fd = mkstemp(script);
+    if (fd < 0)
+        return;
+    FILE *s = fdopen(fd, "w");
+    fprintf(s,
+            "set terminal pngcairo size 1600,700 noenhanced\nset output '%s'\n"
+            "set title 'golf-bench: Mops/s (median), higher is better (ping-pong: round trips/s)'\n"
+            "set datafile missing '-'\nset style data histograms\nset style histogram clustered gap 1\n"
+            "set style fill solid 0.8 border -1\nset logscale y\nset yrange [0.01:*]\n"
+            "set xtics rotate by -45 font ',8'\nset key outside right top\nset grid ytics\n"
+            "plot for [c=2:%d] '%s' using c:xtic(1) title columnheader(c)\n",
+            path, 7, data_path);
+    fclose(s);
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "gnuplot '%s' 2>&1", script);
+    if (system(cmd) != 0)
+        fprintf(stderr, "golf-bench: gnuplot failed; no plot drawn\n");
+    else
+        fprintf(stderr, "golf-bench: plot written to %s\n", path);
+    unlink(script);
+    unlink(data_path);
+}
+
+static void
+list_workloads(void)
+{
+    for (int i = 0; i < nworkloads; i++) {
+        const gb_workload *w = workloads[i];
+        printf("%-22s n=%-10llu threads=", w->name, (unsigned long long)w->n);
+        for (int t = 0; t < GB_MAX_THREADS && w->threads[t]; t++)
+            printf("%s%d", t ? "," : "", w->threads[t]);
+        printf(" impls=");
+        for (int k = 0; k < GB_MAX_IMPLS && w->impls[k].name; k++)
+            printf("%s%s", k ? "," : "", w->impls[k].name);
+        printf("%s\n", w->go ? ",go" : "");
+    }
+}
+
+int
+main(int argc, char **argv)
+{
+    sort_workloads();
+    selection *sel = calloc((size_t)argc + (size_t)nworkloads, sizeof *sel);
+    int nsel = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            usage(stdout);
+            return 0;
+        } else if (strcmp(a, "--list") == 0) {
+            list_workloads();
+            return 0;
+        } else if (strcmp(a, "--runs") == 0 && i + 1 < argc) {
+            opt.runs = atoi(argv[++i]);
+            if (opt.runs < 1 || opt.runs > MAX_RUNS) {
+                fprintf(stderr, "golf-bench: --runs must be 1..%d\n", MAX_RUNS);
+                return 2;
+            }
+        } else if (strcmp(a, "--scale") == 0 && i + 1 < argc) {
+            opt.scale = atof(argv[++i]);
+            if (!(opt.scale > 0)) {
+                fprintf(stderr, "golf-bench: --scale must be > 0\n");
+                return 2;
+            }
+        } else if (strcmp(a, "--csv") == 0 && i + 1 < argc) {
+            opt.csv_path = argv[++i];
+        } else if (strcmp(a, "--plot") == 0 && i + 1 < argc) {
+            opt.plot_path = argv[++i];
+        } else if (strcmp(a, "--go") == 0 && i + 1 < argc) {
+            opt.go_path = argv[++i];
+        } else if (strcmp(a, "--impl") == 0 && i + 1 < argc) {
+            opt.only_impls = argv[++i];
+        } else if (strcmp(a, "--no-go") == 0) {
+            opt.no_go = true;
+        } else if (strcmp(a, "--quiet") == 0) {
+            opt.quiet = true;
+        } else if (a[0] == '-') {
+            fprintf(stderr, "golf-bench: unknown option %s\n", a);
+            usage(stderr);
+            return 2;
+        } else {
+            const char *colon = strchr(a, ':');
+            size_t len = colon ? (size_t)(colon - a) : strlen(a);
+            const gb_workload *w = find_workload(a, len);
+            if (w == NULL) {
+                fprintf(stderr, "golf-bench: unknown workload '%.*s' (see --list)\n", (int)len, a);
+                return 2;
+            }
+            sel[nsel].w = w;
+            if (colon) {
+                int k = 0;
+                for (char *p = (char *)colon + 1; *p && k < GB_MAX_THREADS - 1;) {
+                    char *end;
+                    long t = strtol(p, &end, 10);
+                    if (end == p || t < 1 || t > 1024) {
+                        fprintf(stderr, "golf-bench: bad thread count in '%s'\n", a);
+                        return 2;
+                    }
+                    sel[nsel].threads[k++] = (int)t;
+                    p = *end == ',' ? end + 1 : end;
+                }
+            }
+            nsel++;
+        }
+    }
+    if (nsel == 0)
+        for (int i = 0; i < nworkloads; i++)
+            sel[nsel++].w = workloads[i];
+
+    if (!opt.no_go && !go_available())
+        fprintf(stderr, "golf-bench: Go peer skipped: %s not found (install golang-go and "
+                        "rebuild, or pass --go PATH)\n",
+                go_path());
+
+    int total = 0;
+    for (int s = 0; s < nsel; s++) {
+        const int *ts = sel[s].threads[0] ? sel[s].threads : sel[s].w->threads;
+        for (int t = 0; t < GB_MAX_THREADS && ts[t]; t++)
+            total++;
+    }
+    int index = 0;
+    for (int s = 0; s < nsel; s++) {
+        const int *ts = sel[s].threads[0] ? sel[s].threads : sel[s].w->threads;
+        for (int t = 0; t < GB_MAX_THREADS && ts[t]; t++)
+            measure(sel[s].w, ts[t], ++index, total);
+    }
+    if (!opt.quiet && isatty(2))
+        fputs("\r\033[K", stderr);
+
+    char host[128] = "?";
+    gethostname(host, sizeof host);
+    time_t now = time(NULL);
+    char date[64];
+    strftime(date, sizeof date, "%Y-%m-%d %H:%M UTC", gmtime(&now));
+    printf("golf-bench %s, %ld CPUs online, host %s\n", date, sysconf(_SC_NPROCESSORS_ONLN), host);
+    print_table(stdout);
+    if (opt.csv_path) {
+        if (strcmp(opt.csv_path, "-") == 0) {
+            putchar('\n');
+            write_csv(stdout);
+        } else {
+            FILE *f = fopen(opt.csv_path, "w");
+            if (f == NULL) {
+                fprintf(stderr, "golf-bench: cannot write %s: %s\n", opt.csv_path, strerror(errno));
+                return 2;
+            }
+            write_csv(f);
+            fclose(f);
+        }
+    }
+    if (opt.plot_path)
+        write_plot(opt.plot_path);
+    free(sel);
+    if (failures) {
+        fprintf(stderr, "golf-bench: %d measurement(s) FAILED their checks\n", failures);
+        return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,56 @@
+/* A counting semaphore on one futex word: what Go's runtime_Semacquire/Semrelease are to its sync
+ * package. Zero value: count 0.
+ *
+ * Wake order: the kernel queues the waiters of one private futex in FIFO order (same priority), so
+ * a release wakes the longest waiter; a thread arriving in acquire may still take the count first
+ * (no hand-off token). The mutex's starvation mode copes with that (sync/README.md). */
+#ifndef GOLF_SYNC_SEMA_H
+#define GOLF_SYNC_SEMA_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "lockfree/futex.h"
+
+static inline _Atomic uint32_t *
+golf__sema_word(uint32_t *sema)
+{
+    /* The public structs hold plain words (so the headers compile as C++); golf only ever
+     * touches them through this atomic view, which has the same size and alignment. */
+    return (_Atomic uint32_t *)sema;
+}
+
+/* Takes one unit, parking while the count is zero. */
+static inline void
+golf__sema_acquire(uint32_t *sema)
+{
+    _Atomic uint32_t *w = golf__sema_word(sema);
+    for (;;) {
+        /* relaxed: the CAS below is what takes the unit and carries the ordering. */
+        uint32_t v = atomic_load_explicit(w, memory_order_relaxed);
+        while (v > 0) {
+            /* [S1] acquire: pairs with [S1] release in golf__sema_release(): what the releaser
+             * did before releasing is visible to the thread that takes its unit. */
+            if (atomic_compare_exchange_weak_explicit(w, &v, v - 1, memory_order_acquire,
+                                                      memory_order_relaxed))
+                return;
+        }
+        /* Sleeps only while the word is still 0: a release between our load and the syscall
+         * changed it, and the kernel returns at once. */
+        golf__futex_wait(w, 0, GOLF__FOREVER);
+    }
+}
+
+/* Adds n units and wakes up to n parked acquirers. */
+static inline void
+golf__sema_release(uint32_t *sema, uint32_t n)
+{
+    _Atomic uint32_t *w = golf__sema_word(sema);
+    /* [S1] release: pairs with [S1] acquire in golf__sema_acquire(). */
+    atomic_fetch_add_explicit(w, n, memory_order_release);
+    /* Always a syscall: callers release only when their own state says somebody waits (or is
+     * about to), so there is no "nobody waits" case to optimise here. */
+    golf__futex_wake(w, (int)n);
+}
+
+#endif

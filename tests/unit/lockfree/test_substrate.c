@@ -1,0 +1,155 @@
+/* The error model and the lockfree/ substrate: futex parking, backoff, RCU glue, per-CPU ids. */
+#include <criterion/criterion.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "golf/error.h"
+#include "golf_test.h"
+#include "lockfree/backoff.h"
+#include "lockfree/futex.h"
+#include "lockfree/percpu.h"
+#include "lockfree/rcu.h"
+
+Test(error, codes_and_messages, .timeout = 10)
+{
+    cr_assert_eq(GOLF_OK, 0);
+    int codes[] = {GOLF_ECLOSED, GOLF_EAGAIN, GOLF_ETIMEDOUT, GOLF_EINVAL, GOLF_ENOMEM};
+    for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++) {
+        cr_assert_lt(codes[i], 0);
+        for (size_t j = 0; j < i; j++)
+            cr_assert_neq(codes[i], codes[j]);
+        cr_assert_str_neq(golf_strerror(codes[i]), "unknown error");
+    }
+    cr_assert_str_eq(golf_strerror(GOLF_OK), "success");
+    cr_assert_str_eq(golf_strerror(GOLF_ECLOSED), "channel closed");
+    cr_assert_str_eq(golf_strerror(12345), "unknown error");
+    cr_assert_str_eq(golf_errname(GOLF_ETIMEDOUT), "ETIMEDOUT");
+    cr_assert_str_eq(golf_errname(-99), "UNKNOWN");
+}
+
+Test(futex, wait_with_other_value_returns_at_once, .timeout = 10)
+{
+    _Atomic uint32_t w = 1;
+    cr_assert_eq(golf__futex_wait(&w, 0, GOLF__FOREVER), 0);
+}
+
+Test(futex, wait_times_out, .timeout = 10)
+{
+    _Atomic uint32_t w = 0;
+    uint64_t t0 = golf__now_ns();
+    cr_assert_eq(golf__futex_wait(&w, 0, 20000000), GOLF_ETIMEDOUT);
+    cr_assert_geq(golf__now_ns() - t0, 19000000u, "woke before the timeout");
+    cr_assert_eq(golf__futex_wait_until(&w, 0, golf__now_ns()), GOLF_ETIMEDOUT);
+    cr_assert_eq(golf__deadline(GOLF__FOREVER), GOLF__FOREVER);
+    cr_assert_eq(golf__deadline(GOLF__FOREVER - 1), GOLF__FOREVER, "deadline must saturate");
+}
+
+static void *
+futex_waker(void *arg)
+{
+    _Atomic uint32_t *w = arg;
+    golf_test_sleep_us(20000);
+    atomic_store_explicit(w, 1, memory_order_release);
+    golf__futex_wake(w, 1);
+    return NULL;
+}
+
+Test(futex, wake_releases_a_parked_waiter, .timeout = 10)
+{
+    static _Atomic uint32_t w;
+    atomic_store(&w, 0);
+    pthread_t t;
+    pthread_create(&t, NULL, futex_waker, (void *)&w);
+    while (atomic_load_explicit(&w, memory_order_acquire) == 0)
+        golf__futex_wait(&w, 0, GOLF__FOREVER);
+    pthread_join(t, NULL);
+    cr_assert_eq(golf__futex_wake(&w, 1), 0, "nobody waits any more");
+}
+
+Test(backoff, completes_after_spin_and_yield, .timeout = 10)
+{
+    golf__backoff b = GOLF__BACKOFF_INIT;
+    int steps = 0;
+    while (!golf__backoff_is_completed(&b)) {
+        golf__backoff_snooze(&b);
+        steps++;
+        cr_assert_lt(steps, 100, "backoff never completes");
+    }
+    cr_assert_eq(steps, GOLF__BACKOFF_YIELD_LIMIT + 1);
+    golf__backoff_reset(&b);
+    cr_assert_not(golf__backoff_is_completed(&b));
+    for (int i = 0; i < 50; i++)
+        golf__backoff_spin(&b);
+    cr_assert_not(golf__backoff_is_completed(&b), "spin alone must never ask to park");
+}
+
+typedef struct rcu_obj {
+    golf__rcu_head head;
+    atomic_int *freed;
+} rcu_obj;
+
+static void
+rcu_free_obj(golf__rcu_head *h)
+{
+    rcu_obj *o = (rcu_obj *)((char *)h - offsetof(rcu_obj, head));
+    atomic_fetch_add(o->freed, 1);
+    free(o);
+}
+
+static void *
+rcu_thread(void *arg)
+{
+    /* A thread that never registers itself: golf does it, and unregisters it at exit. */
+    for (int i = 0; i < 100; i++) {
+        golf__rcu_read_lock();
+        golf__rcu_read_unlock();
+        rcu_obj *o = malloc(sizeof *o);
+        o->freed = arg;
+        golf__rcu_call(&o->head, rcu_free_obj);
+    }
+    return NULL;
+}
+
+Test(rcu, lazy_registration_call_and_barrier, .timeout = 60)
+{
+    static atomic_int freed;
+    atomic_store(&freed, 0);
+    pthread_t t[4];
+    for (int i = 0; i < 4; i++)
+        pthread_create(&t[i], NULL, rcu_thread, (void *)&freed);
+    for (int i = 0; i < 4; i++)
+        pthread_join(t[i], NULL);
+    golf__rcu_barrier();
+    cr_assert_eq(atomic_load(&freed), 400, "call_rcu callbacks lost: %d", atomic_load(&freed));
+    golf__rcu_read_lock();
+    golf__rcu_read_lock();
+    cr_assert(golf__rcu_in_read_section());
+    golf__rcu_read_unlock();
+    cr_assert(golf__rcu_in_read_section(), "read sections nest");
+    golf__rcu_read_unlock();
+    cr_assert_not(golf__rcu_in_read_section());
+    golf__rcu_synchronize();
+}
+
+static void
+sync_in_section(void *arg)
+{
+    (void)arg;
+    golf__rcu_read_lock();
+    golf__rcu_synchronize();
+}
+
+Test(rcu, synchronize_inside_read_section_is_fatal, .timeout = 20)
+{
+    char got[256];
+    cr_assert(golf_test_dies_with(sync_in_section, NULL, "inside a read section", got, sizeof got),
+              "got: %s", got);
+}
+
+Test(percpu, cpu_id_in_range, .timeout = 10)
+{
+    unsigned n = golf__ncpu_slots();
+    cr_assert_geq(n, 1u);
+    for (int i = 0; i < 1000; i++)
+        cr_assert_lt(golf__cpu_id(), n);
+}
