@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh Debian machine: installs what is missing (as root), then
+#   1. release build: Criterion tests, stress programs, examples, a golf-bench smoke run (checks
+#      every workload's count/sum at a small scale);
+#   2. ASan+UBSan build: the same tests;
+#   3. TSan build: the stress programs (Criterion aborts under TSan);
+#   4. install the package and build the consumer project with find_package and pkg-config.
+# Ends with "N passed, N failed" (ctest tests and steps) and exits non-zero on any failure.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+. scripts/deps.sh
+golf_need_packages "${GOLF_BUILD_PACKAGES[@]}"
+
+JOBS=${JOBS:-$(nproc)}
+passed=0
+failed=0
+failures=()
+
+# Runs ctest in a build dir and adds its counts.
+run_ctest() {
+    local name=$1 dir=$2; shift 2
+    local log="$dir/ctest.log"
+    ctest --test-dir "$dir" --output-on-failure "$@" >"$log" 2>&1
+    local rc=$?
+    cat "$log" | grep -E '^ *[0-9]+/[0-9]+ Test|tests passed|Passed|Failed|\*\*\*' | tail -n 60
+    local line total nfail
+    line=$(grep -E 'tests passed, [0-9]+ tests? failed out of [0-9]+' "$log" | tail -n1)
+    if [ -n "$line" ]; then
+        nfail=$(echo "$line" | sed -E 's/.* ([0-9]+) tests? failed out of ([0-9]+).*/\1/')
+        total=$(echo "$line" | sed -E 's/.* failed out of ([0-9]+).*/\1/')
+        passed=$((passed + total - nfail))
+        failed=$((failed + nfail))
+        [ "$nfail" -eq 0 ] || failures+=("$name: $nfail ctest test(s)")
+    fi
+    if [ $rc -ne 0 ] && [ -z "$line" ]; then
+        failed=$((failed + 1)); failures+=("$name: ctest did not run")
+        tail -n 40 "$log"
+    fi
+}
+
+step() { # step NAME command...
+    local name=$1; shift
+    echo "== $name"
+    if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); failures+=("$name"); fi
+}
+
+build() { # build PRESET
+    cmake --preset "$1" >/dev/null && cmake --build --preset "$1" -j "$JOBS" 2>&1 | grep -E 'error|warning:|Error' ; return "${PIPESTATUS[0]}"
+}
+
+t0=$(date +%s)
+echo "== release build"
+if build release; then
+    run_ctest release build/release
+    step "golf-bench smoke (every workload's check, scale 1/1000)" \
+        ./build/release/bench/golf-bench --scale 0.001 --runs 1 --quiet --csv build/release/bench-smoke.csv
+else
+    failed=$((failed + 1)); failures+=("release build")
+fi
+
+echo "== ASan+UBSan build"
+if build asan; then
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+        run_ctest asan build/asan
+else
+    failed=$((failed + 1)); failures+=("asan build")
+fi
+
+echo "== TSan build (stress programs)"
+if build tsan; then
+    supp=""
+    [ -f tests/tsan.supp ] && supp="suppressions=$PWD/tests/tsan.supp"
+    TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1 $supp" run_ctest tsan build/tsan -L stress
+else
+    failed=$((failed + 1)); failures+=("tsan build")
+fi
+
+install_consumer() {
+    local prefix=$PWD/build/install-test/prefix
+    rm -rf build/install-test
+    cmake --install build/release --prefix "$prefix" >/dev/null || return 1
+    cmake -S tests/install -B build/install-test/cmake -DCMAKE_PREFIX_PATH="$prefix" >/dev/null &&
+        cmake --build build/install-test/cmake >/dev/null &&
+        ./build/install-test/cmake/consumer || return 1
+    local flags
+    flags=$(PKG_CONFIG_PATH="$prefix/lib/pkgconfig:$prefix/lib/x86_64-linux-gnu/pkgconfig" \
+        pkg-config --cflags --libs golf) || return 1
+    cc -std=c11 -o build/install-test/consumer-pc tests/install/consumer.c $flags &&
+        ./build/install-test/consumer-pc
+}
+step "install + consumer (find_package and pkg-config)" install_consumer
+
+echo
+echo "test suite took $(( $(date +%s) - t0 )) s"
+for f in "${failures[@]}"; do echo "FAILED: $f"; done
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
