@@ -1,0 +1,292 @@
+/* The stamped bounded MPMC ring shared by golf_ring (lockfree/ring.c) and the buffered channel
+ * (chan/chan_buf.c). In the line of Dmitry Vyukov's bounded MPMC queue and crossbeam-channel's
+ * "array" flavour; written from the algorithm's description, see lockfree/README.md.
+ *
+ * Layout of `head` and `tail` (64-bit "positions"):
+ *
+ *     63 ........................ log2(one_lap) | log2(mark) | log2(mark)-1 ......... 0
+ *     lap (counts in units of one_lap)         | mark (tail) | index into slots[0, cap)
+ *
+ *   mark    = next_pow2(cap + 1): the bit above every index. In `tail` it means "closed" (only
+ *             the channel sets it; golf_ring never does). In `head` it is always 0.
+ *   one_lap = 2 * mark: adding it moves a position to the same index one lap later.
+ *
+ * Each slot is {_Atomic uint64_t stamp; unsigned char data[elem_size]} (data beside its stamp,
+ * so a transfer touches one line for small elements). A slot's stamp says whose turn it is:
+ *   stamp == pos        the slot is free for the producer holding tail position `pos`;
+ *   stamp == pos + 1    the slot holds the value written at tail position `pos`, ready for the
+ *                       consumer holding head position `pos`;
+ * after a pop at head position `pos` the stamp becomes pos + one_lap (free, next lap).
+ *
+ * Invariants:
+ *   I1  head <= tail (as positions, mark ignored) and tail - head <= cap elements.
+ *   I2  Only the thread whose CAS moved tail from `pos` writes the slot of `pos`, and only the
+ *       thread whose CAS moved head from `pos` reads it: a position is owned by exactly one
+ *       producer and then exactly one consumer.
+ *   I3  A slot's stamp only grows; the stamp store is the owner's last touch of the slot.
+ *   I4  Once the mark is set in tail it stays set, and no CAS from an unmarked tail succeeds: a
+ *       push that did not reserve before the close never reserves.
+ *
+ * Ordering tags (table in lockfree/README.md):
+ *   [R1] pop's release store of stamp = pos + one_lap  ->  push's acquire load of that stamp:
+ *        the consumer's read of the data happens before the next producer overwrites it.
+ *   [R2] push's release store of stamp = pos + 1  ->  pop's acquire load of that stamp:
+ *        the producer's write of the data happens before the consumer reads it.
+ *
+ * Progress: a push or pop that wins its CAS completes in a bounded number of its own steps. A
+ * thread descheduled between its CAS and its stamp store holds its slot: consumers of that
+ * position (or producers of the next lap) cannot pass it. The try operations here never wait on
+ * such a slot for more than GOLF__RING_STALL_STEPS backoff steps; they report EAGAIN instead. */
+#ifndef GOLF_LOCKFREE_RING_INTERNAL_H
+#define GOLF_LOCKFREE_RING_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "golf/error.h"
+#include "lockfree/backoff.h"
+#include "lockfree/cacheline.h"
+
+/* Backoff steps (1, 2, 4, ... pauses) a try op spends on a slot another thread is still filling
+ * or emptying before it reports GOLF_EAGAIN: about 63 pauses, a few hundred ns. */
+enum { GOLF__RING_STALL_STEPS = 6 };
+
+typedef struct golf__ring_slot {
+    _Atomic uint64_t stamp;
+    unsigned char data[]; /* elem_size bytes, then padding to 8 */
+} golf__ring_slot;
+
+typedef struct golf__ring_core {
+    /* Read-only after init: shared by every thread without writes. */
+    size_t elem_size;
+    size_t cap;
+    size_t slot_size; /* bytes per slot: stamp + data rounded up to 8 */
+    uint64_t mark;    /* next_pow2(cap + 1); the closed bit of tail */
+    uint64_t one_lap; /* 2 * mark */
+    unsigned char *slots;
+
+    /* Written by consumers only. */
+    GOLF__CACHE_ALIGNED _Atomic uint64_t head;
+    /* Written by producers (and by close, which sets the mark). */
+    GOLF__CACHE_ALIGNED _Atomic uint64_t tail;
+} golf__ring_core;
+
+/* How many bytes of slots a ring of `cap` elements of `elem_size` bytes needs; 0 on overflow. */
+static inline size_t
+golf__ring_slots_bytes(size_t elem_size, size_t cap, size_t *slot_size)
+{
+    if (elem_size > SIZE_MAX / 2 - 64)
+        return 0;
+    size_t ss = (sizeof(golf__ring_slot) + elem_size + 7u) & ~(size_t)7u;
+    if (cap > ((size_t)1 << 40) || cap > SIZE_MAX / ss)
+        return 0;
+    *slot_size = ss;
+    return ss * cap;
+}
+
+/* Sets up a ring over `slots` (golf__ring_slots_bytes() bytes, 8-aligned). Not concurrent. */
+static inline void
+golf__ring_init(golf__ring_core *r, size_t elem_size, size_t cap, size_t slot_size,
+                unsigned char *slots)
+{
+    uint64_t mark = 1;
+    while (mark < (uint64_t)cap + 1)
+        mark <<= 1;
+    r->elem_size = elem_size;
+    r->cap = cap;
+    r->slot_size = slot_size;
+    r->mark = mark;
+    r->one_lap = mark << 1;
+    r->slots = slots;
+    for (size_t i = 0; i < cap; i++) {
+        golf__ring_slot *s = (golf__ring_slot *)(slots + i * slot_size);
+        /* relaxed: not yet shared; whoever publishes the ring publishes these stores. */
+        atomic_store_explicit(&s->stamp, (uint64_t)i, memory_order_relaxed);
+    }
+    atomic_store_explicit(&r->head, 0, memory_order_relaxed);
+    atomic_store_explicit(&r->tail, 0, memory_order_relaxed);
+}
+
+static inline golf__ring_slot *
+golf__ring_slot_at(const golf__ring_core *r, uint64_t pos)
+{
+    return (golf__ring_slot *)(r->slots + (size_t)(pos & (r->mark - 1)) * r->slot_size);
+}
+
+/* The position after `pos` (mark bit clear): next index, or index 0 of the next lap. */
+static inline uint64_t
+golf__ring_next(const golf__ring_core *r, uint64_t pos)
+{
+    uint64_t index = pos & (r->mark - 1);
+    uint64_t lap = pos & ~(r->one_lap - 1);
+    return index + 1 < r->cap ? pos + 1 : lap + r->one_lap;
+}
+
+/* Copies n bytes; a constant size for the common 8-byte payload lets the compiler emit one
+ * move instead of a call. */
+static inline void
+golf__ring_copy(void *dst, const void *src, size_t n)
+{
+    if (n == 8)
+        memcpy(dst, src, 8);
+    else if (n != 0)
+        memcpy(dst, src, n);
+}
+
+/* Pushes a copy of elem (elem_size bytes). Returns GOLF_OK, GOLF_EAGAIN (full, or the slot is
+ * still being emptied by a consumer after a bounded wait) or GOLF_ECLOSED (mark set in tail). */
+static inline int
+golf__ring_try_push(golf__ring_core *r, const void *elem)
+{
+    golf__backoff b = GOLF__BACKOFF_INIT;
+    unsigned stalled = 0;
+    /* relaxed: a stale tail only makes the stamp check below fail and reload; the CAS decides. */
+    uint64_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
+    for (;;) {
+        if (tail & r->mark)
+            return GOLF_ECLOSED;
+        golf__ring_slot *slot = golf__ring_slot_at(r, tail);
+        /* [R1] acquire: pairs with [R1] release in golf__ring_try_pop(): the previous lap's
+         * consumer has finished reading this slot before we overwrite it. */
+        uint64_t stamp = atomic_load_explicit(&slot->stamp, memory_order_acquire);
+        if (stamp == tail) {
+            uint64_t next = golf__ring_next(r, tail);
+            /* relaxed: the CAS only hands out the position (I2, by tail's modification order);
+             * the data is published by the stamp store [R2], not by tail. On failure tail is
+             * reloaded (and may now carry the mark: closed). */
+            if (atomic_compare_exchange_weak_explicit(&r->tail, &tail, next, memory_order_relaxed,
+                                                      memory_order_relaxed)) {
+                golf__ring_copy(slot->data, elem, r->elem_size);
+                /* [R2] release: publishes the data; pairs with [R2] acquire in
+                 * golf__ring_try_pop() and golf__ring_recv_ready(). */
+                atomic_store_explicit(&slot->stamp, tail + 1, memory_order_release);
+                return GOLF_OK;
+            }
+            golf__backoff_spin(&b);
+        } else if (stamp + r->one_lap == tail + 1) {
+            /* The slot still holds last lap's value. Full, unless a consumer already took
+             * the position and is reading it. The seq_cst fence orders our stamp load before
+             * the head load against the consumers' CAS on head (crossbeam's argument: a "full"
+             * answer is then a state that existed). */
+            atomic_thread_fence(memory_order_seq_cst);
+            /* relaxed: ordered by the fence above; only compared, never dereferenced. */
+            uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
+            if (head + r->one_lap == tail)
+                return GOLF_EAGAIN;
+            if (++stalled > GOLF__RING_STALL_STEPS)
+                return GOLF_EAGAIN; /* a consumer holds the slot: do not wait on it (H6) */
+            golf__backoff_spin(&b);
+            /* relaxed: as above. */
+            tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
+        } else {
+            /* Our tail is stale (another producer already filled this slot): reload. */
+            golf__backoff_spin(&b);
+            /* relaxed: as above. */
+            tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
+        }
+    }
+}
+
+/* Pops the oldest element into out (may be NULL: discarded). Returns GOLF_OK, GOLF_EAGAIN
+ * (empty, or the oldest slot is still being filled after a bounded wait) or GOLF_ECLOSED
+ * (empty and the mark is set in tail; out is left alone). */
+static inline int
+golf__ring_try_pop(golf__ring_core *r, void *out)
+{
+    golf__backoff b = GOLF__BACKOFF_INIT;
+    unsigned stalled = 0;
+    /* relaxed: a stale head only fails the stamp check or the CAS below. */
+    uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
+    for (;;) {
+        golf__ring_slot *slot = golf__ring_slot_at(r, head);
+        /* [R2] acquire: pairs with [R2] release in golf__ring_try_push(): the data is there. */
+        uint64_t stamp = atomic_load_explicit(&slot->stamp, memory_order_acquire);
+        if (stamp == head + 1) {
+            uint64_t next = golf__ring_next(r, head);
+            /* relaxed: hands out the position only (I2); see the push side. */
+            if (atomic_compare_exchange_weak_explicit(&r->head, &head, next, memory_order_relaxed,
+                                                      memory_order_relaxed)) {
+                if (out)
+                    golf__ring_copy(out, slot->data, r->elem_size);
+                /* [R1] release: our read of the data is done; pairs with [R1] acquire in
+                 * golf__ring_try_push() and golf__ring_send_ready(). */
+                atomic_store_explicit(&slot->stamp, head + r->one_lap, memory_order_release);
+                return GOLF_OK;
+            }
+            golf__backoff_spin(&b);
+        } else if (stamp == head) {
+            /* Nothing written at head yet. Empty, unless a producer holds the position. The
+             * fence mirrors the push side's "full" check. */
+            atomic_thread_fence(memory_order_seq_cst);
+            /* relaxed: ordered by the fence above; only compared. */
+            uint64_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
+            if ((tail & ~r->mark) == head)
+                return (tail & r->mark) ? GOLF_ECLOSED : GOLF_EAGAIN;
+            if (++stalled > GOLF__RING_STALL_STEPS)
+                return GOLF_EAGAIN; /* a producer holds the slot: do not wait on it (H6) */
+            golf__backoff_spin(&b);
+            /* relaxed: as above. */
+            head = atomic_load_explicit(&r->head, memory_order_relaxed);
+        } else {
+            /* Our head is stale (another consumer took this position): reload. */
+            golf__backoff_spin(&b);
+            /* relaxed: as above. */
+            head = atomic_load_explicit(&r->head, memory_order_relaxed);
+        }
+    }
+}
+
+/* Side-effect-free readiness checks for a parked channel operation's re-check. Callers issue a
+ * seq_cst fence before them (the park/unpark Dekker pattern). True when a pop would not find
+ * the ring empty-and-open: an element is ready at head, or the ring is closed. */
+static inline int
+golf__ring_recv_ready(golf__ring_core *r)
+{
+    /* relaxed: ordered after the caller's fence; a stale value only makes us park and be woken. */
+    uint64_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
+    if (tail & r->mark)
+        return 1;
+    /* relaxed: as above. */
+    uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
+    /* [R2] acquire: see golf__ring_try_pop(). */
+    uint64_t stamp = atomic_load_explicit(&golf__ring_slot_at(r, head)->stamp, memory_order_acquire);
+    return stamp == head + 1;
+}
+
+/* True when a push would not find the ring full-and-open: the slot at tail is free, or closed. */
+static inline int
+golf__ring_send_ready(golf__ring_core *r)
+{
+    /* relaxed: ordered after the caller's fence, see golf__ring_recv_ready(). */
+    uint64_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
+    if (tail & r->mark)
+        return 1;
+    /* [R1] acquire: see golf__ring_try_push(). */
+    uint64_t stamp = atomic_load_explicit(&golf__ring_slot_at(r, tail)->stamp, memory_order_acquire);
+    return stamp == tail;
+}
+
+/* Elements between head and tail (reserved ones included): a snapshot. */
+static inline size_t
+golf__ring_len(const golf__ring_core *r)
+{
+    for (;;) {
+        /* acquire/acquire/relaxed: re-reading tail until it did not move gives a (head, tail)
+         * pair that coexisted; the acquire keeps the head load between the two tail loads. */
+        uint64_t tail = atomic_load_explicit(&((golf__ring_core *)r)->tail, memory_order_acquire);
+        uint64_t head = atomic_load_explicit(&((golf__ring_core *)r)->head, memory_order_acquire);
+        if (atomic_load_explicit(&((golf__ring_core *)r)->tail, memory_order_relaxed) != tail)
+            continue;
+        uint64_t t = tail & ~r->mark;
+        uint64_t hix = head & (r->mark - 1), tix = t & (r->mark - 1);
+        if (hix < tix)
+            return (size_t)(tix - hix);
+        if (hix > tix)
+            return (size_t)(r->cap - hix + tix);
+        return t == head ? 0 : r->cap;
+    }
+}
+
+#endif
