@@ -45,7 +45,7 @@ step() { # step NAME command...
 }
 
 build() { # build PRESET
-    cmake --preset "$1" >/dev/null && cmake --build --preset "$1" -j "$JOBS" 2>&1 | grep -E 'error|warning:|Error' ; return "${PIPESTATUS[0]}"
+    cmake --preset "$1" >/dev/null && cmake --build --preset "$1" -j "$JOBS" 2>&1 | grep -E 'error:|warning:|Error ' ; return "${PIPESTATUS[0]}"
 }
 
 t0=$(date +%s)
