@@ -60,17 +60,14 @@ fi
 
 echo "== ASan+UBSan build"
 if build asan; then
-    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-        run_ctest asan build/asan
+    run_ctest asan build/asan   # sanitizer options: tests/CMakeLists.txt
 else
     failed=$((failed + 1)); failures+=("asan build")
 fi
 
 echo "== TSan build (stress programs)"
 if build tsan; then
-    supp=""
-    [ -f tests/tsan.supp ] && supp="suppressions=$PWD/tests/tsan.supp"
-    TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1 $supp" run_ctest tsan build/tsan -L stress
+    run_ctest tsan build/tsan -L stress   # TSAN_OPTIONS (tests/tsan.supp): tests/CMakeLists.txt
 else
     failed=$((failed + 1)); failures+=("tsan build")
 fi
