@@ -411,7 +411,17 @@ write_plot(const char *path)
                         "drawn; the CSV has the figures\n");
         return;
     }
-    static const char *const impl_cols[] = {"golf", "ref", "ck", "urcu", "malloc", "go", NULL};
+    /* One column per implementation that has at least one result, in first-seen order. */
+    const char *impl_cols[GB_MAX_IMPLS * 4 + 2];
+    int ncols = 0;
+    for (size_t i = 0; i < nrows; i++) {
+        bool seen = false;
+        for (int c = 0; c < ncols; c++)
+            seen = seen || strcmp(impl_cols[c], rows[i].impl) == 0;
+        if (!seen && rows[i].ok && ncols < GB_MAX_IMPLS * 4 + 1)
+            impl_cols[ncols++] = rows[i].impl;
+    }
+    impl_cols[ncols] = NULL;
     char data_path[] = "/tmp/golf-bench-plot-XXXXXX";
     int fd = mkstemp(data_path);
     if (fd < 0)
@@ -452,7 +462,7 @@ write_plot(const char *path)
             "set style fill solid 0.8 border -1\nset logscale y\nset yrange [0.01:*]\n"
             "set xtics rotate by -45 font ',8'\nset key outside right top\nset grid ytics\n"
             "plot for [c=2:%d] '%s' using c:xtic(1) title columnheader(c)\n",
-            path, 7, data_path);
+            path, ncols + 1, data_path);
     fclose(s);
     char cmd[256];
     snprintf(cmd, sizeof cmd, "gnuplot '%s' 2>&1", script);
