@@ -1,10 +1,17 @@
 /* Per-CPU helpers. */
-#define _GNU_SOURCE
 #include "lockfree/percpu.h"
 
+#include "lockfree/cacheline.h"
+#include "lockfree/fatal.h"
+
+#include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <unistd.h>
+#if GOLF__HAVE_RSEQ
+#include <linux/membarrier.h>
+#include <sys/syscall.h>
+#endif
 
 static _Atomic unsigned ncpu_cache; /* 0 until first computed; relaxed: the value is idempotent */
 
@@ -23,9 +30,64 @@ golf__ncpu_slots(void)
 unsigned
 golf__cpu_id(void)
 {
-    /* glibc >= 2.35 implements sched_getcpu() by reading rseq->cpu_id when rseq is registered,
-     * so this is a plain load on such systems and a vDSO call elsewhere. */
-    int c = sched_getcpu();
     unsigned n = golf__ncpu_slots();
+#if GOLF__HAVE_RSEQ
+    /* A registered thread's cpu_id is kept current by the kernel: one load, no syscall. */
+    int32_t rc = (int32_t)((volatile struct rseq *)golf__rseq_area())->cpu_id;
+    if (rc >= 0)
+        return (unsigned)rc % n;
+#endif
+    int c = sched_getcpu();
     return c < 0 ? 0u : (unsigned)c % n;
 }
+
+#if GOLF__HAVE_RSEQ
+
+/* 0: not computed yet, 1: usable, 2: not usable. Written once under rseq_once. Readers load it
+ * relaxed and fall into pthread_once when it is 0; pthread_once gives the happens-before for
+ * the first reader, later ones only need the value, which is all this word carries. */
+static _Atomic int rseq_state;
+static pthread_once_t rseq_once = PTHREAD_ONCE_INIT;
+
+static void
+rseq_probe(void)
+{
+    int ok = __rseq_size >= 20 && golf__rseq_registered() &&
+             syscall(__NR_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ, 0, 0) == 0;
+    atomic_store_explicit(&rseq_state, ok ? 1 : 2, memory_order_relaxed);
+}
+
+bool
+golf__rseq_usable(void)
+{
+    int s = atomic_load_explicit(&rseq_state, memory_order_relaxed);
+    if (GOLF__UNLIKELY(s == 0)) {
+        pthread_once(&rseq_once, rseq_probe);
+        s = atomic_load_explicit(&rseq_state, memory_order_relaxed);
+    }
+    return s == 1 && golf__rseq_registered();
+}
+
+void
+golf__rseq_fence(void)
+{
+    /* Cannot fail once registration succeeded (EINVAL/EPERM are registration errors); a failure
+     * here would mean the kernel broke its ABI, and going on would corrupt per-CPU data. */
+    if (syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ, 0, 0) != 0)
+        golf__fatal("golf: membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ) failed");
+}
+
+#else
+
+bool
+golf__rseq_usable(void)
+{
+    return false;
+}
+
+void
+golf__rseq_fence(void)
+{
+}
+
+#endif

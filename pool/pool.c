@@ -1,0 +1,473 @@
+/* golf_pool: Go's sync.Pool for C, in three layers (Bonwick's magazines; tcmalloc's front end).
+ *
+ *   front end  one slot per CPU, driven by rseq critical sections (pool_rseq.h): a get or put
+ *              is a handful of loads and one committing store, no atomic RMW, no lock. Where
+ *              rseq is not available (other arches, glibc without rseq or with it disabled,
+ *              the ThreadSanitizer build, a thread glibc did not register): one cache per
+ *              (thread, pool) pair instead (pool_thread.c).
+ *   depot      under the short mutex `mu`: `primary`, magazines of up to
+ *              GOLF__POOL_MAG_CAP objects moved in and out of the front end half a slot at a
+ *              time, so a producer CPU feeds a consumer CPU in batches; capped, excess freed.
+ *   victim     Go's victim cache: trim frees the old victim generation and turns everything
+ *              cached (slots, thread caches, primary) into the new one. get still serves it.
+ *
+ * Why it is safe: README.md ("Why a migration cannot corrupt a slot", "trim against get/put"),
+ * and the invariants in pool_internal.h. In short: a slot is written only by a committed rseq
+ * section of its own CPU (one thread at a time on a CPU, and any interruption aborts before the
+ * single committing store), or by trim/free after it set slot->lock and a membarrier-rseq fence
+ * guaranteed no section that missed the lock is still in flight. Transfers to and from the
+ * depot hold `mu` for their whole length and so does trim, so an object's generation is exact.
+ *
+ * Memory-model contract (Go's): a put(x) synchronizes before the get that returns x. */
+#include "pool/pool_internal.h"
+#include "pool/pool_rseq.h"
+
+#include "lockfree/fatal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- depot helpers (p->mu held) ---- */
+
+golf__pool_mag *
+golf__pool_mag_get(golf_pool *p)
+{
+    golf__pool_mag *m = p->spare;
+    if (m) {
+        p->spare = m->next;
+        p->nspare--;
+    } else {
+        m = malloc(sizeof *m);
+        if (!m)
+            return NULL;
+    }
+    m->next = NULL;
+    m->n = 0;
+    return m;
+}
+
+void
+golf__pool_mag_recycle(golf_pool *p, golf__pool_mag *m)
+{
+    if (p->nspare < GOLF__POOL_SPARE_MAGS) {
+        m->next = p->spare;
+        p->spare = m;
+        p->nspare++;
+    } else {
+        free(m);
+    }
+}
+
+/* Appends objs to list l, filling the head magazine first. Returns how many did not fit in
+ * `limit` objects or could not get a magazine (left at the end of objs). */
+static size_t
+maglist_add(golf_pool *p, golf__pool_maglist *l, void **objs, size_t n, size_t limit)
+{
+    size_t i = 0;
+    while (i < n && l->objs < limit) {
+        golf__pool_mag *m = l->head;
+        if (!m || m->n == GOLF__POOL_MAG_CAP) {
+            m = golf__pool_mag_get(p);
+            if (!m)
+                break;
+            m->next = l->head;
+            l->head = m;
+        }
+        m->objs[m->n++] = objs[i++];
+        l->objs++;
+    }
+    /* The leftovers objs[i..n) move to the front: the caller frees objs[0..n-i). */
+    if (i < n)
+        memmove(objs, objs + i, (n - i) * sizeof *objs);
+    return n - i;
+}
+
+size_t
+golf__pool_primary_add(golf_pool *p, void **objs, size_t n)
+{
+    return maglist_add(p, &p->primary, objs, n, p->depot_cap);
+}
+
+size_t
+golf__pool_victim_add(golf_pool *p, void **objs, size_t n)
+{
+    return maglist_add(p, &p->victim, objs, n, SIZE_MAX);
+}
+
+static void *
+maglist_take_one(golf_pool *p, golf__pool_maglist *l)
+{
+    golf__pool_mag *m = l->head;
+    if (!m)
+        return NULL;
+    void *obj = m->objs[--m->n];
+    l->objs--;
+    if (m->n == 0) {
+        l->head = m->next;
+        golf__pool_mag_recycle(p, m);
+    }
+    return obj;
+}
+
+void *
+golf__pool_depot_take_one(golf_pool *p)
+{
+    void *obj = maglist_take_one(p, &p->primary);
+    return obj ? obj : maglist_take_one(p, &p->victim);
+}
+
+void
+golf__pool_free_objs(golf_pool *p, void **objs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (p->free_object)
+            p->free_object(objs[i], p->ctx);
+        else
+            free(objs[i]);
+    }
+}
+
+/* Detaches a whole list (p->mu held); the caller frees it with free_maglist after unlocking. */
+static golf__pool_mag *
+maglist_detach(golf__pool_maglist *l)
+{
+    golf__pool_mag *h = l->head;
+    l->head = NULL;
+    l->objs = 0;
+    return h;
+}
+
+static void
+free_maglist(golf_pool *p, golf__pool_mag *m)
+{
+    while (m) {
+        golf__pool_mag *next = m->next;
+        golf__pool_free_objs(p, m->objs, m->n);
+        free(m);
+        m = next;
+    }
+}
+
+static inline void
+free_one(golf_pool *p, void *obj)
+{
+    golf__pool_free_objs(p, &obj, 1);
+}
+
+static inline void *
+new_one(golf_pool *p)
+{
+    return p->new_object ? p->new_object(p->ctx) : NULL;
+}
+
+static inline void
+mu_lock(golf_pool *p)
+{
+    if (pthread_mutex_lock(&p->mu) != 0)
+        golf__fatal("golf: pool mutex lock failed");
+}
+
+static inline void
+mu_unlock(golf_pool *p)
+{
+    pthread_mutex_unlock(&p->mu);
+}
+
+/* ---- the per-CPU front end ---- */
+
+#if GOLF__HAVE_RSEQ
+
+/* This thread's slot, or NULL when its CPU id has none (not seen on Linux: ids are below the
+ * configured CPU count). */
+static inline golf__pool_slot *
+slot_for(golf_pool *p, struct rseq *rs, uint32_t *cpu)
+{
+    *cpu = ((volatile struct rseq *)rs)->cpu_id_start;
+    return GOLF__LIKELY(*cpu < p->nslots) ? &p->slots[*cpu] : NULL;
+}
+
+/* The slot is empty (or trim held it, now over since we hold mu: trim holds mu while any slot is
+ * locked). Under mu: retry the slot, else take a magazine from primary, return one object and
+ * hand the rest to the slot in one section; else one object from victim; else new_object. */
+__attribute__((noinline, cold)) static void *
+percpu_get_slow(golf_pool *p, struct rseq *rs)
+{
+    void *obj = NULL;
+    mu_lock(p);
+    for (;;) {
+        uint32_t cpu;
+        golf__pool_slot *s = slot_for(p, rs, &cpu);
+        if (!s)
+            break;
+        int st = golf__rseq_pop(rs, s, cpu, &obj);
+        if (st == GOLF__RSEQ_OK)
+            goto out;
+        if (st == GOLF__RSEQ_FAIL)
+            break;
+    }
+    obj = NULL;
+    golf__pool_mag *m = p->primary.head;
+    if (m) {
+        p->primary.head = m->next;
+        p->primary.objs -= m->n;
+        obj = m->objs[--m->n];
+        while (m->n > 0) {
+            uint32_t cpu;
+            golf__pool_slot *s = slot_for(p, rs, &cpu);
+            int st = s ? golf__rseq_give(rs, s, cpu, m->objs, m->n) : GOLF__RSEQ_FAIL;
+            if (st == GOLF__RSEQ_OK)
+                m->n = 0;
+            else if (st == GOLF__RSEQ_FAIL)
+                break; /* another thread of this CPU filled it meanwhile: keep the magazine */
+        }
+        if (m->n > 0) {
+            m->next = p->primary.head;
+            p->primary.head = m;
+            p->primary.objs += m->n;
+        } else {
+            golf__pool_mag_recycle(p, m);
+        }
+    } else {
+        /* Victim objects go one at a time, straight to the caller: moving them into a slot
+         * would make them primary again and let them outlive the next trim. */
+        obj = maglist_take_one(p, &p->victim);
+    }
+out:
+    mu_unlock(p);
+    return obj ? obj : new_one(p);
+}
+
+/* The slot is full. Under mu: move the top half into a magazine for primary, then push. */
+__attribute__((noinline, cold)) static void
+percpu_put_slow(golf_pool *p, struct rseq *rs, void *obj)
+{
+    void *excess = NULL;
+    mu_lock(p);
+    for (;;) {
+        uint32_t cpu;
+        golf__pool_slot *s = slot_for(p, rs, &cpu);
+        if (!s) {
+            excess = obj; /* no slot for this CPU id (not seen on Linux): treat as excess */
+            break;
+        }
+        int st = golf__rseq_push(rs, s, cpu, obj);
+        if (st == GOLF__RSEQ_OK)
+            break;
+        if (st == GOLF__RSEQ_ABORT)
+            continue;
+        if (p->primary.objs + GOLF__POOL_MAG_CAP > p->depot_cap) {
+            /* The slot and the depot are both at their caps: obj is excess (memory bound). */
+            excess = obj;
+            break;
+        }
+        golf__pool_mag *m = golf__pool_mag_get(p);
+        if (!m) {
+            excess = obj; /* out of memory for a magazine: obj is excess too */
+            break;
+        }
+        st = golf__rseq_take(rs, s, cpu, m->objs, GOLF__POOL_MAG_CAP);
+        if (st == GOLF__RSEQ_OK) {
+            m->n = GOLF__POOL_MAG_CAP;
+            m->next = p->primary.head;
+            p->primary.head = m;
+            p->primary.objs += m->n;
+        } else {
+            golf__pool_mag_recycle(p, m);
+        }
+        /* Loop: the push now finds room (or a thread of this CPU refilled it: go again). */
+    }
+    mu_unlock(p);
+    if (excess)
+        free_one(p, excess);
+}
+
+#endif /* GOLF__HAVE_RSEQ */
+
+/* ---- public API ---- */
+
+static _Atomic uint64_t next_uid = 1; /* relaxed: only uniqueness matters, no data published */
+static pthread_once_t pool_once = PTHREAD_ONCE_INIT;
+
+GOLF_API golf_pool *
+golf_pool_new(const golf_pool_options *opts)
+{
+    pthread_once(&pool_once, golf__pool_thread_init);
+    golf_pool *p = aligned_alloc(GOLF_CACHELINE, (sizeof(golf_pool) + GOLF_CACHELINE - 1) /
+                                                      GOLF_CACHELINE * GOLF_CACHELINE);
+    if (!p) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    memset(p, 0, sizeof *p);
+    if (opts) {
+        p->new_object = opts->new_object;
+        p->free_object = opts->free_object;
+        p->ctx = opts->ctx;
+    }
+    p->uid = atomic_fetch_add_explicit(&next_uid, 1, memory_order_relaxed);
+    p->nslots = golf__ncpu_slots();
+    p->depot_cap = (size_t)p->nslots * GOLF__POOL_DEPOT_MAGS_PER_CPU * GOLF__POOL_MAG_CAP;
+    if (pthread_mutex_init(&p->mu, NULL) != 0) {
+        free(p);
+        errno = ENOMEM;
+        return NULL;
+    }
+    const char *env = getenv("GOLF_POOL_PERCPU");
+    bool want = !(env && env[0] == '0');
+    if (want && golf__rseq_usable()) {
+        size_t sz = (size_t)p->nslots * sizeof(golf__pool_slot);
+        p->slots = aligned_alloc(GOLF_CACHELINE, sz);
+        if (p->slots) {
+            memset(p->slots, 0, sz);
+            p->percpu = true;
+        }
+    }
+    return p;
+}
+
+GOLF_API void *
+golf_pool_get(golf_pool *p)
+{
+#if GOLF__HAVE_RSEQ
+    if (GOLF__LIKELY(p->percpu)) {
+        struct rseq *rs = golf__rseq_area();
+        for (;;) {
+            uint32_t cpu;
+            golf__pool_slot *s = slot_for(p, rs, &cpu);
+            if (GOLF__UNLIKELY(!s))
+                break;
+            void *obj;
+            int st = golf__rseq_pop(rs, s, cpu, &obj);
+            if (GOLF__LIKELY(st == GOLF__RSEQ_OK))
+                return obj;
+            if (st == GOLF__RSEQ_FAIL)
+                return percpu_get_slow(p, rs);
+            /* Aborted: retry on whatever CPU we are now, unless this thread is not registered
+             * (cpu_id < 0 never matches, every section would abort). */
+            if (GOLF__UNLIKELY(!golf__rseq_registered()))
+                break;
+        }
+    }
+#endif
+    return golf__pool_thread_get(p);
+}
+
+GOLF_API void
+golf_pool_put(golf_pool *p, void *obj)
+{
+    if (GOLF__UNLIKELY(!obj))
+        return;
+#if GOLF__HAVE_RSEQ
+    if (GOLF__LIKELY(p->percpu)) {
+        struct rseq *rs = golf__rseq_area();
+        for (;;) {
+            uint32_t cpu;
+            golf__pool_slot *s = slot_for(p, rs, &cpu);
+            if (GOLF__UNLIKELY(!s))
+                break;
+            int st = golf__rseq_push(rs, s, cpu, obj);
+            if (GOLF__LIKELY(st == GOLF__RSEQ_OK))
+                return;
+            if (st == GOLF__RSEQ_FAIL) {
+                percpu_put_slow(p, rs, obj);
+                return;
+            }
+            if (GOLF__UNLIKELY(!golf__rseq_registered()))
+                break;
+        }
+    }
+#endif
+    golf__pool_thread_put(p, obj);
+}
+
+/* Trim and free, with mu held: close every slot, fence, and empty the slots into `dst` (the
+ * victim list for trim). Objects no magazine could be had for (OOM) are freed at once. */
+static void
+slots_drain(golf_pool *p, golf__pool_maglist *dst, bool fence)
+{
+#if GOLF__HAVE_RSEQ
+    if (!p->percpu)
+        return;
+    for (unsigned c = 0; c < p->nslots; c++) {
+        /* Relaxed: the fence below is a full barrier on this CPU and on every CPU running a
+         * thread of ours, which is what orders this store before any later section's load. */
+        atomic_store_explicit(&p->slots[c].lock, 1, memory_order_relaxed);
+    }
+    /* Fence: orders the lock stores above before every rseq section that starts after it, on
+     * every CPU, and restarts (aborts) every section in flight. After it, no section that read
+     * lock == 0 can still commit, and the slot stores those sections made are visible here.
+     * free needs no fence (no concurrent use) but takes it anyway only when asked. */
+    if (fence)
+        golf__rseq_fence();
+    for (unsigned c = 0; c < p->nslots; c++) {
+        golf__pool_slot *s = &p->slots[c];
+        /* Relaxed: the fence above ordered the sections' stores before these loads. */
+        uint64_t n = atomic_load_explicit(&s->n, memory_order_relaxed);
+        void *objs[GOLF__POOL_SLOT_CAP];
+        for (uint64_t i = 0; i < n; i++)
+            objs[i] = atomic_load_explicit(&s->objs[i], memory_order_relaxed);
+        size_t left = maglist_add(p, dst, objs, n, SIZE_MAX);
+        /* OOM only: no magazine for them; free them now (with mu held: documented). */
+        golf__pool_free_objs(p, objs, left);
+        /* Relaxed: ordered before the release store of lock below. */
+        atomic_store_explicit(&s->n, 0, memory_order_relaxed);
+        /* [P1] release: publishes n = 0 before reopening the slot; pairs with [P1] the TSO
+         * load of lock (and then n) in every later rseq section (pool_rseq.h). */
+        atomic_store_explicit(&s->lock, 0, memory_order_release);
+    }
+#else
+    (void)p;
+    (void)dst;
+    (void)fence;
+#endif
+}
+
+GOLF_API void
+golf_pool_trim(golf_pool *p)
+{
+    if (!p)
+        return;
+    pthread_mutex_lock(&golf__pool_registry);
+    golf__pool_thread_lock_all(p);
+    mu_lock(p);
+    golf__pool_mag *old = maglist_detach(&p->victim);
+    /* The new victim: everything primary (the depot's magazines as they are), then the slots
+     * and the thread caches. */
+    p->victim = p->primary;
+    p->primary.head = NULL;
+    p->primary.objs = 0;
+    slots_drain(p, &p->victim, true);
+    golf__pool_thread_to_victim(p);
+    mu_unlock(p);
+    golf__pool_thread_unlock_all(p);
+    pthread_mutex_unlock(&golf__pool_registry);
+    free_maglist(p, old);
+}
+
+GOLF_API void
+golf_pool_free(golf_pool *p)
+{
+    if (!p)
+        return;
+    pthread_mutex_lock(&golf__pool_registry);
+    golf__pool_thread_detach_all(p);
+    pthread_mutex_unlock(&golf__pool_registry);
+    /* No other thread uses p now (the contract), so the slots need no fence; whatever
+     * synchronisation made that true also made their last stores visible. */
+    golf__pool_maglist rest = {NULL, 0};
+    mu_lock(p);
+    slots_drain(p, &rest, false);
+    golf__pool_mag *a = maglist_detach(&p->primary);
+    golf__pool_mag *b = maglist_detach(&p->victim);
+    golf__pool_mag *sp = p->spare;
+    p->spare = NULL;
+    mu_unlock(p);
+    free_maglist(p, rest.head);
+    free_maglist(p, a);
+    free_maglist(p, b);
+    free_maglist(p, sp);
+    pthread_mutex_destroy(&p->mu);
+    free(p->slots);
+    free(p);
+}
