@@ -32,6 +32,8 @@
  *        the consumer's read of the data happens before the next producer overwrites it.
  *   [R2] push's release store of stamp = pos + 1  ->  pop's acquire load of that stamp:
  *        the producer's write of the data happens before the consumer reads it.
+ *   [R3] the channel's close (release fetch_or of the mark)  ->  pop's acquire load of tail
+ *        when it finds the ring empty: a receive that reports "closed" sees the close.
  *
  * Progress: a push or pop that wins its CAS completes in a bounded number of its own steps. A
  * thread descheduled between its CAS and its stamp store holds its slot: consumers of that
@@ -220,8 +222,10 @@ golf__ring_try_pop(golf__ring_core *r, void *out)
             /* Nothing written at head yet. Empty, unless a producer holds the position. The
              * fence mirrors the push side's "full" check. */
             atomic_thread_fence(memory_order_seq_cst);
-            /* relaxed: ordered by the fence above; only compared. */
-            uint64_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
+            /* [R3] acquire: pairs with [R3] release in golf_chan_close() (the mark): a
+             * receive that reports "closed" sees what preceded the close. Also ordered after
+             * our stamp load by the fence above. */
+            uint64_t tail = atomic_load_explicit(&r->tail, memory_order_acquire);
             if ((tail & ~r->mark) == head)
                 return (tail & r->mark) ? GOLF_ECLOSED : GOLF_EAGAIN;
             if (++stalled > GOLF__RING_STALL_STEPS)

@@ -1,0 +1,212 @@
+/* golf_chan: Go channels (include/golf/chan.h; design in chan/README.md).
+ *
+ * Two flavours behind one type:
+ *   - buffered (cap >= 1): the stamped ring of lockfree/ring_internal.h, closed = the mark bit
+ *     in the ring's tail (close and send linearize on that one word, H3); waiters are only
+ *     woken as hints and retry (crossbeam's array flavour);
+ *   - unbuffered (cap == 0): Go's direct hand-off between a sender and a parked receiver (or
+ *     the reverse), chan/chan_zero.c.
+ * This file holds the public entry points: argument checks, the fast paths, close, len/cap.
+ * Blocking goes through the engine in chan/wait.c, which select shares.
+ *
+ * Memory-model contract (Go's): a send happens before the receive that takes its value
+ * completes ([R2], or [W1] for a hand-off); the k-th receive on a channel of capacity C
+ * happens before the (k+C)-th send completes ([R1]); a close happens before a receive that
+ * returns GOLF_ECLOSED because of it ([R3], or [L1] for unbuffered). */
+#include "chan/chan_internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+GOLF_API golf_chan *
+golf_chan_new(size_t elem_size, size_t cap)
+{
+    size_t slot_size = 0, bytes = 0;
+    if (cap > 0) {
+        bytes = golf__ring_slots_bytes(elem_size, cap, &slot_size);
+        if (bytes == 0) {
+            errno = EINVAL;
+            return NULL;
+        }
+    } else if (elem_size > SIZE_MAX / 4) {
+        errno = EINVAL;
+        return NULL;
+    }
+    size_t head_bytes = (sizeof(golf_chan) + GOLF_CACHELINE - 1) & ~(size_t)(GOLF_CACHELINE - 1);
+    size_t total = (head_bytes + bytes + GOLF_CACHELINE - 1) & ~(size_t)(GOLF_CACHELINE - 1);
+    golf_chan *ch = aligned_alloc(GOLF_CACHELINE, total);
+    if (!ch) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    memset(ch, 0, head_bytes);
+    ch->elem_size = elem_size;
+    ch->cap = cap;
+    if (cap > 0)
+        golf__ring_init(&ch->ring, elem_size, cap, slot_size, (unsigned char *)ch + head_bytes);
+    /* relaxed: the channel is not shared yet; handing the pointer to another thread publishes
+     * it (thread creation, or another channel). */
+    atomic_store_explicit(&ch->lock.word, 0, memory_order_relaxed);
+    atomic_store_explicit(&ch->nrecv, 0, memory_order_relaxed);
+    atomic_store_explicit(&ch->nsend, 0, memory_order_relaxed);
+    atomic_store_explicit(&ch->closed, 0, memory_order_relaxed);
+    return ch;
+}
+
+GOLF_API void
+golf_chan_free(golf_chan *ch)
+{
+    free(ch);
+}
+
+GOLF_API size_t
+golf_chan_len(const golf_chan *ch)
+{
+    if (!ch || !golf__chan_is_buffered(ch))
+        return 0;
+    return golf__ring_len(&ch->ring);
+}
+
+GOLF_API size_t
+golf_chan_cap(const golf_chan *ch)
+{
+    return ch ? ch->cap : 0;
+}
+
+GOLF_API int
+golf_chan_close(golf_chan *ch)
+{
+    if (!ch)
+        return GOLF_EINVAL;
+    if (golf__chan_is_buffered(ch)) {
+        /* [R3] release: a receiver that sees the mark and an empty ring (acquire in
+         * golf__ring_try_pop()) sees everything before the close. The RMW puts the mark in
+         * tail's modification order: every later send CAS fails (I4). */
+        uint64_t old = atomic_fetch_or_explicit(&ch->ring.tail, ch->ring.mark, memory_order_release);
+        if (old & ch->ring.mark)
+            return GOLF_ECLOSED;
+        /* Everyone registered before we take the lock is woken; everyone who registers after
+         * sees the mark in its re-check (the lock orders it). */
+        golf__lock_acquire(&ch->lock);
+        golf__chan_wake_all_closed(ch);
+        golf__lock_release(&ch->lock);
+        return GOLF_OK;
+    }
+    golf__lock_acquire(&ch->lock);
+    /* relaxed: written and read under the lock ([L1] publishes it); the unlocked fast-fail
+     * reads only use it to decide whether to take the lock. */
+    if (atomic_load_explicit(&ch->closed, memory_order_relaxed)) {
+        golf__lock_release(&ch->lock);
+        return GOLF_ECLOSED;
+    }
+    atomic_store_explicit(&ch->closed, 1, memory_order_relaxed);
+    golf__chan_wake_all_closed(ch);
+    golf__lock_release(&ch->lock);
+    return GOLF_OK;
+}
+
+/* ---- send / receive ------------------------------------------------------------------------ */
+
+static inline int
+golf__try_send(golf_chan *ch, const void *elem)
+{
+    if (GOLF__LIKELY(golf__chan_is_buffered(ch)))
+        return golf__buf_try_send(ch, elem);
+    return golf__zero_try_send(ch, elem, golf__self());
+}
+
+static inline int
+golf__try_recv(golf_chan *ch, void *out)
+{
+    int r;
+    if (GOLF__LIKELY(golf__chan_is_buffered(ch)))
+        r = golf__buf_try_recv(ch, out);
+    else
+        r = golf__zero_try_recv(ch, out, golf__self());
+    if (r == GOLF_ECLOSED && out && ch->elem_size)
+        memset(out, 0, ch->elem_size);
+    return r;
+}
+
+/* Blocks in the engine with one case (ch may be NULL: Go's nil channel, never ready).
+ * Returns the case's status, or GOLF_ETIMEDOUT. */
+static int
+golf__block_one(golf_chan *ch, int op, void *elem, uint64_t deadline)
+{
+    golf_case c = {ch, op, elem, 0};
+    golf__wnode node;
+    uint32_t perm;
+    int r = golf__select_run(&c, 1, &node, &perm, deadline, false);
+    return r < 0 ? r : c.status;
+}
+
+GOLF_API int
+golf_chan_send(golf_chan *ch, const void *elem)
+{
+    if (ch) {
+        if (GOLF__UNLIKELY(ch->elem_size && !elem))
+            return GOLF_EINVAL;
+        int r = golf__try_send(ch, elem);
+        if (GOLF__LIKELY(r != GOLF_EAGAIN))
+            return r;
+    }
+    return golf__block_one(ch, GOLF_SEND, (void *)elem, GOLF__FOREVER);
+}
+
+GOLF_API int
+golf_chan_recv(golf_chan *ch, void *out)
+{
+    if (ch) {
+        int r = golf__try_recv(ch, out);
+        if (GOLF__LIKELY(r != GOLF_EAGAIN))
+            return r;
+    }
+    return golf__block_one(ch, GOLF_RECV, out, GOLF__FOREVER);
+}
+
+GOLF_API int
+golf_chan_try_send(golf_chan *ch, const void *elem)
+{
+    if (!ch)
+        return GOLF_EAGAIN;
+    if (ch->elem_size && !elem)
+        return GOLF_EINVAL;
+    return golf__try_send(ch, elem);
+}
+
+GOLF_API int
+golf_chan_try_recv(golf_chan *ch, void *out)
+{
+    if (!ch)
+        return GOLF_EAGAIN;
+    return golf__try_recv(ch, out);
+}
+
+GOLF_API int
+golf_chan_send_timeout(golf_chan *ch, const void *elem, uint64_t timeout_ns)
+{
+    if (ch) {
+        if (ch->elem_size && !elem)
+            return GOLF_EINVAL;
+        int r = golf__try_send(ch, elem);
+        if (r != GOLF_EAGAIN)
+            return r;
+    }
+    if (timeout_ns == 0)
+        return GOLF_ETIMEDOUT;
+    return golf__block_one(ch, GOLF_SEND, (void *)elem, golf__deadline(timeout_ns));
+}
+
+GOLF_API int
+golf_chan_recv_timeout(golf_chan *ch, void *out, uint64_t timeout_ns)
+{
+    if (ch) {
+        int r = golf__try_recv(ch, out);
+        if (r != GOLF_EAGAIN)
+            return r;
+    }
+    if (timeout_ns == 0)
+        return GOLF_ETIMEDOUT;
+    return golf__block_one(ch, GOLF_RECV, out, golf__deadline(timeout_ns));
+}

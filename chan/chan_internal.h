@@ -1,0 +1,232 @@
+/* Shared inside chan/: the channel object, the per-thread waiter, waiter lists and the small
+ * futex lock that guards them. See chan/README.md for the design and the ordering-tag table.
+ *
+ * Invariants:
+ *   C1  A waiter node is linked on at most one list, only while its owner is inside a blocking
+ *       operation (select round); the owner unlinks every node it linked before it returns
+ *       (nodes live on the owner's stack).
+ *   C2  A waiter's state leaves WAITING exactly once per round, by one CAS: a waker's claim
+ *       (-> CLAIMED or DONE) or the owner's abort (-> ABORTED). Whoever wins decides the round.
+ *   C3  A CLAIMED waiter is finished (-> DONE) by its claimer, outside every lock; the owner
+ *       waits for DONE and never returns while CLAIMED (the claimer still copies into or out of
+ *       the owner's buffer).
+ *   C4  nrecv / nsend equal the number of nodes linked on recvq / sendq (changed under `lock`).
+ *   C5  Buffered: closed is the mark bit of ring.tail. Unbuffered: `closed`, written under lock.
+ */
+#ifndef GOLF_CHAN_INTERNAL_H
+#define GOLF_CHAN_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "golf/chan.h"
+#include "lockfree/backoff.h"
+#include "lockfree/cacheline.h"
+#include "lockfree/futex.h"
+#include "lockfree/ring_internal.h"
+
+/* ---- the per-thread waiter ------------------------------------------------------------------
+ *
+ * state, a 32-bit futex word:
+ *
+ *     31 ............ 4 | 3      | 2        | 1 0
+ *     case index        | CLOSED | SLEEPING | phase (WAITING, CLAIMED, DONE, ABORTED)
+ *
+ *   WAITING   registered, waiting; wakers may claim it.
+ *   CLAIMED   a waker of an unbuffered channel won it and is copying the value (C3).
+ *   DONE      decided by a waker: `index` is the case; CLOSED says the wake came from close.
+ *             Unbuffered: the operation is complete. Buffered: a hint, the owner retries that
+ *             case first.
+ *   ABORTED   decided by the owner (timeout, or it found a case ready while registering).
+ *   SLEEPING  the owner is in (or about to enter) futex_wait: whoever moves the phase must
+ *             futex_wake. Without it no waker makes a system call.
+ */
+enum {
+    GOLF__W_WAITING = 0u,
+    GOLF__W_CLAIMED = 1u,
+    GOLF__W_DONE = 2u,
+    GOLF__W_ABORTED = 3u,
+    GOLF__W_PHASE = 3u,
+    GOLF__W_SLEEPING = 4u,
+    GOLF__W_CLOSED = 8u,
+    GOLF__W_INDEX_SHIFT = 4,
+};
+#define GOLF__W_MAX_CASES ((size_t)1 << 27)
+
+typedef struct golf__waiter {
+    _Atomic uint32_t state;
+} golf__waiter;
+
+/* One registration of one case of one blocking operation; lives on the owner's stack. */
+typedef struct golf__wnode {
+    struct golf__wnode *prev, *next; /* protected by the channel's lock */
+    golf__waiter *w;                 /* constant while linked */
+    void *buf;                       /* send: the value; recv: where it goes (may be NULL) */
+    uint32_t index;                  /* the case index reported in state */
+    bool linked;                     /* protected by the channel's lock */
+} golf__wnode;
+
+typedef struct golf__wlist {
+    golf__wnode *head, *tail;
+} golf__wlist;
+
+/* ---- a small futex lock (Drepper's three-state mutex) guarding the waiter lists -------------
+ * 0 unlocked, 1 locked, 2 locked with sleepers. Only slow paths take it. */
+typedef struct golf__lock {
+    _Atomic uint32_t word;
+} golf__lock;
+
+void golf__lock_slow(golf__lock *l);
+void golf__unlock_slow(golf__lock *l);
+
+static inline void
+golf__lock_acquire(golf__lock *l)
+{
+    uint32_t expected = 0;
+    /* [L1] acquire: pairs with [L1] release in golf__lock_release(): the previous holder's list
+     * changes happen before ours. */
+    if (GOLF__LIKELY(atomic_compare_exchange_strong_explicit(&l->word, &expected, 1,
+                                                             memory_order_acquire,
+                                                             memory_order_relaxed)))
+        return;
+    golf__lock_slow(l);
+}
+
+static inline void
+golf__lock_release(golf__lock *l)
+{
+    /* [L1] release: publishes our list changes to the next holder. */
+    if (GOLF__UNLIKELY(atomic_exchange_explicit(&l->word, 0, memory_order_release) == 2))
+        golf__unlock_slow(l);
+}
+
+/* ---- the channel ------------------------------------------------------------------------- */
+
+struct golf_chan {
+    /* Read-only after golf_chan_new (the ring's own read-only fields included). */
+    size_t elem_size;
+    size_t cap;
+
+    /* Buffered only: the ring (head and tail on their own lines; closed = tail mark). */
+    golf__ring_core ring;
+
+    /* Waiting side, its own line: written only on slow paths. */
+    GOLF__CACHE_ALIGNED golf__lock lock;
+    _Atomic uint32_t nrecv;  /* nodes on recvq (C4): the "has waiters" word senders read */
+    _Atomic uint32_t nsend;  /* nodes on sendq (C4): the "has waiters" word receivers read */
+    _Atomic uint32_t closed; /* unbuffered only; written under lock */
+    golf__wlist recvq;       /* protected by lock */
+    golf__wlist sendq;       /* protected by lock */
+};
+
+/* ---- waiter helpers (wait.c) --------------------------------------------------------------- */
+
+/* The calling thread's waiter. Thread-lifetime storage, so a waker's futex_wake after the owner
+ * returned touches valid memory (H5). */
+golf__waiter *golf__self(void);
+
+void golf__wlist_push(golf__wlist *l, golf__wnode *n);
+void golf__wlist_unlink(golf__wlist *l, golf__wnode *n);
+
+/* Tries to move a WAITING waiter to `to` (CLAIMED or DONE|...), keeping its SLEEPING bit.
+ * Returns true on success with the previous state in *old. */
+bool golf__waiter_claim(golf__waiter *w, uint32_t to, uint32_t *old);
+
+/* Moves a CLAIMED waiter to `to` (DONE|...) and wakes it if it sleeps. */
+void golf__waiter_finish(golf__waiter *w, uint32_t to);
+
+/* Wakes a waiter whose claim (golf__waiter_claim) returned `old`, if it was sleeping. */
+static inline void
+golf__waiter_wake_if_sleeping(golf__waiter *w, uint32_t old)
+{
+    if (old & GOLF__W_SLEEPING)
+        golf__futex_wake(&w->state, 1);
+}
+
+/* Claims the first waiter of q not owned by `self` with `to` (CLAIMED, or DONE: the node's
+ * index is added); unlinks it and every stale node before it. Caller holds the lock. Returns
+ * the claimed waiter (NULL if none), its old state in *old and its node in *claimed (readable
+ * until the claimer finishes it when `to` is CLAIMED (C3); not at all when DONE). */
+golf__waiter *golf__wlist_claim_first(golf__wlist *q, _Atomic uint32_t *count,
+                                      const golf__waiter *self, uint32_t to, uint32_t *old,
+                                      golf__wnode **claimed);
+
+/* Wakes one waiter of a buffered channel's queue, as a hint (DONE). */
+void golf__chan_notify_one(golf_chan *ch, golf__wlist *q, _Atomic uint32_t *count);
+
+/* Claims every waiter on both queues with DONE|CLOSED and wakes them. Caller holds the lock. */
+void golf__chan_wake_all_closed(golf_chan *ch);
+
+/* ---- the operations, per flavour ------------------------------------------------------------
+ * try: GOLF_OK, GOLF_ECLOSED (send: closed; recv: closed and drained; out untouched: callers
+ * zero-fill) or GOLF_EAGAIN. `self` is the caller's waiter: an unbuffered try never pairs with
+ * it. */
+int golf__zero_try_send(golf_chan *ch, const void *elem, golf__waiter *self);
+int golf__zero_try_recv(golf_chan *ch, void *out, golf__waiter *self);
+
+/* Buffered send: the ring push, then the waker check. Inline: this is the fast path. */
+static inline int
+golf__buf_try_send(golf_chan *ch, const void *elem)
+{
+    int r = golf__ring_try_push(&ch->ring, elem);
+    if (r == GOLF_OK) {
+        /* [F1] seq_cst fence: orders the ring publish (stamp store) before the nrecv load;
+         * pairs with [F2] in golf__select_run() (H1: a receiver that registered before our
+         * load is seen here, one that registers after sees our slot). */
+        atomic_thread_fence(memory_order_seq_cst);
+        /* relaxed: ordered by the fence; a nonzero count sends us to the locked slow path. */
+        if (GOLF__UNLIKELY(atomic_load_explicit(&ch->nrecv, memory_order_relaxed) != 0))
+            golf__chan_notify_one(ch, &ch->recvq, &ch->nrecv);
+    }
+    return r;
+}
+
+/* Buffered receive: the ring pop, then the waker check for senders waiting for room. */
+static inline int
+golf__buf_try_recv(golf_chan *ch, void *out)
+{
+    int r = golf__ring_try_pop(&ch->ring, out);
+    if (r == GOLF_OK) {
+        /* [F1] seq_cst fence: orders the slot release before the nsend load; pairs with [F2]. */
+        atomic_thread_fence(memory_order_seq_cst);
+        /* relaxed: ordered by the fence, as in golf__buf_try_send(). */
+        if (GOLF__UNLIKELY(atomic_load_explicit(&ch->nsend, memory_order_relaxed) != 0))
+            golf__chan_notify_one(ch, &ch->sendq, &ch->nsend);
+    }
+    return r;
+}
+
+/* Registers node for case (op) on ch. Unbuffered: returns true when the case is ready now (a
+ * peer of another thread waits, or closed); checked under the same lock as the registration. */
+bool golf__chan_register(golf_chan *ch, int op, golf__wnode *node);
+void golf__chan_unregister(golf_chan *ch, int op, golf__wnode *node);
+
+/* The engine behind every blocking operation and every select: try the cases in random order,
+ * then register on all, re-check, park; see wait.c. `nodes` and `perm` have n entries.
+ * Returns the index of the case done (its status set), GOLF_EAGAIN (deadline 0 and nothing
+ * ready) or GOLF_ETIMEDOUT. */
+int golf__select_run(golf_case *cases, size_t n, golf__wnode *nodes, uint32_t *perm,
+                     uint64_t deadline, bool nonblocking);
+
+/* Finishes the chosen case k with result r (GOLF_OK / GOLF_ECLOSED): sets status, zero-fills a
+ * receive's buffer on GOLF_ECLOSED. Returns k. */
+int golf__case_done(golf_case *cases, size_t k, int r);
+
+static inline bool
+golf__chan_is_buffered(const golf_chan *ch)
+{
+    return ch->cap != 0;
+}
+
+static inline int
+golf__chan_try(golf_chan *ch, int op, void *elem, golf__waiter *self)
+{
+    if (golf__chan_is_buffered(ch))
+        return op == GOLF_SEND ? golf__buf_try_send(ch, elem) : golf__buf_try_recv(ch, elem);
+    return op == GOLF_SEND ? golf__zero_try_send(ch, elem, self)
+                           : golf__zero_try_recv(ch, elem, self);
+}
+
+#endif

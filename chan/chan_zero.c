@@ -1,0 +1,67 @@
+/* The unbuffered ("zero") flavour: Go's direct hand-off (src/runtime/chan.go send/recv with a
+ * parked peer). A send pairs with a waiting receiver, a receive with a waiting sender; the
+ * one who arrives second copies the value straight between the two callers' buffers and
+ * completes the parked one's operation, which never retries.
+ *
+ * Pairing happens under the channel's lock (`lock`, the lists, `closed`); the copy happens
+ * outside it, on a peer that is claimed (state CLAIMED) and so waits for us (C3). A select
+ * peer is claimed by one CAS on its waiter state, so it is paired through one case only. */
+#include "chan/chan_internal.h"
+
+#include <string.h>
+
+int
+golf__zero_try_send(golf_chan *ch, const void *elem, golf__waiter *self)
+{
+    /* relaxed fast fail (Go's `full(c)` check without the lock): with no receiver registered
+     * and the channel open, this try would fail at this instant. A blocking caller registers
+     * and re-checks under the lock, so a stale answer costs a round, never a hang. */
+    if (atomic_load_explicit(&ch->nrecv, memory_order_relaxed) == 0 &&
+        atomic_load_explicit(&ch->closed, memory_order_relaxed) == 0)
+        return GOLF_EAGAIN;
+    uint32_t old = 0;
+    golf__wnode *n = NULL;
+    golf__lock_acquire(&ch->lock);
+    /* relaxed: written under the lock we hold. */
+    if (atomic_load_explicit(&ch->closed, memory_order_relaxed)) {
+        golf__lock_release(&ch->lock);
+        return GOLF_ECLOSED;
+    }
+    golf__waiter *w = golf__wlist_claim_first(&ch->recvq, &ch->nrecv, self, GOLF__W_CLAIMED,
+                                              &old, &n);
+    golf__lock_release(&ch->lock);
+    if (!w)
+        return GOLF_EAGAIN;
+    uint32_t index = n->index;
+    if (n->buf && ch->elem_size)
+        memcpy(n->buf, elem, ch->elem_size);
+    golf__waiter_finish(w, GOLF__W_DONE | (index << GOLF__W_INDEX_SHIFT));
+    return GOLF_OK;
+}
+
+int
+golf__zero_try_recv(golf_chan *ch, void *out, golf__waiter *self)
+{
+    /* relaxed fast fail, as in golf__zero_try_send(). */
+    if (atomic_load_explicit(&ch->nsend, memory_order_relaxed) == 0 &&
+        atomic_load_explicit(&ch->closed, memory_order_relaxed) == 0)
+        return GOLF_EAGAIN;
+    uint32_t old = 0;
+    golf__wnode *n = NULL;
+    golf__lock_acquire(&ch->lock);
+    golf__waiter *w = golf__wlist_claim_first(&ch->sendq, &ch->nsend, self, GOLF__W_CLAIMED,
+                                              &old, &n);
+    if (!w) {
+        /* relaxed: written under the lock we hold. Close empties sendq, so a closed channel
+         * never has a sender to pair with. */
+        int closed = atomic_load_explicit(&ch->closed, memory_order_relaxed) != 0;
+        golf__lock_release(&ch->lock);
+        return closed ? GOLF_ECLOSED : GOLF_EAGAIN;
+    }
+    golf__lock_release(&ch->lock);
+    uint32_t index = n->index;
+    if (out && ch->elem_size)
+        memcpy(out, n->buf, ch->elem_size);
+    golf__waiter_finish(w, GOLF__W_DONE | (index << GOLF__W_INDEX_SHIFT));
+    return GOLF_OK;
+}

@@ -1,0 +1,439 @@
+/* Blocking for channels: the per-thread waiter, the waiter lists, the list lock and the engine
+ * shared by every blocking operation and every select (golf__select_run).
+ *
+ * The protocol (research/channels.md E2; Go's selectDone CAS and crossbeam's Context merged
+ * into one futex word per thread):
+ *
+ *   owner (blocking)                          waker (a send, receive or close elsewhere)
+ *   1. try every case (random order)          1. make the case ready (publish, or close)
+ *   2. state = WAITING; link a node per case  2. fence [F1] (buffered: the ring publish)
+ *   3. fence [F2]; re-check every case        3. load nrecv / nsend; if 0: done, no waker work
+ *      (unbuffered: checked under the lock    4. lock; claim the first node whose waiter CAS
+ *      that linked the node)                     WAITING -> DONE|CLAIMED wins; unlink it; unlock
+ *   4. ready: CAS WAITING -> ABORTED          5. CLAIMED: copy, then DONE; futex_wake only if
+ *   5. spin, then set SLEEPING, futex_wait       the waiter had set SLEEPING
+ *   6. unlink every node still linked
+ *   7. DONE on an unbuffered case: complete. DONE on a buffered case: a hint; retry that case
+ *      first. ABORTED: retry all, or time out.
+ *
+ * [F1]/[F2] are the two halves of the store->load Dekker pattern: the waker's publish then its
+ * load of the waiter count, against the owner's count increment then its re-check load. With a
+ * seq_cst fence on both sides at least one sees the other, so a wake-up is never lost (H1).
+ * Claims are CASes on the waiter's own state, so a select woken by two channels is decided by
+ * one of them and the other moves on to the next waiter (H2). */
+#include "chan/chan_internal.h"
+
+#include <string.h>
+
+static _Thread_local GOLF__CACHE_ALIGNED golf__waiter golf__tls_waiter;
+static _Thread_local uint64_t golf__tls_rng;
+
+golf__waiter *
+golf__self(void)
+{
+    return &golf__tls_waiter;
+}
+
+/* ---- the list lock ---------------------------------------------------------------------- */
+
+enum { GOLF__LOCK_SPINS = 100 };
+
+void
+golf__lock_slow(golf__lock *l)
+{
+    for (int i = 0; i < GOLF__LOCK_SPINS; i++) {
+        golf__cpu_relax();
+        uint32_t expected = 0;
+        /* relaxed pre-check: only avoids a CAS that would fail; the CAS below acquires. */
+        if (atomic_load_explicit(&l->word, memory_order_relaxed) == 0 &&
+            /* [L1] acquire: see golf__lock_acquire(). */
+            atomic_compare_exchange_weak_explicit(&l->word, &expected, 1, memory_order_acquire,
+                                                  memory_order_relaxed))
+            return;
+    }
+    /* [L1] acquire: see golf__lock_acquire(). Marking the word 2 makes the holder's unlock
+     * wake us. */
+    while (atomic_exchange_explicit(&l->word, 2, memory_order_acquire) != 0)
+        golf__futex_wait(&l->word, 2, GOLF__FOREVER);
+}
+
+void
+golf__unlock_slow(golf__lock *l)
+{
+    golf__futex_wake(&l->word, 1);
+}
+
+/* ---- waiter lists (caller holds the channel lock) ------------------------------------------- */
+
+void
+golf__wlist_push(golf__wlist *l, golf__wnode *n)
+{
+    n->next = NULL;
+    n->prev = l->tail;
+    if (l->tail)
+        l->tail->next = n;
+    else
+        l->head = n;
+    l->tail = n;
+    n->linked = true;
+}
+
+void
+golf__wlist_unlink(golf__wlist *l, golf__wnode *n)
+{
+    if (n->prev)
+        n->prev->next = n->next;
+    else
+        l->head = n->next;
+    if (n->next)
+        n->next->prev = n->prev;
+    else
+        l->tail = n->prev;
+    n->prev = n->next = NULL;
+    n->linked = false;
+}
+
+/* ---- waiter state -------------------------------------------------------------------------- */
+
+bool
+golf__waiter_claim(golf__waiter *w, uint32_t to, uint32_t *old)
+{
+    /* relaxed: a first look; the CAS decides. */
+    uint32_t s = atomic_load_explicit(&w->state, memory_order_relaxed);
+    while ((s & GOLF__W_PHASE) == GOLF__W_WAITING) {
+        /* [W2] acq_rel: release publishes what we made ready before the claim (the ring slot
+         * of a buffered hint) to the owner's [W2]/[W1] acquire load of its state; acquire
+         * orders our later copy after the owner's registration. One CAS decides the round
+         * (C2). Failure relaxed: we only look at the phase again. */
+        if (atomic_compare_exchange_weak_explicit(&w->state, &s,
+                                                  to | (s & GOLF__W_SLEEPING),
+                                                  memory_order_acq_rel, memory_order_relaxed)) {
+            *old = s;
+            return true;
+        }
+    }
+    return false;
+}
+
+void
+golf__waiter_finish(golf__waiter *w, uint32_t to)
+{
+    /* [W1] release: publishes our copy into (or out of) the owner's buffer; pairs with [W1]
+     * acquire in golf__park(). The owner may return as soon as it sees this; we touch only
+     * the thread-lifetime waiter afterwards (H5). */
+    uint32_t old = atomic_exchange_explicit(&w->state, to, memory_order_release);
+    golf__waiter_wake_if_sleeping(w, old);
+}
+
+golf__waiter *
+golf__wlist_claim_first(golf__wlist *q, _Atomic uint32_t *count, const golf__waiter *self,
+                        uint32_t to, uint32_t *old, golf__wnode **claimed)
+{
+    golf__wnode *n = q->head;
+    while (n) {
+        golf__wnode *next = n->next;
+        golf__waiter *w = n->w;
+        if (w == self) { /* never pair a thread with itself (H7) */
+            n = next;
+            continue;
+        }
+        uint32_t index = n->index;
+        golf__wlist_unlink(q, n);
+        /* relaxed: the count is only a hint read after a fence [F1]; the list itself is
+         * protected by the lock. */
+        atomic_fetch_sub_explicit(count, 1, memory_order_relaxed);
+        uint32_t target = to == GOLF__W_CLAIMED ? to : to | (index << GOLF__W_INDEX_SHIFT);
+        if (golf__waiter_claim(w, target, old)) {
+            *claimed = n; /* readable until we finish it (C3); for DONE: not at all */
+            return w;
+        }
+        /* Stale: its owner already decided this round (C2); it will find the node unlinked. */
+        n = next;
+    }
+    return NULL;
+}
+
+void
+golf__chan_notify_one(golf_chan *ch, golf__wlist *q, _Atomic uint32_t *count)
+{
+    uint32_t old = 0;
+    golf__wnode *n;
+    golf__lock_acquire(&ch->lock);
+    golf__waiter *w = golf__wlist_claim_first(q, count, NULL, GOLF__W_DONE, &old, &n);
+    golf__lock_release(&ch->lock);
+    if (w)
+        golf__waiter_wake_if_sleeping(w, old); /* w is thread-lifetime: safe after unlock */
+}
+
+static void
+golf__wake_all_closed_on(golf__wlist *q, _Atomic uint32_t *count)
+{
+    while (q->head) {
+        golf__wnode *n = q->head;
+        golf__waiter *w = n->w;
+        uint32_t index = n->index;
+        golf__wlist_unlink(q, n);
+        /* relaxed: see golf__wlist_claim_first(). */
+        atomic_fetch_sub_explicit(count, 1, memory_order_relaxed);
+        uint32_t old;
+        if (golf__waiter_claim(w, GOLF__W_DONE | GOLF__W_CLOSED | (index << GOLF__W_INDEX_SHIFT),
+                               &old))
+            golf__waiter_wake_if_sleeping(w, old);
+    }
+}
+
+void
+golf__chan_wake_all_closed(golf_chan *ch)
+{
+    golf__wake_all_closed_on(&ch->recvq, &ch->nrecv);
+    golf__wake_all_closed_on(&ch->sendq, &ch->nsend);
+}
+
+/* ---- registration ---------------------------------------------------------------------------- */
+
+static bool
+golf__has_peer(golf__wlist *q, const golf__waiter *self)
+{
+    for (golf__wnode *n = q->head; n; n = n->next) {
+        /* relaxed: a hint under the lock; a peer that decides its round right after our look
+         * only makes us retry once. */
+        if (n->w != self && (atomic_load_explicit(&n->w->state, memory_order_relaxed) &
+                             GOLF__W_PHASE) == GOLF__W_WAITING)
+            return true;
+    }
+    return false;
+}
+
+bool
+golf__chan_register(golf_chan *ch, int op, golf__wnode *node)
+{
+    bool ready = false;
+    golf__lock_acquire(&ch->lock);
+    if (op == GOLF_SEND) {
+        golf__wlist_push(&ch->sendq, node);
+        /* relaxed: C4, read after a fence [F1]/[F2]. */
+        atomic_fetch_add_explicit(&ch->nsend, 1, memory_order_relaxed);
+    } else {
+        golf__wlist_push(&ch->recvq, node);
+        /* relaxed: as above. */
+        atomic_fetch_add_explicit(&ch->nrecv, 1, memory_order_relaxed);
+    }
+    if (!golf__chan_is_buffered(ch)) {
+        /* Unbuffered: the lock covers both the peers' lists and `closed`, so this check and
+         * our registration are one atomic step for every other unbuffered operation. */
+        /* relaxed: written under the lock we hold. */
+        ready = atomic_load_explicit(&ch->closed, memory_order_relaxed) ||
+                golf__has_peer(op == GOLF_SEND ? &ch->recvq : &ch->sendq, node->w);
+    }
+    golf__lock_release(&ch->lock);
+    return ready;
+}
+
+void
+golf__chan_unregister(golf_chan *ch, int op, golf__wnode *node)
+{
+    golf__lock_acquire(&ch->lock);
+    if (node->linked) {
+        if (op == GOLF_SEND) {
+            golf__wlist_unlink(&ch->sendq, node);
+            /* relaxed: C4. */
+            atomic_fetch_sub_explicit(&ch->nsend, 1, memory_order_relaxed);
+        } else {
+            golf__wlist_unlink(&ch->recvq, node);
+            /* relaxed: C4. */
+            atomic_fetch_sub_explicit(&ch->nrecv, 1, memory_order_relaxed);
+        }
+    }
+    golf__lock_release(&ch->lock);
+}
+
+/* ---- parking ------------------------------------------------------------------------------- */
+
+/* Moves our own WAITING state to ABORTED. False when a waker decided the round first. */
+static bool
+golf__abort(golf__waiter *w)
+{
+    /* relaxed: a first look; the CAS decides. */
+    uint32_t s = atomic_load_explicit(&w->state, memory_order_relaxed);
+    while ((s & GOLF__W_PHASE) == GOLF__W_WAITING) {
+        /* relaxed: ABORTED publishes nothing; on failure golf__park() reloads with acquire. */
+        if (atomic_compare_exchange_weak_explicit(&w->state, &s, GOLF__W_ABORTED,
+                                                  memory_order_relaxed, memory_order_relaxed))
+            return true;
+    }
+    return false;
+}
+
+/* Waits until our round is decided (DONE or ABORTED, never returning while CLAIMED, C3).
+ * Spins, then yields, then sleeps on the futex. Sets *timed_out when the deadline aborted it. */
+static uint32_t
+golf__park(golf__waiter *w, uint64_t deadline, bool *timed_out)
+{
+    golf__backoff b = GOLF__BACKOFF_INIT;
+    for (;;) {
+        /* [W1] acquire: pairs with [W1] release in golf__waiter_finish() (the copied value)
+         * and [W2] release in golf__waiter_claim() (a buffered hint's published slot). */
+        uint32_t s = atomic_load_explicit(&w->state, memory_order_acquire);
+        uint32_t phase = s & GOLF__W_PHASE;
+        if (phase == GOLF__W_DONE || phase == GOLF__W_ABORTED)
+            return s;
+        if (phase == GOLF__W_WAITING && deadline != GOLF__FOREVER &&
+            golf__now_ns() >= deadline) {
+            if (golf__abort(w)) {
+                *timed_out = true;
+                return GOLF__W_ABORTED;
+            }
+            continue; /* decided by a waker meanwhile: honour it (H4) */
+        }
+        if (!golf__backoff_is_completed(&b)) {
+            golf__backoff_snooze(&b);
+            continue;
+        }
+        if (!(s & GOLF__W_SLEEPING)) {
+            /* relaxed: the bit is for wakers' RMWs on this word, which read it in order. */
+            if (!atomic_compare_exchange_weak_explicit(&w->state, &s, s | GOLF__W_SLEEPING,
+                                                       memory_order_relaxed,
+                                                       memory_order_relaxed))
+                continue;
+            s |= GOLF__W_SLEEPING;
+        }
+        /* Sleeps only while the word still says "undecided, sleeping": a waker changes the
+         * word before its futex_wake, so no wake-up is lost. */
+        golf__futex_wait_until(&w->state, s,
+                               phase == GOLF__W_WAITING ? deadline : GOLF__FOREVER);
+    }
+}
+
+/* ---- the engine ------------------------------------------------------------------------------ */
+
+static uint32_t
+golf__rand_below(uint32_t bound)
+{
+    uint64_t x = golf__tls_rng;
+    if (GOLF__UNLIKELY(x == 0))
+        x = (uint64_t)(uintptr_t)&golf__tls_rng ^ golf__now_ns() ^ 0x9E3779B97F4A7C15u;
+    /* xorshift64* */
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    golf__tls_rng = x;
+    uint32_t r = (uint32_t)((x * 0x2545F4914F6CDD1Du) >> 32);
+    return (uint32_t)(((uint64_t)r * bound) >> 32);
+}
+
+int
+golf__case_done(golf_case *cases, size_t k, int r)
+{
+    golf_case *c = &cases[k];
+    c->status = r;
+    if (r == GOLF_ECLOSED && c->op == GOLF_RECV && c->elem && c->ch->elem_size)
+        memset(c->elem, 0, c->ch->elem_size);
+    return (int)k;
+}
+
+/* Pre-registration spin: this many backoff steps of trying before we register and park. Short:
+ * on an oversubscribed machine the thread we wait for is probably not running. */
+enum { GOLF__PRESPIN_STEPS = 8 };
+
+int
+golf__select_run(golf_case *cases, size_t n, golf__wnode *nodes, uint32_t *perm,
+                 uint64_t deadline, bool nonblocking)
+{
+    golf__waiter *self = golf__self();
+    golf__backoff pre = GOLF__BACKOFF_INIT;
+    bool any_buffered = false;
+    long hint = -1;
+
+    for (size_t i = 0; i < n; i++) {
+        perm[i] = (uint32_t)i;
+        if (cases[i].ch && golf__chan_is_buffered(cases[i].ch))
+            any_buffered = true;
+    }
+
+    for (;;) {
+        /* Pass 1: a woken buffered case first (the item that woke us), then every case in a
+         * fresh uniformly random order (Fisher-Yates): the first ready one wins. */
+        if (hint >= 0) {
+            golf_case *c = &cases[hint];
+            int r = golf__chan_try(c->ch, c->op, c->elem, self);
+            if (r != GOLF_EAGAIN)
+                return golf__case_done(cases, (size_t)hint, r);
+            hint = -1;
+        }
+        for (size_t i = n; i > 1; i--) {
+            uint32_t j = golf__rand_below((uint32_t)i);
+            uint32_t t = perm[i - 1];
+            perm[i - 1] = perm[j];
+            perm[j] = t;
+        }
+        for (size_t k = 0; k < n; k++) {
+            golf_case *c = &cases[perm[k]];
+            if (!c->ch)
+                continue;
+            int r = golf__chan_try(c->ch, c->op, c->elem, self);
+            if (r != GOLF_EAGAIN)
+                return golf__case_done(cases, perm[k], r);
+        }
+        if (nonblocking)
+            return GOLF_EAGAIN;
+        if (deadline != GOLF__FOREVER && golf__now_ns() >= deadline)
+            return GOLF_ETIMEDOUT;
+        if (any_buffered && pre.step < GOLF__PRESPIN_STEPS) {
+            golf__backoff_snooze(&pre);
+            continue;
+        }
+
+        /* Pass 2: register every case, in the same random order. */
+        /* relaxed: our nodes are not linked yet; the lock that links them publishes this. */
+        atomic_store_explicit(&self->state, GOLF__W_WAITING, memory_order_relaxed);
+        size_t nreg = 0;
+        bool ready = false;
+        for (size_t k = 0; k < n && !ready; k++) {
+            golf_case *c = &cases[perm[k]];
+            nreg = k + 1;
+            if (!c->ch)
+                continue;
+            golf__wnode *node = &nodes[perm[k]];
+            node->w = self;
+            node->buf = c->elem;
+            node->index = perm[k];
+            node->linked = false;
+            ready = golf__chan_register(c->ch, c->op, node);
+        }
+        if (!ready && any_buffered) {
+            /* [F2] seq_cst fence: orders our nrecv/nsend increments (in register) before the
+             * re-check loads below; pairs with [F1] in the buffered send/recv (H1). */
+            atomic_thread_fence(memory_order_seq_cst);
+            for (size_t k = 0; k < nreg && !ready; k++) {
+                golf_case *c = &cases[perm[k]];
+                if (!c->ch || !golf__chan_is_buffered(c->ch))
+                    continue;
+                ready = c->op == GOLF_SEND ? golf__ring_send_ready(&c->ch->ring)
+                                           : golf__ring_recv_ready(&c->ch->ring);
+            }
+        }
+        if (ready)
+            golf__abort(self); /* fails only if a waker decided first: then honour it */
+
+        bool timed_out = false;
+        uint32_t s = golf__park(self, deadline, &timed_out);
+
+        /* Pass 3: unlink what is still linked before our stack frame goes (H4). */
+        for (size_t k = 0; k < nreg; k++) {
+            golf_case *c = &cases[perm[k]];
+            if (c->ch)
+                golf__chan_unregister(c->ch, c->op, &nodes[perm[k]]);
+        }
+
+        if ((s & GOLF__W_PHASE) == GOLF__W_DONE) {
+            size_t k = s >> GOLF__W_INDEX_SHIFT;
+            if (!golf__chan_is_buffered(cases[k].ch))
+                return golf__case_done(cases, k,
+                                       (s & GOLF__W_CLOSED) ? GOLF_ECLOSED : GOLF_OK);
+            hint = (long)k;
+            continue;
+        }
+        if (timed_out)
+            return GOLF_ETIMEDOUT;
+    }
+}
