@@ -65,7 +65,9 @@ typedef struct golf__wnode {
     golf__waiter *w;                 /* constant while linked */
     void *buf;                       /* send: the value; recv: where it goes (may be NULL) */
     uint32_t index;                  /* the case index reported in state */
-    bool linked;                     /* protected by the channel's lock */
+    _Atomic uint32_t linked;         /* written under the channel's lock; read without it
+                                        by the owner ([N1]) to skip the lock when a waker
+                                        already unlinked the node */
 } golf__wnode;
 
 typedef struct golf__wlist {

@@ -75,7 +75,9 @@ golf__wlist_push(golf__wlist *l, golf__wnode *n)
     else
         l->head = n;
     l->tail = n;
-    n->linked = true;
+    /* relaxed: only the owner reads it without the lock, and it wrote this itself (through
+     * us, in its own register call). */
+    atomic_store_explicit(&n->linked, 1, memory_order_relaxed);
 }
 
 void
@@ -90,7 +92,9 @@ golf__wlist_unlink(golf__wlist *l, golf__wnode *n)
     else
         l->tail = n->prev;
     n->prev = n->next = NULL;
-    n->linked = false;
+    /* [N1] release: our last touch of the node; pairs with [N1] acquire in
+     * golf__chan_unregister(). Once the owner sees 0 it may return and free the node. */
+    atomic_store_explicit(&n->linked, 0, memory_order_release);
 }
 
 /* ---- waiter state -------------------------------------------------------------------------- */
@@ -232,8 +236,13 @@ golf__chan_register(golf_chan *ch, int op, golf__wnode *node)
 void
 golf__chan_unregister(golf_chan *ch, int op, golf__wnode *node)
 {
+    /* [N1] acquire: a waker unlinked it and is done with it; no lock needed. The common case
+     * after a wake-up. */
+    if (!atomic_load_explicit(&node->linked, memory_order_acquire))
+        return;
     golf__lock_acquire(&ch->lock);
-    if (node->linked) {
+    /* relaxed: under the lock that every writer holds. */
+    if (atomic_load_explicit(&node->linked, memory_order_relaxed)) {
         if (op == GOLF_SEND) {
             golf__wlist_unlink(&ch->sendq, node);
             /* relaxed: C4. */
@@ -397,7 +406,8 @@ golf__select_run(golf_case *cases, size_t n, golf__wnode *nodes, uint32_t *perm,
             node->w = self;
             node->buf = c->elem;
             node->index = perm[k];
-            node->linked = false;
+            /* relaxed: not linked yet, only we can see it. */
+            atomic_store_explicit(&node->linked, 0, memory_order_relaxed);
             ready = golf__chan_register(c->ch, c->op, node);
         }
         if (!ready && any_buffered) {
