@@ -408,7 +408,11 @@ do_select(ref_case *cases, size_t n, int mode, uint64_t timeout_ns)
     pthread_condattr_destroy(&attr);
     w.fired = FIRED_WAITING;
     w.status = GOLF_OK;
-    for (size_t i = 0; i < n; i++) {
+    /* Queue in the random order too: a peer that finds several of our nodes on one channel
+     * (a select sending 0 and 1 on the same channel) takes the first, which is then random
+     * (Go's TestPseudoRandomSend). */
+    for (size_t j = 0; j < n; j++) {
+        size_t i = perm[j];
         nodes[i] = (struct ref_node){.w = &w, .idx = (int)i, .elem = cases[i].elem};
         if (!cases[i].ch)
             continue;
