@@ -71,10 +71,14 @@ golf__rseq_usable(void)
 void
 golf__rseq_fence(void)
 {
-    /* Cannot fail once registration succeeded (EINVAL/EPERM are registration errors); a failure
-     * here would mean the kernel broke its ABI, and going on would corrupt per-CPU data. */
-    if (syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ, 0, 0) != 0)
-        golf__fatal("golf: membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ) failed");
+    if (syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ, 0, 0) == 0)
+        return;
+    /* EPERM: this mm is not registered, e.g. in the child of a fork(). Register and retry. */
+    if (syscall(__NR_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ, 0, 0) == 0 &&
+        syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ, 0, 0) == 0)
+        return;
+    /* Going on would let a section that missed the lock commit into a slot being emptied. */
+    golf__fatal("golf: membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ) failed");
 }
 
 #else
