@@ -13,11 +13,12 @@
  *     each position has one reader.
  *   - The lap bits make every position distinct for 2^64 / one_lap laps, so a stale head or
  *     tail never matches a stamp of another lap (no ABA within any realistic run).
- *   - "Full" is reported only when the slot at tail still holds last lap's value and head is
- *     exactly one lap behind tail; "empty" only when the slot at head is unwritten and tail ==
- *     head. In both the seq_cst fence between the stamp load and the other index's load stops
- *     a stale pair from reporting a state that never existed (crossbeam's array flavour argues
- *     the same way). */
+ *   - "Full" is reported only when the slot at tail still holds last lap's value and head,
+ *     read after that stamp (the acquire keeps the order), is exactly one lap behind our tail:
+ *     at that instant head's lap-old element is unconsumed and cap elements are in, so the ring was full then, even if
+ *     our tail was stale. "Empty" only when the slot at head is unwritten (so no consumer
+ *     passed head: it is current) and tail, read after it, equals head. Each answer is a state
+ *     that existed at the second load, without crossbeam's seq_cst fence. */
 #include "golf/ring.h"
 #include "lockfree/ring_internal.h"
 

@@ -169,11 +169,11 @@ golf__ring_try_push(golf__ring_core *r, const void *elem)
             golf__backoff_spin(&b);
         } else if (stamp + r->one_lap == tail + 1) {
             /* The slot still holds last lap's value. Full, unless a consumer already took
-             * the position and is reading it. The seq_cst fence orders our stamp load before
-             * the head load against the consumers' CAS on head (crossbeam's argument: a "full"
-             * answer is then a state that existed). */
-            atomic_thread_fence(memory_order_seq_cst);
-            /* relaxed: ordered by the fence above; only compared, never dereferenced. */
+             * the position and is reading it. No fence needed (crossbeam has a seq_cst one):
+             * the acquire stamp load keeps this head load after it, and head + one_lap ==
+             * tail at the moment we read head means cap elements were present right then
+             * (head and tail one lap apart), whether or not our tail is still current. */
+            /* relaxed: ordered after the acquire stamp load; only compared. */
             uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
             if (head + r->one_lap == tail)
                 return GOLF_EAGAIN;
@@ -219,12 +219,12 @@ golf__ring_try_pop(golf__ring_core *r, void *out)
             }
             golf__backoff_spin(&b);
         } else if (stamp == head) {
-            /* Nothing written at head yet. Empty, unless a producer holds the position. The
-             * fence mirrors the push side's "full" check. */
-            atomic_thread_fence(memory_order_seq_cst);
+            /* Nothing written at head yet. Empty, unless a producer holds the position.
+             * stamp == head means no consumer passed `head` (it is the current head), so
+             * tail == head at the moment we read tail means empty right then: no fence needed,
+             * the acquire stamp load keeps the tail load after it. */
             /* [R3] acquire: pairs with [R3] release in golf_chan_close() (the mark): a
-             * receive that reports "closed" sees what preceded the close. Also ordered after
-             * our stamp load by the fence above. */
+             * receive that reports "closed" sees what preceded the close. */
             uint64_t tail = atomic_load_explicit(&r->tail, memory_order_acquire);
             if ((tail & ~r->mark) == head)
                 return (tail & r->mark) ? GOLF_ECLOSED : GOLF_EAGAIN;
