@@ -294,7 +294,7 @@ golf_pool_new(const golf_pool_options *opts)
 {
     pthread_once(&pool_once, golf__pool_thread_init);
     golf_pool *p = aligned_alloc(GOLF_CACHELINE, (sizeof(golf_pool) + GOLF_CACHELINE - 1) /
-                                                      GOLF_CACHELINE * GOLF_CACHELINE);
+                                                     GOLF_CACHELINE * GOLF_CACHELINE);
     if (!p) {
         errno = ENOMEM;
         return NULL;

@@ -89,10 +89,10 @@ struct golf_pool {
     void *(*new_object)(void *ctx);
     void (*free_object)(void *obj, void *ctx);
     void *ctx;
-    uint64_t uid;          /* unique for the process lifetime: never reused, unlike addresses */
-    bool percpu;           /* the rseq per-CPU front end is on for this pool */
+    uint64_t uid; /* unique for the process lifetime: never reused, unlike addresses */
+    bool percpu;  /* the rseq per-CPU front end is on for this pool */
     unsigned nslots;
-    size_t depot_cap;      /* objects `primary` may hold before the excess is freed */
+    size_t depot_cap;       /* objects `primary` may hold before the excess is freed */
     golf__pool_slot *slots; /* nslots, cache aligned; NULL unless percpu */
 
     /* The depot. Everything below is under mu. */
@@ -110,8 +110,8 @@ struct golf_pool {
 extern pthread_mutex_t golf__pool_registry;
 
 /* ---- depot (pool.c), all with p->mu held ---- */
-golf__pool_mag *golf__pool_mag_get(golf_pool *p);              /* empty magazine, or NULL (OOM) */
-void golf__pool_mag_recycle(golf_pool *p, golf__pool_mag *m);  /* empty magazine back */
+golf__pool_mag *golf__pool_mag_get(golf_pool *p);             /* empty magazine, or NULL (OOM) */
+void golf__pool_mag_recycle(golf_pool *p, golf__pool_mag *m); /* empty magazine back */
 /* Adds objs to `primary` while under its cap; returns how many did not fit, moved to the front
  * of objs for the caller to free (after unlocking). */
 size_t golf__pool_primary_add(golf_pool *p, void **objs, size_t n);
@@ -122,7 +122,7 @@ void *golf__pool_depot_take_one(golf_pool *p);
 void golf__pool_free_objs(golf_pool *p, void **objs, size_t n); /* free_object each; no lock */
 
 /* ---- per-thread fallback (pool_thread.c) ---- */
-void golf__pool_thread_init(void);                   /* once per process, from golf_pool_new */
+void golf__pool_thread_init(void); /* once per process, from golf_pool_new */
 void *golf__pool_thread_get(golf_pool *p);
 void golf__pool_thread_put(golf_pool *p, void *obj);
 /* With golf__pool_registry held: lock every cache of p (trim: call _unlock_all after). */

@@ -28,38 +28,38 @@ enum { GOLF__RSEQ_OK = 0, GOLF__RSEQ_FAIL = 1, GOLF__RSEQ_ABORT = 2 };
 
 /* The critical-section descriptor (struct rseq_cs: version, flags, start_ip,
  * post_commit_offset, abort_ip), 32-byte aligned in its own section, then arming it. */
-#define GOLF__RSEQ_ENTER                                                                      \
-    ".pushsection __rseq_cs, \"aw\"\n\t"                                                      \
-    ".balign 32\n\t"                                                                          \
-    "3:\n\t"                                                                                  \
-    ".long 0x0, 0x0\n\t"                                                                      \
-    ".quad 1f, (2f - 1f), 4f\n\t"                                                             \
-    ".popsection\n\t"                                                                         \
-    "leaq 3b(%%rip), %[t]\n\t"                                                                \
-    "movq %[t], %c[cs_off](%[rs])\n\t"                                                        \
-    "1:\n\t"                                                                                  \
-    "cmpl %[cpu], %c[id_off](%[rs])\n\t"                                                      \
-    "jnz 4f\n\t"                                                                              \
-    "cmpq $0, (%[s])\n\t"                                                                     \
+#define GOLF__RSEQ_ENTER                                                                           \
+    ".pushsection __rseq_cs, \"aw\"\n\t"                                                           \
+    ".balign 32\n\t"                                                                               \
+    "3:\n\t"                                                                                       \
+    ".long 0x0, 0x0\n\t"                                                                           \
+    ".quad 1f, (2f - 1f), 4f\n\t"                                                                  \
+    ".popsection\n\t"                                                                              \
+    "leaq 3b(%%rip), %[t]\n\t"                                                                     \
+    "movq %[t], %c[cs_off](%[rs])\n\t"                                                             \
+    "1:\n\t"                                                                                       \
+    "cmpl %[cpu], %c[id_off](%[rs])\n\t"                                                           \
+    "jnz 4f\n\t"                                                                                   \
+    "cmpq $0, (%[s])\n\t"                                                                          \
     "jnz 5f\n\t"
 
 /* After the commit: status, the fail exit, the signature and the abort handler. */
-#define GOLF__RSEQ_LEAVE                                                                      \
-    "2:\n\t"                                                                                  \
-    "xorl %[st], %[st]\n\t"                                                                   \
-    "jmp 6f\n\t"                                                                              \
-    "5:\n\t"                                                                                  \
-    "movl $1, %[st]\n\t"                                                                      \
-    "jmp 6f\n\t"                                                                              \
-    ".long %c[sig]\n\t"                                                                       \
-    "4:\n\t"                                                                                  \
-    "movl $2, %[st]\n\t"                                                                      \
+#define GOLF__RSEQ_LEAVE                                                                           \
+    "2:\n\t"                                                                                       \
+    "xorl %[st], %[st]\n\t"                                                                        \
+    "jmp 6f\n\t"                                                                                   \
+    "5:\n\t"                                                                                       \
+    "movl $1, %[st]\n\t"                                                                           \
+    "jmp 6f\n\t"                                                                                   \
+    ".long %c[sig]\n\t"                                                                            \
+    "4:\n\t"                                                                                       \
+    "movl $2, %[st]\n\t"                                                                           \
     "6:\n\t"
 
-#define GOLF__RSEQ_INPUTS                                                                     \
-    [rs] "r"(rs), [s] "r"(s), [cpu] "r"(cpu), [sig] "n"(RSEQ_SIG),                            \
-        [cs_off] "n"(offsetof(struct rseq, rseq_cs)),                                         \
-        [id_off] "n"(offsetof(struct rseq, cpu_id)), [cap] "n"(GOLF__POOL_SLOT_CAP)
+#define GOLF__RSEQ_INPUTS                                                                          \
+    [rs] "r"(rs), [s] "r"(s), [cpu] "r"(cpu), [sig] "n"(RSEQ_SIG),                                 \
+        [cs_off] "n"(offsetof(struct rseq, rseq_cs)), [id_off] "n"(offsetof(struct rseq, cpu_id)), \
+        [cap] "n"(GOLF__POOL_SLOT_CAP)
 
 /* Pops objs[n-1] into *out. FAIL when the slot is empty or locked. */
 static inline int
@@ -135,8 +135,7 @@ golf__rseq_take(struct rseq *rs, golf__pool_slot *s, uint32_t cpu, void **dst, u
 
 /* Appends src[0..cnt) (cnt >= 1) at objs[n..n+cnt). FAIL when they do not fit or locked. */
 static inline int
-golf__rseq_give(struct rseq *rs, golf__pool_slot *s, uint32_t cpu, void *const *src,
-                uint64_t cnt)
+golf__rseq_give(struct rseq *rs, golf__pool_slot *s, uint32_t cpu, void *const *src, uint64_t cnt)
 {
     uint64_t n, t, i, x;
     int st;

@@ -10,9 +10,9 @@ typedef struct ref_pool ref_pool;
 
 ref_pool *ref_pool_new(const golf_pool_options *opts); /* opts may be NULL; NULL + ENOMEM */
 void ref_pool_free(ref_pool *p);                       /* NULL: nothing */
-void *ref_pool_get(ref_pool *p);  /* newest primary object, else newest victim, else new_object */
+void *ref_pool_get(ref_pool *p); /* newest primary object, else newest victim, else new_object */
 void ref_pool_put(ref_pool *p, void *obj); /* NULL is ignored */
-void ref_pool_trim(ref_pool *p);  /* free victim; primary becomes victim */
-size_t ref_pool_len(ref_pool *p); /* objects cached (primary + victim) */
+void ref_pool_trim(ref_pool *p);           /* free victim; primary becomes victim */
+size_t ref_pool_len(ref_pool *p);          /* objects cached (primary + victim) */
 
 #endif

@@ -48,8 +48,7 @@ tobj_free(void *obj, void *ctx)
 {
     tcount *c = ctx;
     tobj *o = obj;
-    if (o->magic != TOBJ_MAGIC || atomic_exchange(&o->freed, 1) != 0 ||
-        atomic_load(&o->owner) != 0)
+    if (o->magic != TOBJ_MAGIC || atomic_exchange(&o->freed, 1) != 0 || atomic_load(&o->owner) != 0)
         atomic_fetch_add(&c->bad, 1);
     o->magic = 0;
     atomic_fetch_add_explicit(&c->freed, 1, memory_order_relaxed);

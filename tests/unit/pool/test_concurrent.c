@@ -133,10 +133,22 @@ run(int percpu, int nthreads, int hop, int trim, double seconds)
     cr_assert_eq(sh.c.bad, 0, "an object was freed twice or while held");
 }
 
-Test(pool_concurrent, getput_percpu, .timeout = 60) { run(1, 4, 0, 0, 1.0); }
-Test(pool_concurrent, getput_thread_cache, .timeout = 60) { run(0, 4, 0, 0, 1.0); }
-Test(pool_concurrent, migrations_and_trims_percpu, .timeout = 60) { run(1, 6, 1, 1, 1.5); }
-Test(pool_concurrent, migrations_and_trims_thread_cache, .timeout = 60) { run(0, 6, 1, 1, 1.5); }
+Test(pool_concurrent, getput_percpu, .timeout = 60)
+{
+    run(1, 4, 0, 0, 1.0);
+}
+Test(pool_concurrent, getput_thread_cache, .timeout = 60)
+{
+    run(0, 4, 0, 0, 1.0);
+}
+Test(pool_concurrent, migrations_and_trims_percpu, .timeout = 60)
+{
+    run(1, 6, 1, 1, 1.5);
+}
+Test(pool_concurrent, migrations_and_trims_thread_cache, .timeout = 60)
+{
+    run(0, 6, 1, 1, 1.5);
+}
 
 /* Threads that exit while their caches hold objects: the exit destructor hands them back, and
  * trim/free reach them. */
@@ -176,8 +188,14 @@ exiting_threads(int percpu)
     cr_assert_eq(sh.c.bad, 0);
 }
 
-Test(pool_concurrent, exiting_threads_percpu, .timeout = 60) { exiting_threads(1); }
-Test(pool_concurrent, exiting_threads_thread_cache, .timeout = 60) { exiting_threads(0); }
+Test(pool_concurrent, exiting_threads_percpu, .timeout = 60)
+{
+    exiting_threads(1);
+}
+Test(pool_concurrent, exiting_threads_thread_cache, .timeout = 60)
+{
+    exiting_threads(0);
+}
 
 /* A pool freed while live threads still have caches of it, and a new pool made after (it may
  * reuse the address; the dead caches must never be used for it). */

@@ -61,8 +61,8 @@ run(int percpu, uint64_t seed)
             /* get: from the pool if it has any, else a fresh object on both sides */
             tobj *a = golf_pool_get(g);
             tobj *b = ref_pool_get(r);
-            cr_assert_eq(a == NULL, b == NULL, "step %d: golf get %p, ref get %p", step,
-                         (void *)a, (void *)b);
+            cr_assert_eq(a == NULL, b == NULL, "step %d: golf get %p, ref get %p", step, (void *)a,
+                         (void *)b);
             if (!a) {
                 cr_assert_eq(cached_g, 0);
                 if (ids.created + 2 > MAXOBJ)

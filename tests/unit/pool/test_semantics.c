@@ -42,8 +42,14 @@ empty_pool(int percpu)
     golf_pool_free(NULL);
 }
 
-Test(pool, empty_pool_percpu, .timeout = 10) { empty_pool(1); }
-Test(pool, empty_pool_thread_cache, .timeout = 10) { empty_pool(0); }
+Test(pool, empty_pool_percpu, .timeout = 10)
+{
+    empty_pool(1);
+}
+Test(pool, empty_pool_thread_cache, .timeout = 10)
+{
+    empty_pool(0);
+}
 
 static void
 round_trips(int percpu)
@@ -91,8 +97,14 @@ round_trips(int percpu)
     cr_assert_eq(c.bad, 0);
 }
 
-Test(pool, round_trips_percpu, .timeout = 20) { round_trips(1); }
-Test(pool, round_trips_thread_cache, .timeout = 20) { round_trips(0); }
+Test(pool, round_trips_percpu, .timeout = 20)
+{
+    round_trips(1);
+}
+Test(pool, round_trips_thread_cache, .timeout = 20)
+{
+    round_trips(0);
+}
 
 static void
 trim_generations(int percpu)
@@ -130,8 +142,14 @@ trim_generations(int percpu)
     cr_assert_eq(c.bad, 0);
 }
 
-Test(pool, trim_twice_frees_all_percpu, .timeout = 20) { trim_generations(1); }
-Test(pool, trim_twice_frees_all_thread_cache, .timeout = 20) { trim_generations(0); }
+Test(pool, trim_twice_frees_all_percpu, .timeout = 20)
+{
+    trim_generations(1);
+}
+Test(pool, trim_twice_frees_all_thread_cache, .timeout = 20)
+{
+    trim_generations(0);
+}
 
 Test(pool, percpu_front_end_is_used_here, .timeout = 10)
 {
