@@ -27,7 +27,11 @@
 enum { GOLF__RSEQ_OK = 0, GOLF__RSEQ_FAIL = 1, GOLF__RSEQ_ABORT = 2 };
 
 /* The critical-section descriptor (struct rseq_cs: version, flags, start_ip,
- * post_commit_offset, abort_ip), 32-byte aligned in its own section, then arming it. */
+ * post_commit_offset, abort_ip), 32-byte aligned in its own section, then arming it, then the
+ * CPU check and the lock check.
+ * [P1] acquire: the lock load `cmpq $0, (s)` (an x86 TSO load, so an acquire) and the later load
+ * of n see trim's n = 0 once they see lock == 0; pairs with [P1] release in slots_drain()
+ * (pool.c). */
 #define GOLF__RSEQ_ENTER                                                                           \
     ".pushsection __rseq_cs, \"aw\"\n\t"                                                           \
     ".balign 32\n\t"                                                                               \
