@@ -155,8 +155,10 @@ ring_consumer(void *p)
     a->fifo_ok = true;
     for (;;) {
         uint64_t v;
+        /* Producers done is read before the pop, so an empty pop after it means empty for good. */
+        bool done = atomic_load(a->producers_left) == 0;
         if (golf_ring_try_pop(a->r, &v) != GOLF_OK) {
-            if (atomic_load(a->producers_left) == 0 && golf_ring_try_pop(a->r, &v) != GOLF_OK)
+            if (done)
                 break;
             sched_yield();
             continue;
