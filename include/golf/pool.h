@@ -1,5 +1,30 @@
 /* golf/pool.h: Go's sync.Pool (see pool/README.md).
- * The API is fixed by SPEC.md. */
+ * The API is fixed by SPEC.md.
+ *
+ * A pool caches objects for reuse, to relieve the allocator: get returns a cached object, or
+ * new_object(ctx) when none is at hand; put caches one. Objects are untyped `void *` the pool
+ * never dereferences. As in Go, callers should assume no relation between the objects put and
+ * those got: get may create an object while others sit cached on other CPUs.
+ *
+ * Concurrency: get, put and trim are safe from any number of threads at once; golf_pool_free
+ * needs that no other thread still uses the pool. No thread registration is needed; a thread
+ * that exits hands its cached objects back.
+ *
+ * Memory model (Go's words): a put(x) synchronizes before a get returning x; new_object(ctx)
+ * returning x synchronizes before the get returning x.
+ *
+ * Lifetime and bounds: an object put is returned by a later get at most once, or freed with
+ * free_object exactly once, by trim, by golf_pool_free, or at once by put when the pool is at its
+ * cap (62 objects per CPU plus 124 per CPU in the shared depot; see pool/README.md).
+ *
+ * Progress: get/put are a few loads and one store on the calling CPU's cache, no lock and no
+ * atomic read-modify-write (Linux rseq, x86-64; elsewhere a per-thread cache and one uncontended
+ * atomic exchange); one operation in about 31 touches a shared depot under a short mutex.
+ *
+ * Callbacks: new_object and free_object run on the calling thread, normally with no pool lock
+ * held; free_object may run with an internal lock held when memory for the pool's own
+ * bookkeeping runs out, and in a thread's exit destructor: it must not call golf_pool_new,
+ * golf_pool_trim or golf_pool_free then. */
 #ifndef GOLF_POOL_H
 #define GOLF_POOL_H
 
@@ -18,10 +43,27 @@ typedef struct golf_pool_options {
     void   *ctx;
 } golf_pool_options;
 typedef struct golf_pool golf_pool;
+
+/* A new, empty pool; opts may be NULL (no new_object, free()). NULL + errno ENOMEM on failure.
+ * GOLF_POOL_PERCPU=0 in the environment selects the per-thread front end (testing). */
 GOLF_API golf_pool *golf_pool_new(const golf_pool_options *opts);   /* opts may be NULL */
+
+/* Frees every cached object with free_object, then the pool. NULL: nothing. No other thread
+ * may use the pool during or after the call. */
 GOLF_API void  golf_pool_free(golf_pool *p);     /* frees every cached object with free_object */
+
+/* A cached object (this CPU's first, then the depot's, then the victim generation's), else
+ * new_object(ctx), else NULL. */
 GOLF_API void *golf_pool_get(golf_pool *p);      /* a cached object, else new_object(ctx) */
+
+/* Caches obj for a later get. NULL is ignored. Over the pool's cap, obj is freed at once. */
 GOLF_API void  golf_pool_put(golf_pool *p, void *obj);  /* NULL is ignored */
+
+/* Go's GC cycle with its victim cache: frees the objects that were already cached at the
+ * previous trim and not taken since, and keeps everything else cached as the victim generation,
+ * which get still serves. Two trims with no put between leave the pool empty. Costs one
+ * membarrier round over the CPUs running this process's threads: call it occasionally (on a
+ * timer, on memory pressure), not per operation. NULL: nothing. */
 GOLF_API void  golf_pool_trim(golf_pool *p);     /* Go's GC cycle, see below */
 
 #ifdef __cplusplus
