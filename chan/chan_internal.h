@@ -4,7 +4,9 @@
  * Invariants:
  *   C1  A waiter node is linked on at most one list, only while its owner is inside a blocking
  *       operation (select round); the owner unlinks every node it linked before it returns
- *       (nodes live on the owner's stack).
+ *       (nodes live on the owner's stack). A waker tries its claim CAS *before* it unlinks
+ *       a node, so a claim can only reach the round the node belongs to, never the owner's
+ *       next round (the owner cannot leave a round while one of its nodes is linked).
  *   C2  A waiter's state leaves WAITING exactly once per round, by one CAS: a waker's claim
  *       (-> CLAIMED or DONE) or the owner's abort (-> ABORTED). Whoever wins decides the round.
  *   C3  A CLAIMED waiter is finished (-> DONE) by its claimer, outside every lock; the owner

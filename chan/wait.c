@@ -141,13 +141,16 @@ golf__wlist_claim_first(golf__wlist *q, _Atomic uint32_t *count, const golf__wai
             n = next;
             continue;
         }
-        uint32_t index = n->index;
-        golf__wlist_unlink(q, n);
+        uint32_t target = to == GOLF__W_CLAIMED ? to : to | (n->index << GOLF__W_INDEX_SHIFT);
+        /* Claim *before* unlinking: while the node is linked its owner cannot leave this
+         * round (it waits for the lock or for [N1]), so the CAS can only hit the round the
+         * node belongs to, never the owner's next one. */
+        bool won = golf__waiter_claim(w, target, old);
+        golf__wlist_unlink(q, n); /* [N1] inside: our last touch unless we won a CLAIMED */
         /* relaxed: the count is only a hint read after a fence [F1]; the list itself is
          * protected by the lock. */
         atomic_fetch_sub_explicit(count, 1, memory_order_relaxed);
-        uint32_t target = to == GOLF__W_CLAIMED ? to : to | (index << GOLF__W_INDEX_SHIFT);
-        if (golf__waiter_claim(w, target, old)) {
+        if (won) {
             *claimed = n; /* readable until we finish it (C3); for DONE: not at all */
             return w;
         }
@@ -175,14 +178,15 @@ golf__wake_all_closed_on(golf__wlist *q, _Atomic uint32_t *count)
     while (q->head) {
         golf__wnode *n = q->head;
         golf__waiter *w = n->w;
-        uint32_t index = n->index;
-        golf__wlist_unlink(q, n);
+        uint32_t old;
+        /* Claim before unlinking, as in golf__wlist_claim_first(). */
+        bool won = golf__waiter_claim(
+            w, GOLF__W_DONE | GOLF__W_CLOSED | (n->index << GOLF__W_INDEX_SHIFT), &old);
+        golf__wlist_unlink(q, n); /* [N1]: our last touch of the node */
         /* relaxed: see golf__wlist_claim_first(). */
         atomic_fetch_sub_explicit(count, 1, memory_order_relaxed);
-        uint32_t old;
-        if (golf__waiter_claim(w, GOLF__W_DONE | GOLF__W_CLOSED | (index << GOLF__W_INDEX_SHIFT),
-                               &old))
-            golf__waiter_wake_if_sleeping(w, old);
+        if (won)
+            golf__waiter_wake_if_sleeping(w, old); /* w is thread-lifetime */
     }
 }
 
