@@ -161,17 +161,18 @@ void
 golf__map_garbage(golf_map *m, golf__map_key *k)
 {
     _Atomic(golf__map_key *) *head = &m->percpu[golf__cpu_id()].garbage;
-    /* Relaxed: the CAS below validates it. */
-    golf__map_key *old = atomic_load_explicit(head, memory_order_relaxed);
+    /* [M9] acquire (here and on CAS failure): we read old->depth, written by old's pusher
+     * before its [M9] release CAS. */
+    golf__map_key *old = atomic_load_explicit(head, memory_order_acquire);
     do {
         k->next = old;
         /* old cannot be freed under us: a batch holding it is freed only after a grace
          * period, and we are inside a read section (the caller's). */
         k->depth = old != NULL ? old->depth + 1 : 1;
         /* [M9] release: k's next/depth are visible to whoever takes the list with the [M9]
-         * acquire exchange below. */
+         * acquire exchange below, and to the next pusher's [M9] acquire. */
     } while (!atomic_compare_exchange_weak_explicit(head, &old, k, memory_order_release,
-                                                    memory_order_relaxed));
+                                                    memory_order_acquire));
     if (k->depth >= GOLF__MAP_GC_BATCH) {
         /* [M9] acquire: pairs with the pushes' [M9] release. */
         golf__map_key *batch = atomic_exchange_explicit(head, NULL, memory_order_acquire);
