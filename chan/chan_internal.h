@@ -67,6 +67,7 @@ typedef struct golf__wnode {
     golf__waiter *w;                 /* constant while linked */
     void *buf;                       /* send: the value; recv: where it goes (may be NULL) */
     uint32_t index;                  /* the case index reported in state */
+    uint64_t since;                  /* CLOCK_MONOTONIC ns at registration (starvation rule) */
     _Atomic uint32_t linked;         /* written under the channel's lock; read without it
                                         by the owner ([N1]) to skip the lock when a waker
                                         already unlinked the node */

@@ -65,6 +65,16 @@ golf__unlock_slow(golf__lock *l)
 
 /* ---- waiter lists (caller holds the channel lock) ------------------------------------------- */
 
+/* Changes a waiter count (C4). Only ever changed under the channel lock, so a load and a store
+ * do (no locked RMW); relaxed: the fast paths read it after a fence [F1] and treat it as a
+ * hint ("someone may wait"), the lock orders the writers. */
+static inline void
+golf__count_add(_Atomic uint32_t *count, int32_t delta)
+{
+    uint32_t v = atomic_load_explicit(count, memory_order_relaxed);
+    atomic_store_explicit(count, v + (uint32_t)delta, memory_order_relaxed);
+}
+
 void
 golf__wlist_push(golf__wlist *l, golf__wnode *n)
 {
@@ -129,32 +139,60 @@ golf__waiter_finish(golf__waiter *w, uint32_t to)
     golf__waiter_wake_if_sleeping(w, old);
 }
 
+/* How long the oldest waiter may be passed over for a spinning newer one. */
+#define GOLF__STARVE_NS 1000000u
+
+/* Tries to claim node n of q for `to`; unlinks it either way (won, or stale). */
+static bool
+golf__claim_node(golf__wlist *q, _Atomic uint32_t *count, golf__wnode *n, uint32_t to,
+                 uint32_t *old)
+{
+    golf__waiter *w = n->w;
+    uint32_t target = to == GOLF__W_CLAIMED ? to : to | (n->index << GOLF__W_INDEX_SHIFT);
+    /* Claim *before* unlinking: while the node is linked its owner cannot leave this round (it
+     * waits for the lock or for [N1]), so the CAS can only hit the round the node belongs to,
+     * never the owner's next one. */
+    bool won = golf__waiter_claim(w, target, old);
+    golf__wlist_unlink(q, n); /* [N1] inside: our last touch unless we won a CLAIMED */
+    golf__count_add(count, -1);
+    /* Lost: stale, its owner already decided this round (C2) and finds the node unlinked. */
+    return won;
+}
+
 golf__waiter *
 golf__wlist_claim_first(golf__wlist *q, _Atomic uint32_t *count, const golf__waiter *self,
                         uint32_t to, uint32_t *old, golf__wnode **claimed)
 {
+    /* Prefer the newest waiter while it still spins (no SLEEPING bit): it is on a CPU, so it
+     * answers at once and costs no futex_wake; the sleepers ahead of it stay asleep. With 16
+     * threads on 2 cores this keeps a running sender/receiver pair exchanging instead of
+     * waking a sleeper per message. The oldest waiter is never skipped for longer than
+     * GOLF__STARVE_NS (Go's mutex starvation rule), so every waiter is served. */
+    golf__wnode *t = q->tail;
+    if (t && t != q->head && t->w != self) {
+        /* relaxed: a hint; the claim CAS decides. */
+        uint32_t s = atomic_load_explicit(&t->w->state, memory_order_relaxed);
+        if ((s & (GOLF__W_PHASE | GOLF__W_SLEEPING)) == GOLF__W_WAITING &&
+            golf__now_ns() - q->head->since < GOLF__STARVE_NS) {
+            golf__waiter *w = t->w;
+            if (golf__claim_node(q, count, t, to, old)) {
+                *claimed = t; /* readable until we finish it (C3); for DONE: not at all */
+                return w;
+            }
+        }
+    }
     golf__wnode *n = q->head;
     while (n) {
         golf__wnode *next = n->next;
-        golf__waiter *w = n->w;
-        if (w == self) { /* never pair a thread with itself (H7) */
+        if (n->w == self) { /* never pair a thread with itself (H7) */
             n = next;
             continue;
         }
-        uint32_t target = to == GOLF__W_CLAIMED ? to : to | (n->index << GOLF__W_INDEX_SHIFT);
-        /* Claim *before* unlinking: while the node is linked its owner cannot leave this
-         * round (it waits for the lock or for [N1]), so the CAS can only hit the round the
-         * node belongs to, never the owner's next one. */
-        bool won = golf__waiter_claim(w, target, old);
-        golf__wlist_unlink(q, n); /* [N1] inside: our last touch unless we won a CLAIMED */
-        /* relaxed: the count is only a hint read after a fence [F1]; the list itself is
-         * protected by the lock. */
-        atomic_fetch_sub_explicit(count, 1, memory_order_relaxed);
-        if (won) {
+        golf__waiter *w = n->w;
+        if (golf__claim_node(q, count, n, to, old)) {
             *claimed = n; /* readable until we finish it (C3); for DONE: not at all */
             return w;
         }
-        /* Stale: its owner already decided this round (C2); it will find the node unlinked. */
         n = next;
     }
     return NULL;
@@ -183,8 +221,7 @@ golf__wake_all_closed_on(golf__wlist *q, _Atomic uint32_t *count)
         bool won = golf__waiter_claim(
             w, GOLF__W_DONE | GOLF__W_CLOSED | (n->index << GOLF__W_INDEX_SHIFT), &old);
         golf__wlist_unlink(q, n); /* [N1]: our last touch of the node */
-        /* relaxed: see golf__wlist_claim_first(). */
-        atomic_fetch_sub_explicit(count, 1, memory_order_relaxed);
+        golf__count_add(count, -1);
         if (won)
             golf__waiter_wake_if_sleeping(w, old); /* w is thread-lifetime */
     }
@@ -219,12 +256,10 @@ golf__chan_register(golf_chan *ch, int op, golf__wnode *node)
     golf__lock_acquire(&ch->lock);
     if (op == GOLF_SEND) {
         golf__wlist_push(&ch->sendq, node);
-        /* relaxed: C4, read after a fence [F1]/[F2]. */
-        atomic_fetch_add_explicit(&ch->nsend, 1, memory_order_relaxed);
+        golf__count_add(&ch->nsend, 1);
     } else {
         golf__wlist_push(&ch->recvq, node);
-        /* relaxed: as above. */
-        atomic_fetch_add_explicit(&ch->nrecv, 1, memory_order_relaxed);
+        golf__count_add(&ch->nrecv, 1);
     }
     if (!golf__chan_is_buffered(ch)) {
         /* Unbuffered: the lock covers both the peers' lists and `closed`, so this check and
@@ -249,12 +284,10 @@ golf__chan_unregister(golf_chan *ch, int op, golf__wnode *node)
     if (atomic_load_explicit(&node->linked, memory_order_relaxed)) {
         if (op == GOLF_SEND) {
             golf__wlist_unlink(&ch->sendq, node);
-            /* relaxed: C4. */
-            atomic_fetch_sub_explicit(&ch->nsend, 1, memory_order_relaxed);
+            golf__count_add(&ch->nsend, -1);
         } else {
             golf__wlist_unlink(&ch->recvq, node);
-            /* relaxed: C4. */
-            atomic_fetch_sub_explicit(&ch->nrecv, 1, memory_order_relaxed);
+            golf__count_add(&ch->nrecv, -1);
         }
     }
     golf__lock_release(&ch->lock);
@@ -277,6 +310,11 @@ golf__abort(golf__waiter *w)
     return false;
 }
 
+/* Backoff steps of pure spinning (1, 2, 4, ... pauses) before a parked thread sleeps; no
+ * sched_yield: on a loaded machine a yield hands the core to another process for a whole time
+ * slice (milliseconds), while a futex wake-up preempts promptly. */
+enum { GOLF__PARK_SPIN_STEPS = GOLF__BACKOFF_SPIN_LIMIT };
+
 /* Waits until our round is decided (DONE or ABORTED, never returning while CLAIMED, C3).
  * Spins, then yields, then sleeps on the futex. Sets *timed_out when the deadline aborted it. */
 static uint32_t
@@ -298,8 +336,8 @@ golf__park(golf__waiter *w, uint64_t deadline, bool *timed_out)
             }
             continue; /* decided by a waker meanwhile: honour it (H4) */
         }
-        if (!golf__backoff_is_completed(&b)) {
-            golf__backoff_snooze(&b);
+        if (b.step <= GOLF__PARK_SPIN_STEPS) {
+            golf__backoff_spin(&b);
             continue;
         }
         if (!(s & GOLF__W_SLEEPING)) {
@@ -401,6 +439,7 @@ golf__select_run(golf_case *cases, size_t n, golf__wnode *nodes, uint32_t *perm,
         atomic_store_explicit(&self->state, GOLF__W_WAITING, memory_order_relaxed);
         size_t nreg = 0;
         bool ready = false;
+        uint64_t since = golf__now_ns();
         for (size_t k = 0; k < n && !ready; k++) {
             golf_case *c = &cases[perm[k]];
             nreg = k + 1;
@@ -410,6 +449,7 @@ golf__select_run(golf_case *cases, size_t n, golf__wnode *nodes, uint32_t *perm,
             node->w = self;
             node->buf = c->elem;
             node->index = perm[k];
+            node->since = since;
             /* relaxed: not linked yet, only we can see it. */
             atomic_store_explicit(&node->linked, 0, memory_order_relaxed);
             ready = golf__chan_register(c->ch, c->op, node);
