@@ -254,6 +254,13 @@ golf__chan_register(golf_chan *ch, int op, golf__wnode *node)
 {
     bool ready = false;
     golf__lock_acquire(&ch->lock);
+    /* relaxed: written under the lock we hold. */
+    if (!golf__chan_is_buffered(ch) && atomic_load_explicit(&ch->closed, memory_order_relaxed)) {
+        /* Closed: ready, and never linked, so no receiver can pair with a send that began
+         * after the close (close emptied the lists; nothing may join them again). */
+        golf__lock_release(&ch->lock);
+        return true;
+    }
     if (op == GOLF_SEND) {
         golf__wlist_push(&ch->sendq, node);
         golf__count_add(&ch->nsend, 1);
@@ -264,9 +271,7 @@ golf__chan_register(golf_chan *ch, int op, golf__wnode *node)
     if (!golf__chan_is_buffered(ch)) {
         /* Unbuffered: the lock covers both the peers' lists and `closed`, so this check and
          * our registration are one atomic step for every other unbuffered operation. */
-        /* relaxed: written under the lock we hold. */
-        ready = atomic_load_explicit(&ch->closed, memory_order_relaxed) ||
-                golf__has_peer(op == GOLF_SEND ? &ch->recvq : &ch->sendq, node->w);
+        ready = golf__has_peer(op == GOLF_SEND ? &ch->recvq : &ch->sendq, node->w);
     }
     golf__lock_release(&ch->lock);
     return ready;
