@@ -9,7 +9,8 @@
  *     line half-changed, inserts fill an empty slot and then publish its field, removals clear
  *     the field; both bump the line's version). A reader that sees the version unchanged read a
  *     key and a value that were in the slot together at the first load.
- *   - A value updated in place keeps its key: exchange under the lock, no version bump, no
+ *   - A value updated in place keeps its key: load + release store under the lock (an exchange
+ *     as far as other writers can tell), no version bump, no
  *     allocation. A reader sees the old or the new value, both of which were the key's.
  *   - Long keys live in immutable blocks freed only after a grace period; every path runs in
  *     a read section. */
@@ -242,12 +243,14 @@ put(golf_map *m, const golf__map_probe *p, void *value, int on_present, bool *fo
     bool overflowed;
     int rc = GOLF_OK;
     if (find_locked(b, p, &bb, &k)) {
+        /* [M6] acquire: Swap and LoadOrStore read the value (Go counts them as loads); it was
+         * stored under this lock, so this only matters for the caller's use of it. */
+        *old = atomic_load_explicit(&bb->slot[k].value, memory_order_acquire);
         if (on_present == ON_PRESENT_REPLACE)
-            /* [M6] acq_rel: release publishes what the caller wrote before storing value
-             * (pairs with the readers' [M6] acquire); acquire: Swap reads the old value. */
-            *old = atomic_exchange_explicit(&bb->slot[k].value, value, memory_order_acq_rel);
-        else
-            *old = atomic_load_explicit(&bb->slot[k].value, memory_order_acquire); /* [M6] */
+            /* [M6] release: publishes what the caller wrote before storing value; pairs with
+             * the readers' [M6] acquire. A plain store, not an exchange: every value write
+             * happens under this lock, so nothing can change it between our load and store. */
+            atomic_store_explicit(&bb->slot[k].value, value, memory_order_release);
         golf__map_bucket_unlock(b);
         key_word_drop(p, w);
         *found = true;
