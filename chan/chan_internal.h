@@ -171,16 +171,40 @@ void golf__chan_wake_all_closed(golf_chan *ch);
 int golf__zero_try_send(golf_chan *ch, const void *elem, golf__waiter *self);
 int golf__zero_try_recv(golf_chan *ch, void *out, golf__waiter *self);
 
+/* The [F1]/[F2] Dekker pair, made asymmetric when the kernel offers
+ * membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) (the technique of liburcu's memb flavour and
+ * Folly's asymmetricLightBarrier): the fast side (every successful buffered send/recv) issues
+ * only a compiler barrier, and the slow side (a thread about to park) issues membarrier, which
+ * runs a full barrier on every CPU currently running a thread of this process. Either the fast
+ * thread's stamp store precedes that barrier (the parker's re-check sees it) or its count load
+ * follows it (it sees the parker's registration). golf__chan_asym is set once, by the first
+ * golf_chan_new of a buffered channel, before any channel is shared, and never changes again;
+ * when registration fails both sides use seq_cst fences. */
+extern _Atomic int golf__chan_asym;
+
+static inline void
+golf__fence_fast(void)
+{
+    /* relaxed: written once before any channel exists (see above). */
+    if (GOLF__LIKELY(atomic_load_explicit(&golf__chan_asym, memory_order_relaxed)))
+        atomic_signal_fence(memory_order_seq_cst); /* the compiler must not reorder either */
+    else
+        atomic_thread_fence(memory_order_seq_cst);
+}
+
+void golf__fence_slow(void);
+void golf__chan_asym_init(void);
+
 /* Buffered send: the ring push, then the waker check. Inline: this is the fast path. */
 static inline int
 golf__buf_try_send(golf_chan *ch, const void *elem)
 {
     int r = golf__ring_try_push(&ch->ring, elem);
     if (r == GOLF_OK) {
-        /* [F1] seq_cst fence: orders the ring publish (stamp store) before the nrecv load;
-         * pairs with [F2] in golf__select_run() (H1: a receiver that registered before our
-         * load is seen here, one that registers after sees our slot). */
-        atomic_thread_fence(memory_order_seq_cst);
+        /* [F1] (asymmetric) fence: orders the ring publish (stamp store) before the nrecv
+         * load; pairs with [F2] in golf__select_run() (H1: a receiver that registered before
+         * our load is seen here, one that registers after sees our slot). */
+        golf__fence_fast();
         /* relaxed: ordered by the fence; a nonzero count sends us to the locked slow path. */
         if (GOLF__UNLIKELY(atomic_load_explicit(&ch->nrecv, memory_order_relaxed) != 0))
             golf__chan_notify_one(ch, &ch->recvq, &ch->nrecv);
@@ -194,8 +218,9 @@ golf__buf_try_recv(golf_chan *ch, void *out)
 {
     int r = golf__ring_try_pop(&ch->ring, out);
     if (r == GOLF_OK) {
-        /* [F1] seq_cst fence: orders the slot release before the nsend load; pairs with [F2]. */
-        atomic_thread_fence(memory_order_seq_cst);
+        /* [F1] (asymmetric) fence: orders the slot release before the nsend load; pairs
+         * with [F2]. */
+        golf__fence_fast();
         /* relaxed: ordered by the fence, as in golf__buf_try_send(). */
         if (GOLF__UNLIKELY(atomic_load_explicit(&ch->nsend, memory_order_relaxed) != 0))
             golf__chan_notify_one(ch, &ch->sendq, &ch->nsend);

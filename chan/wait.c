@@ -23,7 +23,12 @@
  * one of them and the other moves on to the next waiter (H2). */
 #include "chan/chan_internal.h"
 
+#include <linux/membarrier.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "lockfree/fatal.h"
 
 static _Thread_local GOLF__CACHE_ALIGNED golf__waiter golf__tls_waiter;
 static _Thread_local uint64_t golf__tls_rng;
@@ -32,6 +37,36 @@ golf__waiter *
 golf__self(void)
 {
     return &golf__tls_waiter;
+}
+
+/* ---- the asymmetric [F1]/[F2] fence (see chan_internal.h) ---------------------------------- */
+
+_Atomic int golf__chan_asym;
+static _Atomic int golf__chan_asym_tried;
+
+void
+golf__chan_asym_init(void)
+{
+    /* relaxed: a racing second caller only registers again (idempotent). */
+    if (atomic_load_explicit(&golf__chan_asym_tried, memory_order_relaxed))
+        return;
+    if (syscall(__NR_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0)
+        /* relaxed: published to every user of a channel by whatever hands them the channel
+         * (it is created after this store). */
+        atomic_store_explicit(&golf__chan_asym, 1, memory_order_relaxed);
+    atomic_store_explicit(&golf__chan_asym_tried, 1, memory_order_relaxed);
+}
+
+void
+golf__fence_slow(void)
+{
+    /* relaxed: see golf__fence_fast(). */
+    if (atomic_load_explicit(&golf__chan_asym, memory_order_relaxed)) {
+        if (syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) != 0)
+            golf__fatal("golf: membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) failed");
+    } else {
+        atomic_thread_fence(memory_order_seq_cst);
+    }
 }
 
 /* ---- the list lock ---------------------------------------------------------------------- */
@@ -460,9 +495,10 @@ golf__select_run(golf_case *cases, size_t n, golf__wnode *nodes, uint32_t *perm,
             ready = golf__chan_register(c->ch, c->op, node);
         }
         if (!ready && any_buffered) {
-            /* [F2] seq_cst fence: orders our nrecv/nsend increments (in register) before the
-             * re-check loads below; pairs with [F1] in the buffered send/recv (H1). */
-            atomic_thread_fence(memory_order_seq_cst);
+            /* [F2] (asymmetric, heavy side) fence: orders our nrecv/nsend increments (in
+             * register) before the re-check loads below; pairs with [F1] in the buffered
+             * send/recv (H1). */
+            golf__fence_slow();
             for (size_t k = 0; k < nreg && !ready; k++) {
                 golf_case *c = &cases[perm[k]];
                 if (!c->ch || !golf__chan_is_buffered(c->ch))
