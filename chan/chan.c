@@ -101,6 +101,7 @@ golf_chan_close(golf_chan *ch)
         golf__lock_release(&ch->lock);
         return GOLF_ECLOSED;
     }
+    /* relaxed: as above; [L1] publishes it with the emptied lists. */
     atomic_store_explicit(&ch->closed, 1, memory_order_relaxed);
     golf__chan_wake_all_closed(ch);
     golf__lock_release(&ch->lock);

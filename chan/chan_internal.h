@@ -189,7 +189,7 @@ golf__fence_fast(void)
     if (GOLF__LIKELY(atomic_load_explicit(&golf__chan_asym, memory_order_relaxed)))
         atomic_signal_fence(memory_order_seq_cst); /* the compiler must not reorder either */
     else
-        atomic_thread_fence(memory_order_seq_cst);
+        atomic_thread_fence(memory_order_seq_cst); /* fallback: forbids store->load reordering */
 }
 
 void golf__fence_slow(void);

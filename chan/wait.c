@@ -65,6 +65,8 @@ golf__fence_slow(void)
         if (syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) != 0)
             golf__fatal("golf: membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) failed");
     } else {
+        /* seq_cst fence, the symmetric fallback: forbids the store(count)->load(stamp)
+         * reordering, against the same fence in golf__fence_fast(). */
         atomic_thread_fence(memory_order_seq_cst);
     }
 }
