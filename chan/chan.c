@@ -84,7 +84,8 @@ golf_chan_close(golf_chan *ch)
         /* [R3] release: a receiver that sees the mark and an empty ring (acquire in
          * golf__ring_try_pop()) sees everything before the close. The RMW puts the mark in
          * tail's modification order: every later send CAS fails (I4). */
-        uint64_t old = atomic_fetch_or_explicit(&ch->ring.tail, ch->ring.mark, memory_order_release);
+        uint64_t old =
+            atomic_fetch_or_explicit(&ch->ring.tail, ch->ring.mark, memory_order_release);
         if (old & ch->ring.mark)
             return GOLF_ECLOSED;
         /* Everyone registered before we take the lock is woken; everyone who registers after

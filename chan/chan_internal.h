@@ -92,9 +92,8 @@ golf__lock_acquire(golf__lock *l)
     uint32_t expected = 0;
     /* [L1] acquire: pairs with [L1] release in golf__lock_release(): the previous holder's list
      * changes happen before ours. */
-    if (GOLF__LIKELY(atomic_compare_exchange_strong_explicit(&l->word, &expected, 1,
-                                                             memory_order_acquire,
-                                                             memory_order_relaxed)))
+    if (GOLF__LIKELY(atomic_compare_exchange_strong_explicit(
+            &l->word, &expected, 1, memory_order_acquire, memory_order_relaxed)))
         return;
     golf__lock_slow(l);
 }

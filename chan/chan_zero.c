@@ -27,8 +27,8 @@ golf__zero_try_send(golf_chan *ch, const void *elem, golf__waiter *self)
         golf__lock_release(&ch->lock);
         return GOLF_ECLOSED;
     }
-    golf__waiter *w = golf__wlist_claim_first(&ch->recvq, &ch->nrecv, self, GOLF__W_CLAIMED,
-                                              &old, &n);
+    golf__waiter *w =
+        golf__wlist_claim_first(&ch->recvq, &ch->nrecv, self, GOLF__W_CLAIMED, &old, &n);
     golf__lock_release(&ch->lock);
     if (!w)
         return GOLF_EAGAIN;
@@ -49,8 +49,8 @@ golf__zero_try_recv(golf_chan *ch, void *out, golf__waiter *self)
     uint32_t old = 0;
     golf__wnode *n = NULL;
     golf__lock_acquire(&ch->lock);
-    golf__waiter *w = golf__wlist_claim_first(&ch->sendq, &ch->nsend, self, GOLF__W_CLAIMED,
-                                              &old, &n);
+    golf__waiter *w =
+        golf__wlist_claim_first(&ch->sendq, &ch->nsend, self, GOLF__W_CLAIMED, &old, &n);
     if (!w) {
         /* relaxed: written under the lock we hold. Close empties sendq, so a closed channel
          * never has a sender to pair with. */

@@ -156,8 +156,7 @@ golf__waiter_claim(golf__waiter *w, uint32_t to, uint32_t *old)
          * of a buffered hint) to the owner's [W2]/[W1] acquire load of its state; acquire
          * orders our later copy after the owner's registration. One CAS decides the round
          * (C2). Failure relaxed: we only look at the phase again. */
-        if (atomic_compare_exchange_weak_explicit(&w->state, &s,
-                                                  to | (s & GOLF__W_SLEEPING),
+        if (atomic_compare_exchange_weak_explicit(&w->state, &s, to | (s & GOLF__W_SLEEPING),
                                                   memory_order_acq_rel, memory_order_relaxed)) {
             *old = s;
             return true;
@@ -370,8 +369,7 @@ golf__park(golf__waiter *w, uint64_t deadline, bool *timed_out)
         uint32_t phase = s & GOLF__W_PHASE;
         if (phase == GOLF__W_DONE || phase == GOLF__W_ABORTED)
             return s;
-        if (phase == GOLF__W_WAITING && deadline != GOLF__FOREVER &&
-            golf__now_ns() >= deadline) {
+        if (phase == GOLF__W_WAITING && deadline != GOLF__FOREVER && golf__now_ns() >= deadline) {
             if (golf__abort(w)) {
                 *timed_out = true;
                 return GOLF__W_ABORTED;
@@ -385,15 +383,13 @@ golf__park(golf__waiter *w, uint64_t deadline, bool *timed_out)
         if (!(s & GOLF__W_SLEEPING)) {
             /* relaxed: the bit is for wakers' RMWs on this word, which read it in order. */
             if (!atomic_compare_exchange_weak_explicit(&w->state, &s, s | GOLF__W_SLEEPING,
-                                                       memory_order_relaxed,
-                                                       memory_order_relaxed))
+                                                       memory_order_relaxed, memory_order_relaxed))
                 continue;
             s |= GOLF__W_SLEEPING;
         }
         /* Sleeps only while the word still says "undecided, sleeping": a waker changes the
          * word before its futex_wake, so no wake-up is lost. */
-        golf__futex_wait_until(&w->state, s,
-                               phase == GOLF__W_WAITING ? deadline : GOLF__FOREVER);
+        golf__futex_wait_until(&w->state, s, phase == GOLF__W_WAITING ? deadline : GOLF__FOREVER);
     }
 }
 
@@ -429,8 +425,8 @@ golf__case_done(golf_case *cases, size_t k, int r)
 enum { GOLF__PRESPIN_STEPS = 8 };
 
 int
-golf__select_run(golf_case *cases, size_t n, golf__wnode *nodes, uint32_t *perm,
-                 uint64_t deadline, bool nonblocking)
+golf__select_run(golf_case *cases, size_t n, golf__wnode *nodes, uint32_t *perm, uint64_t deadline,
+                 bool nonblocking)
 {
     golf__waiter *self = golf__self();
     golf__backoff pre = GOLF__BACKOFF_INIT;
@@ -525,8 +521,7 @@ golf__select_run(golf_case *cases, size_t n, golf__wnode *nodes, uint32_t *perm,
         if ((s & GOLF__W_PHASE) == GOLF__W_DONE) {
             size_t k = s >> GOLF__W_INDEX_SHIFT;
             if (!golf__chan_is_buffered(cases[k].ch))
-                return golf__case_done(cases, k,
-                                       (s & GOLF__W_CLOSED) ? GOLF_ECLOSED : GOLF_OK);
+                return golf__case_done(cases, k, (s & GOLF__W_CLOSED) ? GOLF_ECLOSED : GOLF_OK);
             hint = (long)k;
             continue;
         }

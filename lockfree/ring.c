@@ -15,9 +15,9 @@
  *     tail never matches a stamp of another lap (no ABA within any realistic run).
  *   - "Full" is reported only when the slot at tail still holds last lap's value and head,
  *     read after that stamp (the acquire keeps the order), is exactly one lap behind our tail:
- *     at that instant head's lap-old element is unconsumed and cap elements are in, so the ring was full then, even if
- *     our tail was stale. "Empty" only when the slot at head is unwritten (so no consumer
- *     passed head: it is current) and tail, read after it, equals head. Each answer is a state
+ *     at that instant head's lap-old element is unconsumed and cap elements are in, so the ring was
+ * full then, even if our tail was stale. "Empty" only when the slot at head is unwritten (so no
+ * consumer passed head: it is current) and tail, read after it, equals head. Each answer is a state
  *     that existed at the second load, without crossbeam's seq_cst fence. */
 #include "golf/ring.h"
 #include "lockfree/ring_internal.h"

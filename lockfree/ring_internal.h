@@ -255,7 +255,8 @@ golf__ring_recv_ready(golf__ring_core *r)
     /* relaxed: as above. */
     uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
     /* [R2] acquire: see golf__ring_try_pop(). */
-    uint64_t stamp = atomic_load_explicit(&golf__ring_slot_at(r, head)->stamp, memory_order_acquire);
+    uint64_t stamp =
+        atomic_load_explicit(&golf__ring_slot_at(r, head)->stamp, memory_order_acquire);
     return stamp == head + 1;
 }
 
@@ -268,7 +269,8 @@ golf__ring_send_ready(golf__ring_core *r)
     if (tail & r->mark)
         return 1;
     /* [R1] acquire: see golf__ring_try_push(). */
-    uint64_t stamp = atomic_load_explicit(&golf__ring_slot_at(r, tail)->stamp, memory_order_acquire);
+    uint64_t stamp =
+        atomic_load_explicit(&golf__ring_slot_at(r, tail)->stamp, memory_order_acquire);
     return stamp == tail;
 }
 
