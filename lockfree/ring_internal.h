@@ -51,9 +51,12 @@
 #include "lockfree/backoff.h"
 #include "lockfree/cacheline.h"
 
-/* Backoff steps (1, 2, 4, ... pauses) a try op spends on a slot another thread is still filling
- * or emptying before it reports GOLF_EAGAIN: about 63 pauses, a few hundred ns. */
-enum { GOLF__RING_STALL_STEPS = 6 };
+/* Re-checks (after 1, then 2, ... pauses) a try op spends on a slot another thread is still
+ * filling or emptying before it reports GOLF_EAGAIN. Deliberately tiny: in a full ring the slot
+ * a producer wants is the one the consumer is reading, and polling it (and head) slows that very
+ * consumer down (measured: select2 and buf1024 P=1 both faster with 1 than with 6); callers
+ * that block back off and park instead. */
+enum { GOLF__RING_STALL_STEPS = 1 };
 
 typedef struct golf__ring_slot {
     _Atomic uint64_t stamp;
