@@ -3,8 +3,9 @@
  * lock-free, writes under a mutex, byte-string keys like golf's) and liburcu's cds_lfht (memb
  * flavour, values updated in place with an atomic store, inserts with add_unique).
  *
- * Every impl runs the same loop (mix_loop / los_loop), inlined per impl with its ops constant,
- * so the per-op calls are direct calls, never through a pointer. */
+ * Every impl runs the same loop (mix_loop / los_loop), inlined (always_inline) into one worker
+ * per impl with its ops table constant, so the per-op calls are direct calls, never through a
+ * pointer. */
 #include "bench.h"
 #include "golf/syncmap.h"
 #include "ref_map.h"
@@ -394,19 +395,46 @@ los_loop(map_ctx *c, int id, const map_ops *ops)
     atomic_fetch_add_explicit(&c->bad, bad, memory_order_relaxed); /* read after the join */
 }
 
-#define MAP_WORKERS(name, ops)                                                                \
-    static void name##_mix_worker(void *arg, int id)                                          \
-    {                                                                                         \
-        mix_loop(arg, id, &ops);                                                              \
-    }                                                                                         \
-    static void name##_los_worker(void *arg, int id)                                          \
-    {                                                                                         \
-        los_loop(arg, id, &ops);                                                              \
-    }
-MAP_WORKERS(golf, golf_ops)
-MAP_WORKERS(refm, refm_ops)
-MAP_WORKERS(refrw, refrw_ops)
-MAP_WORKERS(ck, ck_ops)
+static void
+golf_mix_worker(void *arg, int id)
+{
+    mix_loop(arg, id, &golf_ops);
+}
+static void
+golf_los_worker(void *arg, int id)
+{
+    los_loop(arg, id, &golf_ops);
+}
+static void
+refm_mix_worker(void *arg, int id)
+{
+    mix_loop(arg, id, &refm_ops);
+}
+static void
+refm_los_worker(void *arg, int id)
+{
+    los_loop(arg, id, &refm_ops);
+}
+static void
+refrw_mix_worker(void *arg, int id)
+{
+    mix_loop(arg, id, &refrw_ops);
+}
+static void
+refrw_los_worker(void *arg, int id)
+{
+    los_loop(arg, id, &refrw_ops);
+}
+static void
+ck_mix_worker(void *arg, int id)
+{
+    mix_loop(arg, id, &ck_ops);
+}
+static void
+ck_los_worker(void *arg, int id)
+{
+    los_loop(arg, id, &ck_ops);
+}
 
 static void
 lf_mix_worker(void *arg, int id)
@@ -491,46 +519,152 @@ run_map(int threads, uint64_t n, gb_result *out, const map_ops *ops, bool urcu, 
 }
 
 /* One runner per (impl, workload): gb_run_fn has no context argument. */
-#define MAP_RUNNERS(name, ops, urcu)                                                          \
-    static void name##_load99(int t, uint64_t n, gb_result *o)                                \
-    {                                                                                         \
-        run_map(t, n, o, &ops, urcu, 99, name##_mix_worker);                                  \
-    }                                                                                         \
-    static void name##_load90(int t, uint64_t n, gb_result *o)                                \
-    {                                                                                         \
-        run_map(t, n, o, &ops, urcu, 90, name##_mix_worker);                                  \
-    }                                                                                         \
-    static void name##_load50(int t, uint64_t n, gb_result *o)                                \
-    {                                                                                         \
-        run_map(t, n, o, &ops, urcu, 50, name##_mix_worker);                                  \
-    }                                                                                         \
-    static void name##_hot(int t, uint64_t n, gb_result *o)                                   \
-    {                                                                                         \
-        run_map(t, n, o, &ops, urcu, 0, name##_los_worker);                                   \
-    }
-MAP_RUNNERS(golf, golf_ops, false)
-MAP_RUNNERS(refm, refm_ops, false)
-MAP_RUNNERS(refrw, refrw_ops, false)
-MAP_RUNNERS(ck, ck_ops, false)
-MAP_RUNNERS(lf, lf_ops, true)
+static void
+golf_load99(int t, uint64_t n, gb_result *o)
+{
+    run_map(t, n, o, &golf_ops, false, 99, golf_mix_worker);
+}
+static void
+golf_load90(int t, uint64_t n, gb_result *o)
+{
+    run_map(t, n, o, &golf_ops, false, 90, golf_mix_worker);
+}
+static void
+golf_load50(int t, uint64_t n, gb_result *o)
+{
+    run_map(t, n, o, &golf_ops, false, 50, golf_mix_worker);
+}
+static void
+golf_hot(int t, uint64_t n, gb_result *o)
+{
+    run_map(t, n, o, &golf_ops, false, 0, golf_los_worker);
+}
+static void
+refm_load99(int t, uint64_t n, gb_result *o)
+{
+    run_map(t, n, o, &refm_ops, false, 99, refm_mix_worker);
+}
+static void
+refm_load90(int t, uint64_t n, gb_result *o)
+{
+    run_map(t, n, o, &refm_ops, false, 90, refm_mix_worker);
+}
+static void
+refm_load50(int t, uint64_t n, gb_result *o)
+{
+    run_map(t, n, o, &refm_ops, false, 50, refm_mix_worker);
+}
+static void
+refm_hot(int t, uint64_t n, gb_result *o)
+{
+    run_map(t, n, o, &refm_ops, false, 0, refm_los_worker);
+}
+static void
+refrw_load99(int t, uint64_t n, gb_result *o)
+{
+    run_map(t, n, o, &refrw_ops, false, 99, refrw_mix_worker);
+}
+static void
+refrw_load90(int t, uint64_t n, gb_result *o)
+{
+    run_map(t, n, o, &refrw_ops, false, 90, refrw_mix_worker);
+}
+static void
+refrw_load50(int t, uint64_t n, gb_result *o)
+{
+    run_map(t, n, o, &refrw_ops, false, 50, refrw_mix_worker);
+}
+static void
+refrw_hot(int t, uint64_t n, gb_result *o)
+{
+    run_map(t, n, o, &refrw_ops, false, 0, refrw_los_worker);
+}
+static void
+ck_load99(int t, uint64_t n, gb_result *o)
+{
+    run_map(t, n, o, &ck_ops, false, 99, ck_mix_worker);
+}
+static void
+ck_load90(int t, uint64_t n, gb_result *o)
+{
+    run_map(t, n, o, &ck_ops, false, 90, ck_mix_worker);
+}
+static void
+ck_load50(int t, uint64_t n, gb_result *o)
+{
+    run_map(t, n, o, &ck_ops, false, 50, ck_mix_worker);
+}
+static void
+ck_hot(int t, uint64_t n, gb_result *o)
+{
+    run_map(t, n, o, &ck_ops, false, 0, ck_los_worker);
+}
+static void
+lf_load99(int t, uint64_t n, gb_result *o)
+{
+    run_map(t, n, o, &lf_ops, true, 99, lf_mix_worker);
+}
+static void
+lf_load90(int t, uint64_t n, gb_result *o)
+{
+    run_map(t, n, o, &lf_ops, true, 90, lf_mix_worker);
+}
+static void
+lf_load50(int t, uint64_t n, gb_result *o)
+{
+    run_map(t, n, o, &lf_ops, true, 50, lf_mix_worker);
+}
+static void
+lf_hot(int t, uint64_t n, gb_result *o)
+{
+    run_map(t, n, o, &lf_ops, true, 0, lf_los_worker);
+}
 
-#define MAP_IMPLS(suffix)                                                                     \
-    {                                                                                         \
-        {"golf", golf_##suffix}, {"ref", refm_##suffix}, {"ref-rw", refrw_##suffix},          \
-            {"ck", ck_##suffix}, {"urcu", lf_##suffix},                                       \
-    }
-
+/* golf first, then the peers: ref (one mutex), ref-rw (one rwlock), ck (ck_ht), urcu (cds_lfht). */
 static const gb_workload map_load99 = {
-    .name = "map_load99", .n = 4000000, .threads = {1, 2, 4}, .impls = MAP_IMPLS(load99), .go = true};
+    .name = "map_load99",
+    .n = 4000000,
+    .threads = {1, 2, 4},
+    .impls = {{"golf", golf_load99},
+              {"ref", refm_load99},
+              {"ref-rw", refrw_load99},
+              {"ck", ck_load99},
+              {"urcu", lf_load99}},
+    .go = true,
+};
 static const gb_workload map_load90 = {
-    .name = "map_load90", .n = 4000000, .threads = {1, 2, 4}, .impls = MAP_IMPLS(load90), .go = true};
+    .name = "map_load90",
+    .n = 4000000,
+    .threads = {1, 2, 4},
+    .impls = {{"golf", golf_load90},
+              {"ref", refm_load90},
+              {"ref-rw", refrw_load90},
+              {"ck", ck_load90},
+              {"urcu", lf_load90}},
+    .go = true,
+};
 static const gb_workload map_load50 = {
-    .name = "map_load50", .n = 4000000, .threads = {1, 2, 4}, .impls = MAP_IMPLS(load50), .go = true};
-static const gb_workload map_loadorstore_hot = {.name = "map_loadorstore_hot",
-                                                .n = 4000000,
-                                                .threads = {1, 2, 4},
-                                                .impls = MAP_IMPLS(hot),
-                                                .go = true};
+    .name = "map_load50",
+    .n = 4000000,
+    .threads = {1, 2, 4},
+    .impls = {{"golf", golf_load50},
+              {"ref", refm_load50},
+              {"ref-rw", refrw_load50},
+              {"ck", ck_load50},
+              {"urcu", lf_load50}},
+    .go = true,
+};
+static const gb_workload map_loadorstore_hot = {
+    .name = "map_loadorstore_hot",
+    .n = 4000000,
+    .threads = {1, 2, 4},
+    .impls = {{"golf", golf_hot},
+              {"ref", refm_hot},
+              {"ref-rw", refrw_hot},
+              {"ck", ck_hot},
+              {"urcu", lf_hot}},
+    .go = true,
+};
 GB_REGISTER(map_load99)
 GB_REGISTER(map_load90)
 GB_REGISTER(map_load50)

@@ -234,37 +234,48 @@ enum { ON_PRESENT_REPLACE, ON_PRESENT_KEEP };
 static int
 put(golf_map *m, const golf__map_probe *p, void *value, int on_present, bool *found, void **old)
 {
-    uint64_t w;
-    if (!key_word(p, &w))
-        return GOLF_ENOMEM;
-    golf__map_table *t;
-    golf__map_bucket *b = lock_chain(m, p->hash, &t), *bb;
-    int k;
-    bool overflowed;
-    int rc = GOLF_OK;
-    if (find_locked(b, p, &bb, &k)) {
-        /* [M6] acquire: Swap and LoadOrStore read the value (Go counts them as loads); it was
-         * stored under this lock, so this only matters for the caller's use of it. */
-        *old = atomic_load_explicit(&bb->slot[k].value, memory_order_acquire);
-        if (on_present == ON_PRESENT_REPLACE)
-            /* [M6] release: publishes what the caller wrote before storing value; pairs with
-             * the readers' [M6] acquire. A plain store, not an exchange: every value write
-             * happens under this lock, so nothing can change it between our load and store. */
-            atomic_store_explicit(&bb->slot[k].value, value, memory_order_release);
+    /* A short key's word is the key itself; a long key needs a block, allocated only once we
+     * know the key is absent, so overwriting a present key never allocates. */
+    uint64_t w = p->word;
+    bool have_word = p->klen <= 8;
+    for (;;) {
+        golf__map_table *t;
+        golf__map_bucket *b = lock_chain(m, p->hash, &t), *bb;
+        int k;
+        bool overflowed;
+        if (find_locked(b, p, &bb, &k)) {
+            /* [M6] acquire: Swap and LoadOrStore read the value (Go counts them as loads). */
+            *old = atomic_load_explicit(&bb->slot[k].value, memory_order_acquire);
+            if (on_present == ON_PRESENT_REPLACE)
+                /* [M6] release: publishes what the caller wrote before storing value; pairs
+                 * with the readers' [M6] acquire. A plain store, not an exchange: every value
+                 * write happens under this lock, so nothing changes it between load and store. */
+                atomic_store_explicit(&bb->slot[k].value, value, memory_order_release);
+            golf__map_bucket_unlock(b);
+            if (have_word)
+                key_word_drop(p, w); /* a block allocated in an earlier round: unpublished */
+            *found = true;
+            return GOLF_OK;
+        }
+        if (!have_word) {
+            /* Allocate outside the lock, then look again: the key may have arrived. */
+            golf__map_bucket_unlock(b);
+            if (!key_word(p, &w))
+                return GOLF_ENOMEM;
+            have_word = true;
+            continue;
+        }
+        int rc = insert_locked(b, p->field, w, value, &overflowed);
         golf__map_bucket_unlock(b);
-        key_word_drop(p, w);
-        *found = true;
+        *found = false;
+        *old = NULL;
+        if (rc != GOLF_OK) {
+            key_word_drop(p, w);
+            return rc;
+        }
+        after_insert(m, t, overflowed);
         return GOLF_OK;
     }
-    rc = insert_locked(b, p->field, w, value, &overflowed);
-    golf__map_bucket_unlock(b);
-    *found = false;
-    *old = NULL;
-    if (rc != GOLF_OK)
-        key_word_drop(p, w);
-    else
-        after_insert(m, t, overflowed);
-    return rc;
 }
 
 int

@@ -301,6 +301,17 @@ Test(map_ops, enomem_long_key_leaves_map_unchanged, .timeout = 10)
     cr_expect_eq(count_all(m), 1);
     cr_expect_eq(golf_map_store(m, key, sizeof key, V(2)), GOLF_OK);
     cr_expect_eq(golf_map_len(m), 2);
+    /* Overwriting a present key never allocates, long keys included. */
+    golf__map_set_alloc_fail(0);
+    cr_expect_eq(golf_map_store(m, key, sizeof key, V(5)), GOLF_OK);
+    cr_expect_eq(golf_map_swap(m, key, sizeof key, V(6), &a, &loaded), GOLF_OK);
+    cr_expect(loaded && U(a) == 5);
+    cr_expect_eq(golf_map_load_or_store(m, key, sizeof key, V(7), &a, &loaded), GOLF_OK);
+    cr_expect(loaded && U(a) == 6);
+    cr_expect(golf_map_compare_and_swap(m, key, sizeof key, V(6), V(8)));
+    golf__map_set_alloc_fail(-1);
+    void *v;
+    cr_expect(golf_map_load(m, key, sizeof key, &v) && U(v) == 8);
     golf_map_free(m);
 }
 
