@@ -47,14 +47,17 @@ static _Atomic int golf__chan_asym_tried;
 void
 golf__chan_asym_init(void)
 {
-    /* relaxed: a racing second caller only registers again (idempotent). */
-    if (atomic_load_explicit(&golf__chan_asym_tried, memory_order_relaxed))
+    /* [A1] acquire: pairs with [A1] release below: a caller that finds the registration done
+     * also sees its outcome in golf__chan_asym, and so does everyone it hands a channel to. */
+    if (atomic_load_explicit(&golf__chan_asym_tried, memory_order_acquire))
         return;
+    /* Two first callers may both register: the call is idempotent. */
     if (syscall(__NR_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0)
-        /* relaxed: published to every user of a channel by whatever hands them the channel
-         * (it is created after this store). */
+        /* relaxed: published by the [A1] release below, and by whatever hands our channel to
+         * other threads (it is created after this store). */
         atomic_store_explicit(&golf__chan_asym, 1, memory_order_relaxed);
-    atomic_store_explicit(&golf__chan_asym_tried, 1, memory_order_relaxed);
+    /* [A1] release: publishes the store above. */
+    atomic_store_explicit(&golf__chan_asym_tried, 1, memory_order_release);
 }
 
 void
