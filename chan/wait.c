@@ -360,21 +360,33 @@ golf__abort(golf__waiter *w)
  * one pause, not after a 64-pause batch (that alone added ~0.5 us to an unbuffered hand-off). No
  * sched_yield: on a loaded machine a yield hands the core to another process for a whole time
  * slice (milliseconds), while a futex wake-up preempts promptly. */
-enum { GOLF__PARK_SPINS = 128 };
+enum { GOLF__PARK_SPINS = 128, GOLF__PARK_SPINS_MIN = 16, GOLF__PARK_SPINS_MAX = 512 };
+
+/* This thread's current spin budget, adapted per park: grown when the round was decided while we
+ * spun (the peer runs: spinning saves a sleep and a wake-up), halved when we had to sleep anyway
+ * (the peer is not running, maybe it waits for this very core: spinning only delays it). On a
+ * loaded machine this drifts to GOLF__PARK_SPINS_MIN, on an idle one it stays high. 0: unset. */
+static _Thread_local unsigned golf__tls_spins;
 
 /* Waits until our round is decided (DONE or ABORTED, never returning while CLAIMED, C3).
  * Spins, then yields, then sleeps on the futex. Sets *timed_out when the deadline aborted it. */
 static uint32_t
 golf__park(golf__waiter *w, uint64_t deadline, bool *timed_out)
 {
-    unsigned spins = 0;
+    unsigned spins = 0, limit = golf__tls_spins ? golf__tls_spins : GOLF__PARK_SPINS;
+    bool slept = false;
     for (;;) {
         /* [W1] acquire: pairs with [W1] release in golf__waiter_finish() (the copied value)
          * and [W2] release in golf__waiter_claim() (a buffered hint's published slot). */
         uint32_t s = atomic_load_explicit(&w->state, memory_order_acquire);
         uint32_t phase = s & GOLF__W_PHASE;
-        if (phase == GOLF__W_DONE || phase == GOLF__W_ABORTED)
+        if (phase == GOLF__W_DONE || phase == GOLF__W_ABORTED) {
+            if (!slept && spins > 0) {
+                unsigned grown = limit + limit / 4 + 8;
+                golf__tls_spins = grown > GOLF__PARK_SPINS_MAX ? GOLF__PARK_SPINS_MAX : grown;
+            }
             return s;
+        }
         if (phase == GOLF__W_WAITING && deadline != GOLF__FOREVER && golf__now_ns() >= deadline) {
             if (golf__abort(w)) {
                 *timed_out = true;
@@ -382,10 +394,15 @@ golf__park(golf__waiter *w, uint64_t deadline, bool *timed_out)
             }
             continue; /* decided by a waker meanwhile: honour it (H4) */
         }
-        if (spins < GOLF__PARK_SPINS) {
+        if (spins < limit) {
             spins++;
             golf__cpu_relax();
             continue;
+        }
+        if (!slept) {
+            slept = true;
+            limit /= 2;
+            golf__tls_spins = limit < GOLF__PARK_SPINS_MIN ? GOLF__PARK_SPINS_MIN : limit;
         }
         if (!(s & GOLF__W_SLEEPING)) {
             /* relaxed: the bit is for wakers' RMWs on this word, which read it in order. */
