@@ -44,9 +44,8 @@ again:;
             t = atomic_load_explicit(&t->next, memory_order_acquire);
             goto again;
         }
-        for (int i = 0; i < GOLF__MAP_SLOTS; i++) {
-            if (golf__map_field(meta, i) != p->field)
-                continue;
+        for (uint64_t mt = golf__map_match(meta, p->field); mt != 0; mt &= mt - 1) {
+            int i = __builtin_ctzll(mt) / GOLF__MAP_FIELD_BITS;
             /* [M4] acquire: a long key's block; [M6] acquire: what the storer wrote before
              * storing the value. */
             uint64_t w = atomic_load_explicit(&bb->slot[i].key, memory_order_acquire);
@@ -104,9 +103,9 @@ find_locked(golf__map_bucket *b, const golf__map_probe *p, golf__map_bucket **wh
         /* Relaxed loads here and below: we hold the lock, whose [M8] acquire ordered every
          * previous holder's writes before us, and only holders write these words. */
         uint64_t meta = atomic_load_explicit(&bb->meta, memory_order_relaxed);
-        for (int i = 0; i < GOLF__MAP_SLOTS; i++) {
-            if (golf__map_field(meta, i) == p->field &&
-                golf__map_key_is(p, atomic_load_explicit(&bb->slot[i].key, memory_order_relaxed))) {
+        for (uint64_t mt = golf__map_match(meta, p->field); mt != 0; mt &= mt - 1) {
+            int i = __builtin_ctzll(mt) / GOLF__MAP_FIELD_BITS;
+            if (golf__map_key_is(p, atomic_load_explicit(&bb->slot[i].key, memory_order_relaxed))) {
                 *where = bb;
                 *slot = i;
                 return true;

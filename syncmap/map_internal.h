@@ -184,6 +184,22 @@ golf__map_key_is(const golf__map_probe *p, uint64_t w)
     return k->hash == p->hash && k->klen == p->klen && memcmp(k->bytes, p->key, p->klen) == 0;
 }
 
+/* Slots of meta whose field equals field: bit 12i+11 set for slot i. A SWAR zero-lane test on
+ * meta ^ (field in every lane), so a lookup picks its slot without a branch per slot (random
+ * keys would mispredict it). The lowest reported lane is exact; a lane just above a true match
+ * may be reported falsely (the borrow), but only when its field is ours with the lowest tag bit
+ * flipped: an occupied slot whose key has our key code, so its key word is of the same kind
+ * (inline bytes, or a live block) and the caller's key comparison rejects it safely. */
+#define GOLF__MAP_LANE_LOW UINT64_C(0x001001001)
+#define GOLF__MAP_LANE_HIGH UINT64_C(0x800800800)
+
+static inline uint64_t
+golf__map_match(uint64_t meta, uint64_t field)
+{
+    uint64_t x = (meta & GOLF__MAP_FIELDS_MASK) ^ (field * GOLF__MAP_LANE_LOW);
+    return (x - GOLF__MAP_LANE_LOW) & ~x & GOLF__MAP_LANE_HIGH;
+}
+
 static inline uint64_t
 golf__map_field(uint64_t meta, int i)
 {
