@@ -138,9 +138,9 @@ static int
 golf__block_one(golf_chan *ch, int op, void *elem, uint64_t deadline)
 {
     golf_case c = {ch, op, elem, 0};
-    golf__wnode node;
     uint32_t perm;
-    int r = golf__select_run(&c, 1, &node, &perm, deadline, false);
+    /* nodes == NULL: the engine uses the waiter's own node and inline value buffer. */
+    int r = golf__select_run(&c, 1, NULL, &perm, deadline, false);
     return r < 0 ? r : c.status;
 }
 

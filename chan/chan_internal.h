@@ -18,6 +18,7 @@
 #ifndef GOLF_CHAN_INTERNAL_H
 #define GOLF_CHAN_INTERNAL_H
 
+#include <stdalign.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -57,21 +58,31 @@ enum {
 };
 #define GOLF__W_MAX_CASES ((size_t)1 << 27)
 
-typedef struct golf__waiter {
-    _Atomic uint32_t state;
-} golf__waiter;
-
-/* One registration of one case of one blocking operation; lives on the owner's stack. */
+/* One registration of one case of one blocking operation; lives on the owner's stack (select)
+ * or in the owner's waiter (single operations, see golf__waiter.node). */
 typedef struct golf__wnode {
     struct golf__wnode *prev, *next; /* protected by the channel's lock */
-    golf__waiter *w;                 /* constant while linked */
+    struct golf__waiter *w;          /* constant while linked */
     void *buf;                       /* send: the value; recv: where it goes (may be NULL) */
     uint32_t index;                  /* the case index reported in state */
-    uint64_t since;                  /* CLOCK_MONOTONIC ns at registration (starvation rule) */
     _Atomic uint32_t linked;         /* written under the channel's lock; read without it
                                         by the owner ([N1]) to skip the lock when a waker
                                         already unlinked the node */
+    uint64_t since;                  /* CLOCK_MONOTONIC ns at registration (starvation rule) */
 } golf__wnode;
+
+/* Values up to this size travel through the waiter's own line in an unbuffered hand-off. */
+enum { GOLF__W_INLINE = 64 };
+
+/* Thread-lifetime. The state word and the node of a single blocking operation share the first
+ * 64-byte line and the inline value the second: a peer completing an unbuffered hand-off
+ * touches these two adjacent lines of ours and nothing else, and we find the state, the value
+ * and our node's `linked` there (fewer cache misses per hand-off, pingpong). */
+typedef struct golf__waiter {
+    _Atomic uint32_t state;
+    golf__wnode node; /* the node of a single (one-case) blocking operation */
+    alignas(64) unsigned char val[GOLF__W_INLINE]; /* an unbuffered single operation's value */
+} golf__waiter;
 
 typedef struct golf__wlist {
     golf__wnode *head, *tail;
@@ -233,7 +244,8 @@ bool golf__chan_register(golf_chan *ch, int op, golf__wnode *node);
 void golf__chan_unregister(golf_chan *ch, int op, golf__wnode *node);
 
 /* The engine behind every blocking operation and every select: try the cases in random order,
- * then register on all, re-check, park; see wait.c. `nodes` and `perm` have n entries.
+ * then register on all, re-check, park; see wait.c. `nodes` and `perm` have n entries; nodes ==
+ * NULL (only with n == 1) uses the calling thread's waiter node (and its inline value buffer).
  * Returns the index of the case done (its status set), GOLF_EAGAIN (deadline 0 and nothing
  * ready) or GOLF_ETIMEDOUT. */
 int golf__select_run(golf_case *cases, size_t n, golf__wnode *nodes, uint32_t *perm,

@@ -462,6 +462,10 @@ golf__select_run(golf_case *cases, size_t n, golf__wnode *nodes, uint32_t *perm,
         if (cases[i].ch && golf__chan_is_buffered(cases[i].ch))
             any_buffered = true;
     }
+    /* A single unbuffered operation (nodes == NULL: n == 1) with a small value registers the
+     * waiter's own node and passes the value through the waiter's inline buffer. */
+    bool inline_val = !nodes && n == 1 && cases[0].ch && !any_buffered &&
+                      cases[0].ch->elem_size > 0 && cases[0].ch->elem_size <= GOLF__W_INLINE;
 
     for (;;) {
         /* Pass 1: a woken buffered case first (the item that woke us), then every case in a
@@ -507,9 +511,15 @@ golf__select_run(golf_case *cases, size_t n, golf__wnode *nodes, uint32_t *perm,
             nreg = k + 1;
             if (!c->ch)
                 continue;
-            golf__wnode *node = &nodes[perm[k]];
+            golf__wnode *node = nodes ? &nodes[perm[k]] : &self->node;
             node->w = self;
             node->buf = c->elem;
+            if (inline_val) {
+                /* The value travels through our waiter's second line (see golf__waiter). */
+                if (c->op == GOLF_SEND)
+                    memcpy(self->val, c->elem, c->ch->elem_size);
+                node->buf = c->op == GOLF_SEND || c->elem ? self->val : NULL;
+            }
             node->index = perm[k];
             node->since = since;
             /* relaxed: not linked yet, only we can see it. */
@@ -539,13 +549,17 @@ golf__select_run(golf_case *cases, size_t n, golf__wnode *nodes, uint32_t *perm,
         for (size_t k = 0; k < nreg; k++) {
             golf_case *c = &cases[perm[k]];
             if (c->ch)
-                golf__chan_unregister(c->ch, c->op, &nodes[perm[k]]);
+                golf__chan_unregister(c->ch, c->op, nodes ? &nodes[perm[k]] : &self->node);
         }
 
         if ((s & GOLF__W_PHASE) == GOLF__W_DONE) {
             size_t k = s >> GOLF__W_INDEX_SHIFT;
-            if (!golf__chan_is_buffered(cases[k].ch))
+            if (!golf__chan_is_buffered(cases[k].ch)) {
+                if (inline_val && cases[k].op == GOLF_RECV && cases[k].elem &&
+                    !(s & GOLF__W_CLOSED))
+                    memcpy(cases[k].elem, self->val, cases[k].ch->elem_size);
                 return golf__case_done(cases, k, (s & GOLF__W_CLOSED) ? GOLF_ECLOSED : GOLF_OK);
+            }
             hint = (long)k;
             continue;
         }
