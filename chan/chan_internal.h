@@ -226,7 +226,7 @@ golf__buf_try_send(golf_chan *ch, const void *elem)
 static inline int
 golf__buf_try_recv(golf_chan *ch, void *out)
 {
-    int r = golf__ring_try_pop(&ch->ring, out);
+    int r = golf__ring_try_pop(&ch->ring, out, true);
     if (r == GOLF_OK) {
         /* [F1] (asymmetric) fence: orders the slot release before the nsend load; pairs
          * with [F2]. */

@@ -13,12 +13,13 @@
  *     each position has one reader.
  *   - The lap bits make every position distinct for 2^64 / one_lap laps, so a stale head or
  *     tail never matches a stamp of another lap (no ABA within any realistic run).
- *   - "Full" is reported only when the slot at tail still holds last lap's value and head,
- *     read after that stamp (the acquire keeps the order), is exactly one lap behind our tail:
- *     at that instant head's lap-old element is unconsumed and cap elements are in, so the ring was
- * full then, even if our tail was stale. "Empty" only when the slot at head is unwritten (so no
- * consumer passed head: it is current) and tail, read after it, equals head. Each answer is a state
- *     that existed at the second load, without crossbeam's seq_cst fence. */
+ *   - "Full" is reported only when the slot at tail still holds last lap's value. Our tail was
+ *     current at that stamp load (a reserved position's slot stamp is at least the position),
+ *     so at that instant the ring was full, or that value's consumer had taken its position but
+ *     not finished copying (then EAGAIN is the documented stall answer). "Empty" only when the
+ *     slot at head is unwritten: no consumer passed head, and its producer (if any) has not
+ *     finished. In a quiescent ring both answers are exact. No fence and no load of the other
+ *     index is needed (crossbeam uses a seq_cst fence and loads it). */
 #include "golf/ring.h"
 #include "lockfree/ring_internal.h"
 
@@ -72,7 +73,7 @@ golf_ring_try_pop(golf_ring *r, void *out)
 {
     if (GOLF__UNLIKELY(!r))
         return GOLF_EINVAL;
-    return golf__ring_try_pop(&r->core, out);
+    return golf__ring_try_pop(&r->core, out, false);
 }
 
 GOLF_API size_t

@@ -38,11 +38,13 @@
  * Progress: a push or pop that wins its CAS completes in a bounded number of its own steps. A
  * thread descheduled between its CAS and its stamp store holds its slot: consumers of that
  * position (or producers of the next lap) cannot pass it. The try operations here never wait on
- * such a slot for more than GOLF__RING_STALL_STEPS backoff steps; they report EAGAIN instead. */
+ * such a slot: push and golf_ring's pop report EAGAIN at once, the channel's pop after
+ * GOLF__RING_STALL_STEPS re-check. */
 #ifndef GOLF_LOCKFREE_RING_INTERNAL_H
 #define GOLF_LOCKFREE_RING_INTERNAL_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -51,11 +53,10 @@
 #include "lockfree/backoff.h"
 #include "lockfree/cacheline.h"
 
-/* Re-checks (after 1, then 2, ... pauses) a try op spends on a slot another thread is still
- * filling or emptying before it reports GOLF_EAGAIN. Deliberately tiny: in a full ring the slot
- * a producer wants is the one the consumer is reading, and polling it (and head) slows that very
- * consumer down (measured: select2 and buf1024 P=1 both faster with 1 than with 6); callers
- * that block back off and park instead. */
+/* Re-checks (after a pause) the channel's pop spends on a head slot a producer is still filling
+ * before it reports GOLF_EAGAIN. Deliberately tiny: polling a slot (and the other index) that
+ * another thread is working on slows that very thread down (measured: select2 and buf1024 P=1
+ * both faster with 1 than with 6); callers that block back off and park instead. */
 enum { GOLF__RING_STALL_STEPS = 1 };
 
 typedef struct golf__ring_slot {
@@ -141,12 +142,11 @@ golf__ring_copy(void *dst, const void *src, size_t n)
 }
 
 /* Pushes a copy of elem (elem_size bytes). Returns GOLF_OK, GOLF_EAGAIN (full, or the slot is
- * still being emptied by a consumer after a bounded wait) or GOLF_ECLOSED (mark set in tail). */
+ * still being emptied by its consumer: never waits on it) or GOLF_ECLOSED (mark set in tail). */
 static inline int
 golf__ring_try_push(golf__ring_core *r, const void *elem)
 {
     golf__backoff b = GOLF__BACKOFF_INIT;
-    unsigned stalled = 0;
     /* relaxed: a stale tail only makes the stamp check below fail and reload; the CAS decides. */
     uint64_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
     for (;;) {
@@ -171,20 +171,16 @@ golf__ring_try_push(golf__ring_core *r, const void *elem)
             }
             golf__backoff_spin(&b);
         } else if (stamp + r->one_lap == tail + 1) {
-            /* The slot still holds last lap's value. Full, unless a consumer already took
-             * the position and is reading it. No fence needed (crossbeam has a seq_cst one):
-             * the acquire stamp load keeps this head load after it, and head + one_lap ==
-             * tail at the moment we read head means cap elements were present right then
-             * (head and tail one lap apart), whether or not our tail is still current. */
-            /* relaxed: ordered after the acquire stamp load; only compared. */
-            uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
-            if (head + r->one_lap == tail)
-                return GOLF_EAGAIN;
-            if (++stalled > GOLF__RING_STALL_STEPS)
-                return GOLF_EAGAIN; /* a consumer holds the slot: do not wait on it (H6) */
-            golf__backoff_spin(&b);
-            /* relaxed: as above. */
-            tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
+            /* The slot still holds last lap's value: the ring is full, or the consumer of that
+             * value has taken its position and is still reading it. Either way EAGAIN, at
+             * once, and without loading head (crossbeam loads it to tell the two apart):
+             * producers polling the consumers' line while the ring is full slowed every
+             * consumer CAS (perf: select2, whose producers are faster than its consumer). Our
+             * tail cannot be stale here: once position `tail` is reserved its slot's stamp is
+             * >= tail, so this equality means `tail` was the current tail at our stamp load
+             * and the slot was not free: full (or its reader mid-copy) at that instant. In a
+             * quiescent ring it means exactly "full". */
+            return GOLF_EAGAIN;
         } else {
             /* Our tail is stale (another producer already filled this slot): reload. */
             golf__backoff_spin(&b);
@@ -195,10 +191,11 @@ golf__ring_try_push(golf__ring_core *r, const void *elem)
 }
 
 /* Pops the oldest element into out (may be NULL: discarded). Returns GOLF_OK, GOLF_EAGAIN
- * (empty, or the oldest slot is still being filled after a bounded wait) or GOLF_ECLOSED
- * (empty and the mark is set in tail; out is left alone). */
+ * (empty, or the oldest slot is still being filled: a closable ring re-checks once, golf_ring
+ * never waits) or GOLF_ECLOSED (closable only: empty and the mark is set in tail; out is left
+ * alone). A constant `closable` folds away. */
 static inline int
-golf__ring_try_pop(golf__ring_core *r, void *out)
+golf__ring_try_pop(golf__ring_core *r, void *out, bool closable)
 {
     golf__backoff b = GOLF__BACKOFF_INIT;
     unsigned stalled = 0;
@@ -222,8 +219,13 @@ golf__ring_try_pop(golf__ring_core *r, void *out)
             }
             golf__backoff_spin(&b);
         } else if (stamp == head) {
-            /* Nothing written at head yet. Empty, unless a producer holds the position.
-             * stamp == head means no consumer passed `head` (it is the current head), so
+            /* Nothing written at head yet. A ring that cannot be closed (golf_ring) answers
+             * EAGAIN at once, without loading tail (the producers' line): empty, or its
+             * producer is mid-copy; in a quiescent ring exactly "empty". */
+            if (!closable)
+                return GOLF_EAGAIN;
+            /* The channel must tell "closed" apart. Empty, unless a producer holds the
+             * position. stamp == head means no consumer passed `head` (it is the current head), so
              * tail == head at the moment we read tail means empty right then: no fence needed,
              * the acquire stamp load keeps the tail load after it. */
             /* [R3] acquire: pairs with [R3] release in golf_chan_close() (the mark): a
