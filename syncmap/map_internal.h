@@ -167,7 +167,9 @@ golf__map_probe_init(golf__map_probe *p, uint64_t seed, const void *key, size_t 
     p->word = 0;
     uint64_t code = GOLF__MAP_CODE_LONG;
     if (klen <= 8) {
-        if (klen > 0)
+        if (klen == 8)
+            memcpy(&p->word, key, 8); /* the common integer key: one load, no memcpy call */
+        else if (klen > 0)
             memcpy(&p->word, key, klen);
         code = klen;
     }
