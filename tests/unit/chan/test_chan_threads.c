@@ -372,3 +372,129 @@ Test(chan_mt, select_timeouts_racing_with_sends_lose_nothing, .timeout = 60)
         golf_chan_free(s.b);
     }
 }
+
+/* Large elements under MPMC: a torn copy (part of one value, part of another, or a slot read
+ * before its write finished) shows as a record whose words disagree. */
+typedef struct {
+    uint64_t id;      /* producer << 32 | seq */
+    uint64_t words[7]; /* each = id * (k + 1) ^ 0x5bd1e995 */
+} big_rec;
+
+typedef struct {
+    golf_chan *ch;
+    int id, per;
+    long got;
+    bool ok;
+} big_arg;
+
+static void
+big_fill(big_rec *r, uint64_t id)
+{
+    r->id = id;
+    for (int k = 0; k < 7; k++)
+        r->words[k] = id * (uint64_t)(k + 1) ^ 0x5bd1e995u;
+}
+
+static void *
+big_producer(void *p)
+{
+    big_arg *a = p;
+    for (int i = 0; i < a->per; i++) {
+        big_rec r;
+        big_fill(&r, ((uint64_t)a->id << 32) | (uint32_t)i);
+        if (golf_chan_send(a->ch, &r) != GOLF_OK)
+            a->ok = false;
+    }
+    return NULL;
+}
+
+static void *
+big_consumer(void *p)
+{
+    big_arg *a = p;
+    big_rec r, want;
+    while (golf_chan_recv(a->ch, &r) == GOLF_OK) {
+        big_fill(&want, r.id);
+        if (memcmp(&r, &want, sizeof r) != 0)
+            a->ok = false;
+        a->got++;
+    }
+    return NULL;
+}
+
+Test(chan_mt, large_elements_arrive_whole, .timeout = 60)
+{
+    static const size_t caps[] = {0, 1, 2, 64};
+    for (size_t c = 0; c < 4; c++) {
+        enum { NP = 3, NC = 3, PER = 20000 };
+        golf_chan *ch = golf_chan_new(sizeof(big_rec), caps[c]);
+        big_arg a[NP + NC];
+        pthread_t t[NP + NC];
+        for (int i = 0; i < NP + NC; i++) {
+            a[i] = (big_arg){.ch = ch, .id = i, .per = PER, .ok = true};
+            t[i] = cu_spawn(i < NP ? big_producer : big_consumer, &a[i]);
+        }
+        for (int i = 0; i < NP; i++)
+            cu_join(t[i]);
+        golf_chan_close(ch);
+        long got = 0;
+        for (int i = NP; i < NP + NC; i++) {
+            cu_join(t[i]);
+            got += a[i].got;
+        }
+        for (int i = 0; i < NP + NC; i++)
+            cr_expect(a[i].ok, "cap %zu: thread %d saw a torn or failed transfer", caps[c], i);
+        cr_expect_eq(got, (long)NP * PER, "cap %zu", caps[c]);
+        golf_chan_free(ch);
+    }
+}
+
+/* chan struct{} as a semaphore / event stream: tokens are conserved across threads. */
+typedef struct {
+    golf_chan *ch;
+    int n;
+    long got;
+} tok_arg;
+
+static void *
+tok_sender(void *p)
+{
+    tok_arg *a = p;
+    for (int i = 0; i < a->n; i++)
+        golf_chan_send(a->ch, NULL);
+    return NULL;
+}
+
+static void *
+tok_receiver(void *p)
+{
+    tok_arg *a = p;
+    while (golf_chan_recv(a->ch, NULL) == GOLF_OK)
+        a->got++;
+    return NULL;
+}
+
+Test(chan_mt, zero_size_tokens_are_conserved, .timeout = 60)
+{
+    static const size_t caps[] = {0, 1, 3, 1024};
+    for (size_t c = 0; c < 4; c++) {
+        enum { NS = 4, NR = 3, N = 20000 };
+        golf_chan *ch = golf_chan_new(0, caps[c]);
+        tok_arg a[NS + NR];
+        pthread_t t[NS + NR];
+        for (int i = 0; i < NS + NR; i++) {
+            a[i] = (tok_arg){.ch = ch, .n = N};
+            t[i] = cu_spawn(i < NS ? tok_sender : tok_receiver, &a[i]);
+        }
+        for (int i = 0; i < NS; i++)
+            cu_join(t[i]);
+        golf_chan_close(ch);
+        long got = 0;
+        for (int i = NS; i < NS + NR; i++) {
+            cu_join(t[i]);
+            got += a[i].got;
+        }
+        cr_expect_eq(got, (long)NS * N, "cap %zu: %ld tokens of %ld", caps[c], got, (long)NS * N);
+        golf_chan_free(ch);
+    }
+}

@@ -452,3 +452,32 @@ Test(select_uniform, closed_done_is_seen_promptly_beside_a_busy_channel, .timeou
     golf_chan_free(busy);
     golf_chan_free(done);
 }
+
+/* A select over many cases (beyond any small fixed array) finds the one that becomes ready. */
+Test(select_block, many_cases_find_the_ready_one, .timeout = 10)
+{
+    enum { K = 200 };
+    golf_chan *ch[K];
+    int o[K];
+    golf_case c[K];
+    for (int i = 0; i < K; i++) {
+        ch[i] = golf_chan_new(sizeof(int), (size_t)(i % 2));
+        o[i] = -1;
+        c[i] = (golf_case){.ch = ch[i], .op = GOLF_RECV, .elem = &o[i]};
+    }
+    cr_expect_eq(golf_select_try(c, K), GOLF_EAGAIN);
+    probe p = {.kind = P_SELECT, .cases = c, .n = K};
+    probe_start(&p);
+    cr_expect(probe_still_blocked_after(&p, BLOCK_MS));
+    int v = 137;
+    golf_chan_send(ch[137], &v);
+    cr_assert(probe_finishes_within(&p, FINISH_MS));
+    cr_expect_eq(p.rc, 137);
+    cr_expect_eq(o[137], 137);
+    v = 64;
+    golf_chan_send(ch[63], &v); /* buffered (odd index): ready now */
+    cr_expect_eq(golf_select(c, K), 63);
+    cr_expect_eq(o[63], 64);
+    for (int i = 0; i < K; i++)
+        golf_chan_free(ch[i]);
+}
