@@ -30,10 +30,10 @@ typedef struct {
 } consumer_slot;
 
 typedef struct {
-    void *q;           /* the queue under test */
-    void *q2;          /* select2: the second channel */
-    int producers;     /* P */
-    uint64_t per;      /* values per producer (and per consumer) */
+    void *q;       /* the queue under test */
+    void *q2;      /* select2: the second channel */
+    int producers; /* P */
+    uint64_t per;  /* values per producer (and per consumer) */
     consumer_slot slot[2 * GB_MAX_THREADS];
 } qctx;
 
@@ -60,8 +60,9 @@ qctx_check(qctx *c, int consumers, gb_result *out)
     /* N(N+1)/2 for N = total: in 64 bits up to N ~ 6e9. */
     uint64_t want = total % 2 == 0 ? total / 2 * (total + 1) : (total + 1) / 2 * total;
     if (count != total || sum != want)
-        gb_fail(out, "received %llu values summing to %llu, want %llu summing to %llu", (unsigned long long)count,
-                (unsigned long long)sum, (unsigned long long)total, (unsigned long long)want);
+        gb_fail(out, "received %llu values summing to %llu, want %llu summing to %llu",
+                (unsigned long long)count, (unsigned long long)sum, (unsigned long long)total,
+                (unsigned long long)want);
 }
 
 /* ---- the operations, one small inline function per implementation -------------------------
@@ -230,11 +231,31 @@ mpmc_body(qctx *c, int id, put_fn put, get_fn get)
     }
 }
 
-static void w_golf_chan(void *a, int id) { mpmc_body(a, id, golf_chan_put, golf_chan_get); }
-static void w_ref_chan(void *a, int id) { mpmc_body(a, id, ref_chan_put, ref_chan_get); }
-static void w_golf_ring(void *a, int id) { mpmc_body(a, id, golf_ring_put, golf_ring_get); }
-static void w_ref_ring(void *a, int id) { mpmc_body(a, id, ref_ring_put, ref_ring_get); }
-static void w_ck(void *a, int id) { mpmc_body(a, id, ck_put, ck_get); }
+static void
+w_golf_chan(void *a, int id)
+{
+    mpmc_body(a, id, golf_chan_put, golf_chan_get);
+}
+static void
+w_ref_chan(void *a, int id)
+{
+    mpmc_body(a, id, ref_chan_put, ref_chan_get);
+}
+static void
+w_golf_ring(void *a, int id)
+{
+    mpmc_body(a, id, golf_ring_put, golf_ring_get);
+}
+static void
+w_ref_ring(void *a, int id)
+{
+    mpmc_body(a, id, ref_ring_put, ref_ring_get);
+}
+static void
+w_ck(void *a, int id)
+{
+    mpmc_body(a, id, ck_put, ck_get);
+}
 
 enum kind { K_GOLF_CHAN, K_REF_CHAN, K_GOLF_RING, K_REF_RING, K_CK };
 
@@ -244,11 +265,26 @@ run_mpmc(enum kind k, size_t cap, int threads, uint64_t n, gb_result *out)
     qctx *c = qctx_new(threads, n);
     void (*w)(void *, int) = NULL;
     switch (k) {
-    case K_GOLF_CHAN: c->q = golf_chan_new(sizeof(int64_t), cap); w = w_golf_chan; break;
-    case K_REF_CHAN: c->q = ref_chan_new(sizeof(int64_t), cap); w = w_ref_chan; break;
-    case K_GOLF_RING: c->q = golf_ring_new(sizeof(int64_t), cap); w = w_golf_ring; break;
-    case K_REF_RING: c->q = ref_ring_new(sizeof(int64_t), cap); w = w_ref_ring; break;
-    case K_CK: c->q = ck_q_new((unsigned)cap); w = w_ck; break;
+    case K_GOLF_CHAN:
+        c->q = golf_chan_new(sizeof(int64_t), cap);
+        w = w_golf_chan;
+        break;
+    case K_REF_CHAN:
+        c->q = ref_chan_new(sizeof(int64_t), cap);
+        w = w_ref_chan;
+        break;
+    case K_GOLF_RING:
+        c->q = golf_ring_new(sizeof(int64_t), cap);
+        w = w_golf_ring;
+        break;
+    case K_REF_RING:
+        c->q = ref_ring_new(sizeof(int64_t), cap);
+        w = w_ref_ring;
+        break;
+    case K_CK:
+        c->q = ck_q_new((unsigned)cap);
+        w = w_ck;
+        break;
     }
     if (!c->q) {
         gb_fail(out, "cannot create the queue");
@@ -273,27 +309,51 @@ run_mpmc(enum kind k, size_t cap, int threads, uint64_t n, gb_result *out)
         uint64_t got = 0;
         for (int i = 0; i < threads; i++)
             got += c->slot[i].count;
-        gb_fail(out, "ck_ring stopped after %d s: %llu of %llu values, %.3f Mops/s (its MPMC enqueue spins on preempted producers)",
-                CK_LIMIT_S, (unsigned long long)got, (unsigned long long)(c->per * (uint64_t)threads),
-                (double)got / out->seconds / 1e6);
+        gb_fail(out,
+                "ck_ring stopped after %d s: %llu of %llu values, %.3f Mops/s (its MPMC enqueue "
+                "spins on preempted producers)",
+                CK_LIMIT_S, (unsigned long long)got,
+                (unsigned long long)(c->per * (uint64_t)threads), (double)got / out->seconds / 1e6);
         out->ops = c->per * (uint64_t)threads;
     } else {
         qctx_check(c, threads, out);
     }
     switch (k) {
-    case K_GOLF_CHAN: golf_chan_free(c->q); break;
-    case K_REF_CHAN: ref_chan_free(c->q); break;
-    case K_GOLF_RING: golf_ring_free(c->q); break;
-    case K_REF_RING: ref_ring_free(c->q); break;
-    case K_CK: ck_q_free(c->q); break;
+    case K_GOLF_CHAN:
+        golf_chan_free(c->q);
+        break;
+    case K_REF_CHAN:
+        ref_chan_free(c->q);
+        break;
+    case K_GOLF_RING:
+        golf_ring_free(c->q);
+        break;
+    case K_REF_RING:
+        ref_ring_free(c->q);
+        break;
+    case K_CK:
+        ck_q_free(c->q);
+        break;
     }
     free(c);
 }
 
 /* chan_buf1024_mpmc: buffered cap 1024; ck = ck_ring of 1024 slots (it holds 1023). */
-static void golf_buf1024(int t, uint64_t n, gb_result *o) { run_mpmc(K_GOLF_CHAN, CAP, t, n, o); }
-static void ref_buf1024(int t, uint64_t n, gb_result *o) { run_mpmc(K_REF_CHAN, CAP, t, n, o); }
-static void ck_buf1024(int t, uint64_t n, gb_result *o) { run_mpmc(K_CK, CAP, t, n, o); }
+static void
+golf_buf1024(int t, uint64_t n, gb_result *o)
+{
+    run_mpmc(K_GOLF_CHAN, CAP, t, n, o);
+}
+static void
+ref_buf1024(int t, uint64_t n, gb_result *o)
+{
+    run_mpmc(K_REF_CHAN, CAP, t, n, o);
+}
+static void
+ck_buf1024(int t, uint64_t n, gb_result *o)
+{
+    run_mpmc(K_CK, CAP, t, n, o);
+}
 
 static const gb_workload chan_buf1024_mpmc = {
     .name = "chan_buf1024_mpmc",
@@ -305,8 +365,16 @@ static const gb_workload chan_buf1024_mpmc = {
 GB_REGISTER(chan_buf1024_mpmc)
 
 /* chan_unbuf_mpmc: unbuffered. */
-static void golf_unbuf(int t, uint64_t n, gb_result *o) { run_mpmc(K_GOLF_CHAN, 0, t, n, o); }
-static void ref_unbuf(int t, uint64_t n, gb_result *o) { run_mpmc(K_REF_CHAN, 0, t, n, o); }
+static void
+golf_unbuf(int t, uint64_t n, gb_result *o)
+{
+    run_mpmc(K_GOLF_CHAN, 0, t, n, o);
+}
+static void
+ref_unbuf(int t, uint64_t n, gb_result *o)
+{
+    run_mpmc(K_REF_CHAN, 0, t, n, o);
+}
 
 static const gb_workload chan_unbuf_mpmc = {
     .name = "chan_unbuf_mpmc",
@@ -318,9 +386,21 @@ static const gb_workload chan_unbuf_mpmc = {
 GB_REGISTER(chan_unbuf_mpmc)
 
 /* ring_mpmc1024: try ops with retry; golf_ring vs ck_ring vs the mutex ring. */
-static void golf_ring1024(int t, uint64_t n, gb_result *o) { run_mpmc(K_GOLF_RING, CAP, t, n, o); }
-static void ck_ring1024(int t, uint64_t n, gb_result *o) { run_mpmc(K_CK, CAP, t, n, o); }
-static void ref_ring1024(int t, uint64_t n, gb_result *o) { run_mpmc(K_REF_RING, CAP, t, n, o); }
+static void
+golf_ring1024(int t, uint64_t n, gb_result *o)
+{
+    run_mpmc(K_GOLF_RING, CAP, t, n, o);
+}
+static void
+ck_ring1024(int t, uint64_t n, gb_result *o)
+{
+    run_mpmc(K_CK, CAP, t, n, o);
+}
+static void
+ref_ring1024(int t, uint64_t n, gb_result *o)
+{
+    run_mpmc(K_REF_RING, CAP, t, n, o);
+}
 
 static const gb_workload ring_mpmc1024 = {
     .name = "ring_mpmc1024",
@@ -347,7 +427,8 @@ w_select2_golf(void *a, int id)
     }
     uint64_t sum = 0, total = 2 * c->per;
     int64_t v = 0;
-    golf_case cs[2] = {{.ch = ch[0], .op = GOLF_RECV, .elem = &v}, {.ch = ch[1], .op = GOLF_RECV, .elem = &v}};
+    golf_case cs[2] = {{.ch = ch[0], .op = GOLF_RECV, .elem = &v},
+                       {.ch = ch[1], .op = GOLF_RECV, .elem = &v}};
     for (uint64_t i = 0; i < total; i++) {
         golf_select(cs, 2);
         sum += (uint64_t)v;
@@ -369,7 +450,8 @@ w_select2_ref(void *a, int id)
     }
     uint64_t sum = 0, total = 2 * c->per;
     int64_t v = 0;
-    ref_case cs[2] = {{.ch = ch[0], .op = GOLF_RECV, .elem = &v}, {.ch = ch[1], .op = GOLF_RECV, .elem = &v}};
+    ref_case cs[2] = {{.ch = ch[0], .op = GOLF_RECV, .elem = &v},
+                      {.ch = ch[1], .op = GOLF_RECV, .elem = &v}};
     for (uint64_t i = 0; i < total; i++) {
         ref_select(cs, 2);
         sum += (uint64_t)v;
@@ -468,8 +550,10 @@ static void
 run_pingpong(bool golf, uint64_t n, gb_result *out)
 {
     pp_ctx c = {.n = n};
-    c.ping = golf ? (void *)golf_chan_new(sizeof(int64_t), 0) : (void *)ref_chan_new(sizeof(int64_t), 0);
-    c.pong = golf ? (void *)golf_chan_new(sizeof(int64_t), 0) : (void *)ref_chan_new(sizeof(int64_t), 0);
+    c.ping =
+        golf ? (void *)golf_chan_new(sizeof(int64_t), 0) : (void *)ref_chan_new(sizeof(int64_t), 0);
+    c.pong =
+        golf ? (void *)golf_chan_new(sizeof(int64_t), 0) : (void *)ref_chan_new(sizeof(int64_t), 0);
     out->seconds = gb_run_workers(2, golf ? w_pingpong_golf : w_pingpong_ref, &c);
     out->ops = n;
     if (c.bad)
@@ -483,8 +567,18 @@ run_pingpong(bool golf, uint64_t n, gb_result *out)
     }
 }
 
-static void golf_pingpong(int t, uint64_t n, gb_result *o) { (void)t; run_pingpong(true, n, o); }
-static void ref_pingpong(int t, uint64_t n, gb_result *o) { (void)t; run_pingpong(false, n, o); }
+static void
+golf_pingpong(int t, uint64_t n, gb_result *o)
+{
+    (void)t;
+    run_pingpong(true, n, o);
+}
+static void
+ref_pingpong(int t, uint64_t n, gb_result *o)
+{
+    (void)t;
+    run_pingpong(false, n, o);
+}
 
 static const gb_workload chan_pingpong_rtt = {
     .name = "chan_pingpong_rtt",

@@ -4,8 +4,8 @@
  *
  *     var wg sync.WaitGroup
  *     wg.Add(len(cs))
- *     for _, c := range cs { go func(c <-chan int) { for n := range c { out <- n }; wg.Done() }(c) }
- *     go func() { wg.Wait(); close(out) }()
+ *     for _, c := range cs { go func(c <-chan int) { for n := range c { out <- n }; wg.Done() }(c)
+ * } go func() { wg.Wait(); close(out) }()
  */
 #include <stdio.h>
 
@@ -78,7 +78,8 @@ main(void)
     golf_waitgroup_wait(&others);
 
     long want = (long)JOBS * (JOBS + 1) * (2L * JOBS + 1) / 6;
-    printf("%ld results, sum of squares %ld (want %d, %ld); jobs per worker:", count, sum, JOBS, want);
+    printf("%ld results, sum of squares %ld (want %d, %ld); jobs per worker:", count, sum, JOBS,
+           want);
     long total = 0;
     for (int i = 0; i < WORKERS; i++) {
         printf(" %ld", w[i].done);

@@ -82,7 +82,8 @@ main(void)
 
     long nwords = -1, nprimes = -1, v;
     for (int i = 0; i < 2; i++) {
-        golf_case cases[] = {{.ch = wch, .op = GOLF_RECV, .elem = &v}, {.ch = pch, .op = GOLF_RECV, .elem = &v}};
+        golf_case cases[] = {{.ch = wch, .op = GOLF_RECV, .elem = &v},
+                             {.ch = pch, .op = GOLF_RECV, .elem = &v}};
         int r = golf_select(cases, 2);
         if (r == 0) {
             nwords = v;

@@ -26,7 +26,8 @@ static void
 run_slow(void *p)
 {
     slow_task *t = p;
-    struct timespec d = {.tv_sec = t->delay_ms / 1000, .tv_nsec = (long)(t->delay_ms % 1000) * 1000000L};
+    struct timespec d = {.tv_sec = t->delay_ms / 1000,
+                         .tv_nsec = (long)(t->delay_ms % 1000) * 1000000L};
     nanosleep(&d, NULL);
     char res[32] = {0};
     strncpy(res, t->msg, sizeof res - 1);

@@ -22,10 +22,10 @@
 #ifndef GOLF_REF_CHAN_H
 #define GOLF_REF_CHAN_H
 
-#include <stddef.h>
-#include <stdint.h>
 #include "golf/chan.h"
 #include "golf/error.h"
+#include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -33,22 +33,22 @@ extern "C" {
 
 typedef struct ref_chan ref_chan;
 ref_chan *ref_chan_new(size_t elem_size, size_t cap); /* NULL + errno (EINVAL, ENOMEM) */
-void      ref_chan_free(ref_chan *ch);
-int       ref_chan_send(ref_chan *ch, const void *elem);
-int       ref_chan_recv(ref_chan *ch, void *out);
-int       ref_chan_try_send(ref_chan *ch, const void *elem);
-int       ref_chan_try_recv(ref_chan *ch, void *out);
-int       ref_chan_send_timeout(ref_chan *ch, const void *elem, uint64_t timeout_ns);
-int       ref_chan_recv_timeout(ref_chan *ch, void *out, uint64_t timeout_ns);
-int       ref_chan_close(ref_chan *ch);
-size_t    ref_chan_len(const ref_chan *ch);
-size_t    ref_chan_cap(const ref_chan *ch);
+void ref_chan_free(ref_chan *ch);
+int ref_chan_send(ref_chan *ch, const void *elem);
+int ref_chan_recv(ref_chan *ch, void *out);
+int ref_chan_try_send(ref_chan *ch, const void *elem);
+int ref_chan_try_recv(ref_chan *ch, void *out);
+int ref_chan_send_timeout(ref_chan *ch, const void *elem, uint64_t timeout_ns);
+int ref_chan_recv_timeout(ref_chan *ch, void *out, uint64_t timeout_ns);
+int ref_chan_close(ref_chan *ch);
+size_t ref_chan_len(const ref_chan *ch);
+size_t ref_chan_cap(const ref_chan *ch);
 
 typedef struct ref_case {
-    ref_chan *ch;   /* NULL: never ready */
-    int       op;   /* GOLF_SEND or GOLF_RECV */
-    void     *elem; /* send: the value; recv: where it goes (NULL discards) */
-    int       status; /* set on the chosen case: GOLF_OK or GOLF_ECLOSED */
+    ref_chan *ch; /* NULL: never ready */
+    int op;       /* GOLF_SEND or GOLF_RECV */
+    void *elem;   /* send: the value; recv: where it goes (NULL discards) */
+    int status;   /* set on the chosen case: GOLF_OK or GOLF_ECLOSED */
 } ref_case;
 int ref_select(ref_case *cases, size_t n);
 int ref_select_try(ref_case *cases, size_t n);
@@ -56,11 +56,11 @@ int ref_select_timeout(ref_case *cases, size_t n, uint64_t timeout_ns);
 
 typedef struct ref_ring ref_ring;
 ref_ring *ref_ring_new(size_t elem_size, size_t capacity); /* NULL + EINVAL/ENOMEM */
-void      ref_ring_free(ref_ring *r);
-int       ref_ring_try_push(ref_ring *r, const void *elem);
-int       ref_ring_try_pop(ref_ring *r, void *out);
-size_t    ref_ring_len(const ref_ring *r);
-size_t    ref_ring_cap(const ref_ring *r);
+void ref_ring_free(ref_ring *r);
+int ref_ring_try_push(ref_ring *r, const void *elem);
+int ref_ring_try_pop(ref_ring *r, void *out);
+size_t ref_ring_len(const ref_ring *r);
+size_t ref_ring_cap(const ref_ring *r);
 
 #ifdef __cplusplus
 }

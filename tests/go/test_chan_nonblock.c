@@ -40,14 +40,16 @@ one_type(size_t buffer, size_t size, const void *to_recv, const void *to_send)
 {
     golf_chan *c = golf_chan_new(size, buffer), *strobe = golf_chan_new(0, 0);
     unsigned char buf[32];
-    cr_expect_eq(golf_chan_try_recv(c, buf), GOLF_EAGAIN, "blocked sender (size %zu, buffer %zu)", size, buffer);
+    cr_expect_eq(golf_chan_try_recv(c, buf), GOLF_EAGAIN, "blocked sender (size %zu, buffer %zu)",
+                 size, buffer);
 
     /* A receiver arrives; keep trying to send without blocking. */
     partner r = {.c = c, .strobe = strobe, .val = to_recv, .size = size};
     pthread_t t = cu_spawn(receiver, &r);
     int tries = 0;
     while (golf_chan_try_send(c, to_recv) != GOLF_OK) {
-        cr_assert_lt(++tries, MAX_TRIES, "receiver never ready (size %zu, buffer %zu)", size, buffer);
+        cr_assert_lt(++tries, MAX_TRIES, "receiver never ready (size %zu, buffer %zu)", size,
+                     buffer);
         cu_sleep_ms(1);
     }
     golf_chan_recv(strobe, NULL);

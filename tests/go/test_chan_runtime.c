@@ -1,6 +1,7 @@
-/* Ports (in intent) of Go's src/runtime/chan_test.go: TestChan (capacities 0..N), TestNonblockRecvRace,
- * TestNonblockSelectRace(2), TestSelfSelect, TestSelectFairness, TestPseudoRandomSend,
- * TestMultiConsumer, TestSelectDuplicateChannel, TestSelectStress. Goroutines are threads. */
+/* Ports (in intent) of Go's src/runtime/chan_test.go: TestChan (capacities 0..N),
+ * TestNonblockRecvRace, TestNonblockSelectRace(2), TestSelfSelect, TestSelectFairness,
+ * TestPseudoRandomSend, TestMultiConsumer, TestSelectDuplicateChannel, TestSelectStress. Goroutines
+ * are threads. */
 #include <criterion/criterion.h>
 #include <math.h>
 
@@ -11,7 +12,7 @@
 
 typedef struct {
     golf_chan *c;
-    int n;       /* values to send / receive */
+    int n; /* values to send / receive */
     atomic_int flag;
     int *counts; /* receivers: counts[v]++ */
     bool ok;
@@ -81,8 +82,10 @@ Test(go_runtime, TestChan, .timeout = 120)
             atomic_init(&r2.flag, 0);
             pthread_t t1 = cu_spawn(tc_recv_one, &r1), t2 = cu_spawn(tc_recv_one, &r2);
             cu_sleep_ms(1);
-            cr_assert(!atomic_load(&r1.flag) && !atomic_load(&r2.flag), "chan[%zu]: receive from empty chan", cap);
-            cr_assert_eq(golf_chan_try_recv(c, &v), GOLF_EAGAIN, "chan[%zu]: receive from empty chan", cap);
+            cr_assert(!atomic_load(&r1.flag) && !atomic_load(&r2.flag),
+                      "chan[%zu]: receive from empty chan", cap);
+            cr_assert_eq(golf_chan_try_recv(c, &v), GOLF_EAGAIN,
+                         "chan[%zu]: receive from empty chan", cap);
             int z = 0;
             golf_chan_send(c, &z);
             golf_chan_send(c, &z);
@@ -101,7 +104,8 @@ Test(go_runtime, TestChan, .timeout = 120)
             cu_sleep_ms(1);
             cr_assert(!atomic_load(&s.flag), "chan[%zu]: send to full chan", cap);
             int z = 0;
-            cr_assert_eq(golf_chan_try_send(c, &z), GOLF_EAGAIN, "chan[%zu]: send to full chan", cap);
+            cr_assert_eq(golf_chan_try_send(c, &z), GOLF_EAGAIN, "chan[%zu]: send to full chan",
+                         cap);
             golf_chan_recv(c, &v);
             cu_join(t);
             golf_chan_free(c);
@@ -139,7 +143,8 @@ Test(go_runtime, TestChan, .timeout = 120)
                 tc_arg s = {.c = c, .n = 100};
                 pthread_t t = cu_spawn(tc_send_seq, &s);
                 for (int i = 0; i < 100; i++) {
-                    cr_assert_eq(golf_chan_recv(c, &v), GOLF_OK, "chan[%zu]: receive failed, expected %d", cap, i);
+                    cr_assert_eq(golf_chan_recv(c, &v), GOLF_OK,
+                                 "chan[%zu]: receive failed, expected %d", cap, i);
                     cr_assert_eq(v, i, "chan[%zu]: received %d, expected %d", cap, v, i);
                 }
                 cu_join(t);
@@ -164,7 +169,8 @@ Test(go_runtime, TestChan, .timeout = 120)
                 int n = 0;
                 for (int p = 0; p < P; p++)
                     n += counts[p][i];
-                cr_assert_eq(n, P, "chan[%zu]: value %d received %d times, expected %d", cap, i, n, P);
+                cr_assert_eq(n, P, "chan[%zu]: value %d received %d times, expected %d", cap, i, n,
+                             P);
             }
             golf_chan_free(c);
         }
@@ -174,7 +180,8 @@ Test(go_runtime, TestChan, .timeout = 120)
             cr_assert(golf_chan_len(c) == 0 && golf_chan_cap(c) == cap);
             for (int i = 0; i < (int)cap; i++)
                 golf_chan_send(c, &i);
-            cr_assert(golf_chan_len(c) == cap && golf_chan_cap(c) == cap, "chan[%zu]: bad len/cap", cap);
+            cr_assert(golf_chan_len(c) == cap && golf_chan_cap(c) == cap, "chan[%zu]: bad len/cap",
+                      cap);
             golf_chan_free(c);
         }
     }
@@ -193,7 +200,8 @@ nb_try_recv(void *p)
 {
     nb_arg *a = p;
     int v;
-    golf_case cs[2] = {{.ch = a->c1, .op = GOLF_RECV, .elem = &v}, {.ch = a->c2, .op = GOLF_RECV, .elem = &v}};
+    golf_case cs[2] = {{.ch = a->c1, .op = GOLF_RECV, .elem = &v},
+                       {.ch = a->c2, .op = GOLF_RECV, .elem = &v}};
     atomic_store(&a->result, golf_select_try(cs, a->c2 ? 2 : 1) >= 0 ? 1 : 2);
     return NULL;
 }
@@ -222,7 +230,8 @@ static void
 nonblock_select_race(bool close_c2)
 {
     for (int i = 0; i < 2000; i++) {
-        golf_chan *c1 = golf_chan_new(sizeof(int), 1), *c2 = golf_chan_new(sizeof(int), close_c2 ? 0 : 1);
+        golf_chan *c1 = golf_chan_new(sizeof(int), 1),
+                  *c2 = golf_chan_new(sizeof(int), close_c2 ? 0 : 1);
         int one = 1, v;
         golf_chan_send(c1, &one);
         nb_arg a = {.c1 = c1, .c2 = c2};
@@ -319,7 +328,8 @@ sf_worker(void *p)
                            {.ch = a->c1, .op = GOLF_RECV, .elem = &b},
                            {.ch = a->c2, .op = GOLF_RECV, .elem = &b}};
         golf_select(in, 4);
-        golf_case fwd[2] = {{.ch = a->out, .op = GOLF_SEND, .elem = &b}, {.ch = a->done, .op = GOLF_RECV, .elem = NULL}};
+        golf_case fwd[2] = {{.ch = a->out, .op = GOLF_SEND, .elem = &b},
+                            {.ch = a->done, .op = GOLF_RECV, .elem = NULL}};
         if (golf_select(fwd, 2) == 1)
             return NULL;
     }
@@ -328,8 +338,12 @@ sf_worker(void *p)
 Test(go_runtime, TestSelectFairness, .timeout = 60)
 {
     enum { TRIALS = 10000 };
-    sf_arg a = {.c1 = golf_chan_new(1, TRIALS + 1), .c2 = golf_chan_new(1, TRIALS + 1), .c3 = golf_chan_new(1, 0),
-                .c4 = golf_chan_new(1, 0), .out = golf_chan_new(1, 0), .done = golf_chan_new(0, 0)};
+    sf_arg a = {.c1 = golf_chan_new(1, TRIALS + 1),
+                .c2 = golf_chan_new(1, TRIALS + 1),
+                .c3 = golf_chan_new(1, 0),
+                .c4 = golf_chan_new(1, 0),
+                .out = golf_chan_new(1, 0),
+                .done = golf_chan_new(0, 0)};
     unsigned char one = 1, two = 2;
     for (int i = 0; i < TRIALS + 1; i++) {
         golf_chan_send(a.c1, &one);
@@ -349,8 +363,8 @@ Test(go_runtime, TestSelectFairness, .timeout = 60)
     }
     /* Go's bound: at six nines, |r - 0.5| <= 4.891676 / (2 * sqrt(trials)). */
     double r = (double)cnt1 / TRIALS, e = fabs(r - 0.5);
-    cr_expect_leq(e, 4.891676 / (2 * sqrt(TRIALS)), "unfair select: in %d trials, results were %d, %d", TRIALS, cnt1,
-                  cnt2);
+    cr_expect_leq(e, 4.891676 / (2 * sqrt(TRIALS)),
+                  "unfair select: in %d trials, results were %d, %d", TRIALS, cnt1, cnt2);
     golf_chan_close(a.done);
     cu_join(t);
     golf_chan *all[] = {a.c1, a.c2, a.c3, a.c4, a.out, a.done};
@@ -385,7 +399,8 @@ Test(go_runtime, TestPseudoRandomSend, .timeout = 30)
         pthread_t t = cu_spawn(prs_reader, &a);
         int one = 1, zero = 0;
         for (int i = 0; i < N; i++) {
-            golf_case cs[2] = {{.ch = a.c, .op = GOLF_SEND, .elem = &one}, {.ch = a.c, .op = GOLF_SEND, .elem = &zero}};
+            golf_case cs[2] = {{.ch = a.c, .op = GOLF_SEND, .elem = &one},
+                               {.ch = a.c, .op = GOLF_SEND, .elem = &zero}};
             golf_select(cs, 2);
         }
         cu_join(t);
@@ -394,8 +409,8 @@ Test(go_runtime, TestPseudoRandomSend, .timeout = 30)
             n0 += (a.l[i] + 1) % 2;
             n1 += a.l[i];
         }
-        cr_expect(n0 > N / 10 && n1 > N / 10, "want pseudorandom, got %d zeros and %d ones (chan cap %zu)", n0, n1,
-                  caps[k]);
+        cr_expect(n0 > N / 10 && n1 > N / 10,
+                  "want pseudorandom, got %d zeros and %d ones (chan cap %zu)", n0, n1, caps[k]);
         golf_chan_free(a.c);
     }
 }
@@ -443,7 +458,8 @@ mc_feeder(void *p)
 
 Test(go_runtime, TestMultiConsumer, .timeout = 120)
 {
-    golf_chan *q = golf_chan_new(sizeof(int), NWORK * 3), *r = golf_chan_new(sizeof(int), NWORK * 3);
+    golf_chan *q = golf_chan_new(sizeof(int), NWORK * 3),
+              *r = golf_chan_new(sizeof(int), NWORK * 3);
     atomic_int left = NWORK;
     mc_arg w[NWORK], f = {.q = q, .r = r};
     pthread_t t[NWORK + 1];
@@ -460,7 +476,8 @@ Test(go_runtime, TestMultiConsumer, .timeout = 120)
     }
     for (int i = 0; i <= NWORK; i++)
         cu_join(t[i]);
-    cr_expect(n == NITER && s == f.expect, "expected sum %ld (got %ld) from %d iter (saw %ld)", f.expect, s, NITER, n);
+    cr_expect(n == NITER && s == f.expect, "expected sum %ld (got %ld) from %d iter (saw %ld)",
+              f.expect, s, NITER, n);
     golf_chan_free(q);
     golf_chan_free(r);
 }
@@ -497,7 +514,8 @@ sd_b(void *p)
 Test(go_runtime, TestSelectDuplicateChannel, .timeout = 30)
 {
     for (int rep = 0; rep < 20; rep++) {
-        sd_arg a = {.c = golf_chan_new(sizeof(int), 0), .d = golf_chan_new(sizeof(int), 0),
+        sd_arg a = {.c = golf_chan_new(sizeof(int), 0),
+                    .d = golf_chan_new(sizeof(int), 0),
                     .e = golf_chan_new(sizeof(int), 0)};
         pthread_t ta = cu_spawn(sd_a, &a);
         cu_sleep_ms(1); /* A queues first on c */
@@ -508,7 +526,8 @@ Test(go_runtime, TestSelectDuplicateChannel, .timeout = 30)
         golf_chan_recv(a.e, &v);
         cr_expect_eq(v, 9);
         /* Wakes B: with a corrupted queue this would hand the value to A (gone) and hang. */
-        cr_assert_eq(golf_chan_send_timeout(a.c, &eight, 10000 * MS), GOLF_OK, "send to the waiting B failed");
+        cr_assert_eq(golf_chan_send_timeout(a.c, &eight, 10000 * MS), GOLF_OK,
+                     "send to the waiting B failed");
         cu_join(ta);
         cu_join(tb);
         golf_chan_free(a.c);
@@ -585,8 +604,8 @@ sst_select_recv(void *p)
 
 Test(go_runtime, TestSelectStress, .timeout = 120)
 {
-    golf_chan *c[4] = {golf_chan_new(sizeof(int), 0), golf_chan_new(sizeof(int), 0), golf_chan_new(sizeof(int), 2),
-                       golf_chan_new(sizeof(int), 3)};
+    golf_chan *c[4] = {golf_chan_new(sizeof(int), 0), golf_chan_new(sizeof(int), 0),
+                       golf_chan_new(sizeof(int), 2), golf_chan_new(sizeof(int), 3)};
     sst_arg a[4];
     pthread_t t[10];
     for (int k = 0; k < 4; k++) {

@@ -56,16 +56,29 @@ returns(void (*f)(void *), void *arg)
 static golf_chan *closedch;
 static int seven = 7;
 
-static void nil_send(void *a) { (void)a; golf_chan_send(NULL, &seven); }
-static void nil_recv(void *a) { int v; (void)a; golf_chan_recv(NULL, &v); }
-static void buffered_send(void *a)
+static void
+nil_send(void *a)
+{
+    (void)a;
+    golf_chan_send(NULL, &seven);
+}
+static void
+nil_recv(void *a)
+{
+    int v;
+    (void)a;
+    golf_chan_recv(NULL, &v);
+}
+static void
+buffered_send(void *a)
 {
     (void)a;
     golf_chan *ch = golf_chan_new(sizeof(int), 1);
     golf_chan_send(ch, &seven);
     golf_chan_free(ch);
 }
-static void closed_recv_ten(void *a)
+static void
+closed_recv_ten(void *a)
 {
     bool *ok = a;
     *ok = true;
@@ -75,35 +88,47 @@ static void closed_recv_ten(void *a)
             *ok = false;
     }
 }
-static void unbuffered_recv(void *a)
+static void
+unbuffered_recv(void *a)
 {
     (void)a;
     golf_chan *ch = golf_chan_new(sizeof(int), 0);
     int v;
     golf_chan_recv(ch, &v);
 }
-static void select_nothing(void *a) { golf_case c; (void)a; golf_select(&c, 0); }
-static void select_nil_recv(void *a)
+static void
+select_nothing(void *a)
+{
+    golf_case c;
+    (void)a;
+    golf_select(&c, 0);
+}
+static void
+select_nil_recv(void *a)
 {
     int v;
     golf_case c = {.ch = NULL, .op = GOLF_RECV, .elem = &v};
     (void)a;
     golf_select(&c, 1);
 }
-static void select_nil_send(void *a)
+static void
+select_nil_send(void *a)
 {
     golf_case c = {.ch = NULL, .op = GOLF_SEND, .elem = &seven};
     (void)a;
     golf_select(&c, 1);
 }
-static void select_nil_both(void *a)
+static void
+select_nil_both(void *a)
 {
     int v;
-    golf_case c[2] = {{.ch = NULL, .op = GOLF_RECV, .elem = &v}, {.ch = NULL, .op = GOLF_SEND, .elem = &seven}};
+    golf_case c[2] = {{.ch = NULL, .op = GOLF_RECV, .elem = &v},
+                      {.ch = NULL, .op = GOLF_SEND, .elem = &seven}};
     (void)a;
     golf_select(c, 2);
 }
-static void select_unbuffered_recv(void *a)
+static void
+select_unbuffered_recv(void *a)
 {
     golf_chan *ch = golf_chan_new(sizeof(int), 0);
     int v;
@@ -111,18 +136,26 @@ static void select_unbuffered_recv(void *a)
     (void)a;
     golf_select(&c, 1);
 }
-static void select_try_nothing(void *a) { golf_case c; *(int *)a = golf_select_try(&c, 0); }
-static void select_closed_recv(void *a)
+static void
+select_try_nothing(void *a)
+{
+    golf_case c;
+    *(int *)a = golf_select_try(&c, 0);
+}
+static void
+select_closed_recv(void *a)
 {
     int v = 3;
     golf_case c = {.ch = closedch, .op = GOLF_RECV, .elem = &v};
     *(int *)a = golf_select(&c, 1) == 0 && c.status == GOLF_ECLOSED && v == 0;
 }
-static void select_self(void *a)
+static void
+select_self(void *a)
 {
     golf_chan *ch = golf_chan_new(sizeof(int), 0);
     int v;
-    golf_case c[2] = {{.ch = ch, .op = GOLF_SEND, .elem = &seven}, {.ch = ch, .op = GOLF_RECV, .elem = &v}};
+    golf_case c[2] = {{.ch = ch, .op = GOLF_SEND, .elem = &seven},
+                      {.ch = ch, .op = GOLF_RECV, .elem = &v}};
     (void)a;
     golf_select(c, 2);
 }

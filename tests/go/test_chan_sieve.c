@@ -35,8 +35,8 @@ filter(void *p)
 
 Test(go_sieve, first_25_primes, .timeout = 20)
 {
-    static const int want[] = {2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47,
-                               53, 59, 61, 67, 71, 73, 79, 83, 89, 97};
+    static const int want[] = {2,  3,  5,  7,  11, 13, 17, 19, 23, 29, 31, 37, 41,
+                               43, 47, 53, 59, 61, 67, 71, 73, 79, 83, 89, 97};
     enum { NP = sizeof want / sizeof want[0] };
     golf_chan *chans[NP + 1];
     filter_arg f[NP];

@@ -7,8 +7,8 @@
  * returned GOLF_OK is received exactly once; no value is received that was not sent OK; a closed
  * receive zero-fills; a second close returns GOLF_ECLOSED. Capacity default: 0, 1, 2, 1024 in
  * turn. Exit 0 when every round held, 1 otherwise. */
-#include "golf/chan.h"
 #include "chan_stress.h"
+#include "golf/chan.h"
 
 typedef struct {
     golf_chan *ch;
@@ -34,11 +34,18 @@ sender(void *p)
         uint64_t v = CS_VAL(a->id, s);
         int rc;
         switch (cs_rand(&a->seed) % 4) {
-        case 0: rc = golf_chan_send(a->ch, &v); break;
-        case 1: rc = golf_chan_send_timeout(a->ch, &v, cs_rand(&a->seed) % 100000); break;
-        case 2: rc = golf_chan_try_send(a->ch, &v); break;
+        case 0:
+            rc = golf_chan_send(a->ch, &v);
+            break;
+        case 1:
+            rc = golf_chan_send_timeout(a->ch, &v, cs_rand(&a->seed) % 100000);
+            break;
+        case 2:
+            rc = golf_chan_try_send(a->ch, &v);
+            break;
         default: {
-            golf_case c[2] = {{.ch = NULL, .op = GOLF_SEND, .elem = &v}, {.ch = a->ch, .op = GOLF_SEND, .elem = &v}};
+            golf_case c[2] = {{.ch = NULL, .op = GOLF_SEND, .elem = &v},
+                              {.ch = a->ch, .op = GOLF_SEND, .elem = &v}};
             int r = golf_select_timeout(c, 2, cs_rand(&a->seed) % 100000);
             if (r == 0)
                 fail(a, "select chose the nil case", r);
@@ -67,11 +74,18 @@ receiver(void *p)
         uint64_t v = 0xDEADBEEFDEADBEEFu;
         int rc;
         switch (cs_rand(&a->seed) % 4) {
-        case 0: rc = golf_chan_recv(a->ch, &v); break;
-        case 1: rc = golf_chan_recv_timeout(a->ch, &v, cs_rand(&a->seed) % 100000); break;
-        case 2: rc = golf_chan_try_recv(a->ch, &v); break;
+        case 0:
+            rc = golf_chan_recv(a->ch, &v);
+            break;
+        case 1:
+            rc = golf_chan_recv_timeout(a->ch, &v, cs_rand(&a->seed) % 100000);
+            break;
+        case 2:
+            rc = golf_chan_try_recv(a->ch, &v);
+            break;
         default: {
-            golf_case c[2] = {{.ch = a->ch, .op = GOLF_RECV, .elem = &v}, {.ch = NULL, .op = GOLF_RECV, .elem = &v}};
+            golf_case c[2] = {{.ch = a->ch, .op = GOLF_RECV, .elem = &v},
+                              {.ch = NULL, .op = GOLF_RECV, .elem = &v}};
             int r = golf_select_timeout(c, 2, cs_rand(&a->seed) % 100000);
             if (r == 1)
                 fail(a, "select chose the nil case", r);
@@ -115,7 +129,11 @@ main(int argc, char **argv)
         arg a[CS_MAX_THREADS];
         pthread_t t[CS_MAX_THREADS];
         for (int i = 0; i < args.threads; i++) {
-            a[i] = (arg){.ch = ch, .id = i < nsend ? i : i - nsend, .seed = cs_rand(&seed), .sent = &sent, .got = &got,
+            a[i] = (arg){.ch = ch,
+                         .id = i < nsend ? i : i - nsend,
+                         .seed = cs_rand(&seed),
+                         .sent = &sent,
+                         .got = &got,
                          .failed = &failed};
             cs_spawn(&t[i], i < nsend ? sender : receiver, &a[i]);
         }

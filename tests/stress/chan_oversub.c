@@ -5,8 +5,8 @@
  * them. Producers send unique values with golf_chan_send until the time is up; then the channel
  * is closed and consumers drain it. Checks: nothing lost, nothing duplicated, and every consumer
  * sees each producer's values in increasing order. */
-#include "golf/chan.h"
 #include "chan_stress.h"
+#include "golf/chan.h"
 
 typedef struct {
     golf_chan *ch;
@@ -46,12 +46,14 @@ consumer(void *p)
     while (golf_chan_recv(a->ch, &v) == GOLF_OK) {
         uint32_t pr = CS_PROD(v), s = CS_SEQ(v);
         if (!cs_bitmap_set(a->got, v) || pr >= (uint32_t)a->nprod) {
-            fprintf(stderr, "consumer %d: duplicate or garbage %#llx\n", a->id, (unsigned long long)v);
+            fprintf(stderr, "consumer %d: duplicate or garbage %#llx\n", a->id,
+                    (unsigned long long)v);
             atomic_store(a->failed, 1);
             continue;
         }
         if ((int64_t)s <= last[pr]) {
-            fprintf(stderr, "consumer %d: producer %u value %u after %lld\n", a->id, pr, s, (long long)last[pr]);
+            fprintf(stderr, "consumer %d: producer %u value %u after %lld\n", a->id, pr, s,
+                    (long long)last[pr]);
             atomic_store(a->failed, 1);
         }
         last[pr] = s;
@@ -76,7 +78,11 @@ main(int argc, char **argv)
         arg a[CS_MAX_THREADS];
         pthread_t t[CS_MAX_THREADS];
         for (int i = 0; i < args.threads; i++) {
-            a[i] = (arg){.ch = ch, .id = i < nprod ? i : i - nprod, .nprod = nprod, .end_ns = end, .got = &got,
+            a[i] = (arg){.ch = ch,
+                         .id = i < nprod ? i : i - nprod,
+                         .nprod = nprod,
+                         .end_ns = end,
+                         .got = &got,
                          .failed = &failed};
             cs_spawn(&t[i], i < nprod ? producer : consumer, &a[i]);
         }

@@ -6,8 +6,8 @@
  * consumer sees each producer's values in increasing order, len never above cap. */
 #include <sched.h>
 
-#include "golf/ring.h"
 #include "chan_stress.h"
+#include "golf/ring.h"
 
 typedef struct {
     golf_ring *r;
@@ -70,12 +70,14 @@ consumer(void *p)
         }
         uint32_t pr = CS_PROD(v), s = CS_SEQ(v);
         if (!cs_bitmap_set(a->got, v) || pr >= (uint32_t)a->nprod) {
-            fprintf(stderr, "consumer %d: duplicate or garbage %#llx\n", a->id, (unsigned long long)v);
+            fprintf(stderr, "consumer %d: duplicate or garbage %#llx\n", a->id,
+                    (unsigned long long)v);
             atomic_store(a->failed, 1);
             continue;
         }
         if ((int64_t)s <= last[pr]) {
-            fprintf(stderr, "consumer %d: producer %u value %u after %lld\n", a->id, pr, s, (long long)last[pr]);
+            fprintf(stderr, "consumer %d: producer %u value %u after %lld\n", a->id, pr, s,
+                    (long long)last[pr]);
             atomic_store(a->failed, 1);
         }
         last[pr] = s;
@@ -102,8 +104,13 @@ main(int argc, char **argv)
         arg a[CS_MAX_THREADS];
         pthread_t t[CS_MAX_THREADS];
         for (int i = 0; i < args.threads; i++) {
-            a[i] = (arg){.r = r, .id = i < nprod ? i : i - nprod, .nprod = nprod, .end_ns = end,
-                         .producers_left = &left, .got = &got, .failed = &failed};
+            a[i] = (arg){.r = r,
+                         .id = i < nprod ? i : i - nprod,
+                         .nprod = nprod,
+                         .end_ns = end,
+                         .producers_left = &left,
+                         .got = &got,
+                         .failed = &failed};
             cs_spawn(&t[i], i < nprod ? producer : consumer, &a[i]);
         }
         long total = 0;
@@ -121,8 +128,8 @@ main(int argc, char **argv)
                 }
         if (golf_ring_len(r) != 0)
             fprintf(stderr, "ring not empty at the end\n"), atomic_store(&failed, 1);
-        printf("chan_ring_mpmc: capacity %ld, %d threads: %ld values: %s\n", cap, args.threads, total,
-               atomic_load(&failed) ? "FAIL" : "ok");
+        printf("chan_ring_mpmc: capacity %ld, %d threads: %ld values: %s\n", cap, args.threads,
+               total, atomic_load(&failed) ? "FAIL" : "ok");
         golf_ring_free(r);
     }
     cs_bitmap_free(&got);

@@ -7,8 +7,8 @@
  * channel (a nil case from then on). Checks: every select that returned a case with GOLF_OK moved
  * exactly that value; timed-out selects moved nothing; nothing lost or duplicated; GOLF_ECLOSED
  * only after the close; the nil case never chosen. Capacity default: 0, 1, 2, 1024 in turn. */
-#include "golf/chan.h"
 #include "chan_stress.h"
+#include "golf/chan.h"
 
 typedef struct {
     golf_chan *ch[2];
@@ -44,7 +44,8 @@ sender(void *p)
         golf_case c[3] = {{.ch = ch[0], .op = GOLF_SEND, .elem = &v},
                           {.ch = ch[1], .op = GOLF_SEND, .elem = &v},
                           {.ch = ch[0], .op = GOLF_SEND, .elem = &v}};
-        int r = (cs_rand(&a->seed) & 3) == 0 ? golf_select_try(c, 3) : golf_select_timeout(c, 3, pick_timeout(a));
+        int r = (cs_rand(&a->seed) & 3) == 0 ? golf_select_try(c, 3)
+                                             : golf_select_timeout(c, 3, pick_timeout(a));
         a->ops++;
         if (r == GOLF_ETIMEDOUT || r == GOLF_EAGAIN) {
             a->timeouts++;
@@ -82,7 +83,8 @@ receiver(void *p)
         golf_case c[3] = {{.ch = ch[1], .op = GOLF_RECV, .elem = &v},
                           {.ch = ch[0], .op = GOLF_RECV, .elem = &v},
                           {.ch = NULL, .op = GOLF_RECV, .elem = &w}};
-        int r = (cs_rand(&a->seed) & 3) == 0 ? golf_select_try(c, 3) : golf_select_timeout(c, 3, pick_timeout(a));
+        int r = (cs_rand(&a->seed) & 3) == 0 ? golf_select_try(c, 3)
+                                             : golf_select_timeout(c, 3, pick_timeout(a));
         a->ops++;
         if (r == GOLF_ETIMEDOUT || r == GOLF_EAGAIN) {
             a->timeouts++;
@@ -121,15 +123,21 @@ main(int argc, char **argv)
     long rounds = 0, ops = 0, timeouts = 0;
     do {
         long cap = args.capacity >= 0 ? args.capacity : caps[rounds % 4];
-        golf_chan *ch[2] = {golf_chan_new(sizeof(uint64_t), (size_t)cap), golf_chan_new(sizeof(uint64_t), (size_t)cap)};
+        golf_chan *ch[2] = {golf_chan_new(sizeof(uint64_t), (size_t)cap),
+                            golf_chan_new(sizeof(uint64_t), (size_t)cap)};
         atomic_int closed[2] = {0, 0};
         cs_bitmap_clear(&sent);
         cs_bitmap_clear(&got);
         arg a[CS_MAX_THREADS];
         pthread_t t[CS_MAX_THREADS];
         for (int i = 0; i < args.threads; i++) {
-            a[i] = (arg){.ch = {ch[0], ch[1]}, .closed = closed, .id = i < nsend ? i : i - nsend,
-                         .seed = cs_rand(&seed), .sent = &sent, .got = &got, .failed = &failed};
+            a[i] = (arg){.ch = {ch[0], ch[1]},
+                         .closed = closed,
+                         .id = i < nsend ? i : i - nsend,
+                         .seed = cs_rand(&seed),
+                         .sent = &sent,
+                         .got = &got,
+                         .failed = &failed};
             cs_spawn(&t[i], i < nsend ? sender : receiver, &a[i]);
         }
         for (int k = 0; k < 2; k++) {
@@ -151,7 +159,8 @@ main(int argc, char **argv)
                 if (!cs_bitmap_set(&got, v))
                     fprintf(stderr, "drain: duplicate\n"), atomic_store(&failed, 1);
             if (rc != GOLF_ECLOSED)
-                fprintf(stderr, "drained closed channel returned %d\n", rc), atomic_store(&failed, 1);
+                fprintf(stderr, "drained closed channel returned %d\n", rc),
+                    atomic_store(&failed, 1);
             golf_chan_free(ch[k]);
         }
         if (cs_bitmap_compare(&sent, &got, "select race"))
@@ -164,7 +173,7 @@ main(int argc, char **argv)
     } while (cs_now_ns() < end);
     cs_bitmap_free(&sent);
     cs_bitmap_free(&got);
-    printf("chan_select_race: %d threads, %ld rounds, %ld selects (%ld timed out): %s\n", args.threads, rounds, ops,
-           timeouts, atomic_load(&failed) ? "FAIL" : "ok");
+    printf("chan_select_race: %d threads, %ld rounds, %ld selects (%ld timed out): %s\n",
+           args.threads, rounds, ops, timeouts, atomic_load(&failed) ? "FAIL" : "ok");
     return atomic_load(&failed) ? 1 : 0;
 }

@@ -13,7 +13,7 @@
 #include <time.h>
 
 #define CS_MAX_THREADS 64
-#define CS_SEQ_BITS 22                        /* at most 4M values per producer per round */
+#define CS_SEQ_BITS 22 /* at most 4M values per producer per round */
 #define CS_SEQ_MAX (1u << CS_SEQ_BITS)
 #define CS_VAL(p, s) (((uint64_t)(p) << 32) | (uint32_t)(s))
 #define CS_PROD(v) ((uint32_t)((v) >> 32))
@@ -124,7 +124,8 @@ cs_bitmap_compare(const cs_bitmap *sent, const cs_bitmap *got, const char *what)
                 if (((a ^ b) >> k) & 1) {
                     if (bad++ < 5)
                         fprintf(stderr, "%s: producer %d value %u: %s\n", what, p, w * 64 + k,
-                                (a >> k) & 1 ? "sent OK but never received" : "received but not sent OK");
+                                (a >> k) & 1 ? "sent OK but never received"
+                                             : "received but not sent OK");
                 }
         }
     return bad;

@@ -25,12 +25,24 @@ probe_main(void *p)
 {
     probe *pr = p;
     switch (pr->kind) {
-    case P_SEND: pr->rc = golf_chan_send(pr->ch, pr->elem); break;
-    case P_RECV: pr->rc = golf_chan_recv(pr->ch, pr->elem); break;
-    case P_SEND_TIMEOUT: pr->rc = golf_chan_send_timeout(pr->ch, pr->elem, pr->timeout_ns); break;
-    case P_RECV_TIMEOUT: pr->rc = golf_chan_recv_timeout(pr->ch, pr->elem, pr->timeout_ns); break;
-    case P_SELECT: pr->rc = golf_select(pr->cases, pr->n); break;
-    case P_SELECT_TIMEOUT: pr->rc = golf_select_timeout(pr->cases, pr->n, pr->timeout_ns); break;
+    case P_SEND:
+        pr->rc = golf_chan_send(pr->ch, pr->elem);
+        break;
+    case P_RECV:
+        pr->rc = golf_chan_recv(pr->ch, pr->elem);
+        break;
+    case P_SEND_TIMEOUT:
+        pr->rc = golf_chan_send_timeout(pr->ch, pr->elem, pr->timeout_ns);
+        break;
+    case P_RECV_TIMEOUT:
+        pr->rc = golf_chan_recv_timeout(pr->ch, pr->elem, pr->timeout_ns);
+        break;
+    case P_SELECT:
+        pr->rc = golf_select(pr->cases, pr->n);
+        break;
+    case P_SELECT_TIMEOUT:
+        pr->rc = golf_select_timeout(pr->cases, pr->n, pr->timeout_ns);
+        break;
     }
     atomic_store_explicit(&pr->done, 1, memory_order_release);
     return NULL;

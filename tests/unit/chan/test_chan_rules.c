@@ -6,7 +6,7 @@
 #include "golf/chan.h"
 #include "unit/chan/chan_probe.h"
 
-#define BLOCK_MS 30   /* "still blocked after" probes: long enough to be meaningful */
+#define BLOCK_MS 30    /* "still blocked after" probes: long enough to be meaningful */
 #define FINISH_MS 5000 /* "finishes" probes: generous for loaded machines and sanitizers */
 
 /* ---- creation, arguments, len/cap ---- */
@@ -372,7 +372,8 @@ Test(chan_close, later_sends_return_eclosed_and_enqueue_nothing, .timeout = 10)
             cr_expect_eq(golf_chan_recv(ch, &out), GOLF_OK);
             cr_expect_eq(out, 1);
         }
-        cr_expect_eq(golf_chan_recv(ch, &out), GOLF_ECLOSED, "cap %zu: a value sent after close arrived", cap);
+        cr_expect_eq(golf_chan_recv(ch, &out), GOLF_ECLOSED,
+                     "cap %zu: a value sent after close arrived", cap);
         golf_chan_free(ch);
     }
 }
@@ -408,9 +409,15 @@ Test(chan_close, receivers_drain_then_get_eclosed_with_zeroed_out, .timeout = 10
         int rc;
         golf_case c = {.ch = ch, .op = GOLF_RECV, .elem = &out, .status = 777};
         switch (form) {
-        case 0: rc = golf_chan_recv(ch, &out); break;
-        case 1: rc = golf_chan_try_recv(ch, &out); break;
-        case 2: rc = golf_chan_recv_timeout(ch, &out, 1000 * MS); break;
+        case 0:
+            rc = golf_chan_recv(ch, &out);
+            break;
+        case 1:
+            rc = golf_chan_try_recv(ch, &out);
+            break;
+        case 2:
+            rc = golf_chan_recv_timeout(ch, &out, 1000 * MS);
+            break;
         case 3:
             rc = golf_select(&c, 1);
             cr_expect_eq(rc, 0);
@@ -454,7 +461,8 @@ Test(chan_close, wakes_every_blocked_receiver, .timeout = 30)
                 cr_expect(!probe_done(&p[i]), "receiver %d did not block", i);
             cr_expect_eq(golf_chan_close(ch), GOLF_OK);
             for (int i = 0; i < NR; i++) {
-                cr_assert(probe_finishes_within(&p[i], FINISH_MS), "cap %zu: receiver %d not woken by close", cap, i);
+                cr_assert(probe_finishes_within(&p[i], FINISH_MS),
+                          "cap %zu: receiver %d not woken by close", cap, i);
                 cr_expect_eq(p[i].rc, GOLF_ECLOSED);
                 cr_expect_eq(vals[i], 0, "out not zero-filled");
             }
@@ -482,7 +490,8 @@ Test(chan_close, wakes_every_blocked_sender_value_not_delivered, .timeout = 30)
                 cr_expect(!probe_done(&p[i]), "sender %d did not block", i);
             cr_expect_eq(golf_chan_close(ch), GOLF_OK);
             for (int i = 0; i < NS; i++) {
-                cr_assert(probe_finishes_within(&p[i], FINISH_MS), "cap %zu: sender %d not woken by close", cap, i);
+                cr_assert(probe_finishes_within(&p[i], FINISH_MS),
+                          "cap %zu: sender %d not woken by close", cap, i);
                 cr_expect_eq(p[i].rc, GOLF_ECLOSED);
             }
             int out;
@@ -490,7 +499,8 @@ Test(chan_close, wakes_every_blocked_sender_value_not_delivered, .timeout = 30)
                 cr_expect_eq(golf_chan_recv(ch, &out), GOLF_OK);
                 cr_expect_eq(out, 1000 + i, "only the values buffered before close arrive");
             }
-            cr_expect_eq(golf_chan_recv(ch, &out), GOLF_ECLOSED, "a woken sender's value was delivered");
+            cr_expect_eq(golf_chan_recv(ch, &out), GOLF_ECLOSED,
+                         "a woken sender's value was delivered");
             golf_chan_free(ch);
         }
     }
@@ -589,7 +599,8 @@ Test(chan_park, blocked_threads_use_no_cpu, .timeout = 20)
     golf_chan *unbuf = golf_chan_new(sizeof(int), 0);
     int v = 1, o1, o2, o3, o4, o5;
     golf_chan_send(full, &v);
-    golf_case cs[2] = {{.ch = empty, .op = GOLF_RECV, .elem = &o3}, {.ch = unbuf, .op = GOLF_RECV, .elem = &o4}};
+    golf_case cs[2] = {{.ch = empty, .op = GOLF_RECV, .elem = &o3},
+                       {.ch = unbuf, .op = GOLF_RECV, .elem = &o4}};
     probe p[5] = {
         {.kind = P_RECV, .ch = empty, .elem = &o1},
         {.kind = P_SEND, .ch = full, .elem = &v},
@@ -607,7 +618,8 @@ Test(chan_park, blocked_threads_use_no_cpu, .timeout = 20)
     for (int i = 0; i < 5; i++) {
         cr_expect(!probe_done(&p[i]), "probe %d returned %d", i, p[i].rc);
         uint64_t used = cu_thread_cpu_ns(p[i].thread) - c0[i];
-        cr_expect_lt(used, 30 * MS, "blocked probe %d used %lu us of CPU in 300 ms", i, (unsigned long)(used / 1000));
+        cr_expect_lt(used, 30 * MS, "blocked probe %d used %lu us of CPU in 300 ms", i,
+                     (unsigned long)(used / 1000));
     }
     golf_chan_close(empty);
     golf_chan_close(full);

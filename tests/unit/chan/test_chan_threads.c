@@ -29,10 +29,15 @@ mt_producer(void *p)
         uint64_t v = ((uint64_t)a->id << 32) | (uint32_t)i;
         int rc;
         switch (a->form ? cu_rand(&a->seed) % 3 : 0) {
-        case 0: rc = golf_chan_send(a->ch[0], &v); break;
-        case 1: rc = golf_chan_send_timeout(a->ch[0], &v, 60000 * MS); break;
+        case 0:
+            rc = golf_chan_send(a->ch[0], &v);
+            break;
+        case 1:
+            rc = golf_chan_send_timeout(a->ch[0], &v, 60000 * MS);
+            break;
         default: {
-            golf_case c[2] = {{.ch = a->ch[0], .op = GOLF_SEND, .elem = &v}, {.ch = a->ch[1], .op = GOLF_SEND, .elem = &v}};
+            golf_case c[2] = {{.ch = a->ch[0], .op = GOLF_SEND, .elem = &v},
+                              {.ch = a->ch[1], .op = GOLF_SEND, .elem = &v}};
             int r = golf_select(c, a->ch[1] ? 2 : 1);
             rc = r < 0 ? r : c[r].status;
         }
@@ -61,10 +66,15 @@ mt_consumer(void *p)
         if (closed[0] || closed[1])
             form = 3;
         switch (form) {
-        case 0: rc = golf_chan_recv(a->ch[0], &v); break;
-        case 1: rc = golf_chan_recv_timeout(a->ch[0], &v, 60000 * MS); break;
+        case 0:
+            rc = golf_chan_recv(a->ch[0], &v);
+            break;
+        case 1:
+            rc = golf_chan_recv_timeout(a->ch[0], &v, 60000 * MS);
+            break;
         case 2: {
-            golf_case c[2] = {{.ch = a->ch[0], .op = GOLF_RECV, .elem = &v}, {.ch = a->ch[1], .op = GOLF_RECV, .elem = &v}};
+            golf_case c[2] = {{.ch = a->ch[0], .op = GOLF_RECV, .elem = &v},
+                              {.ch = a->ch[1], .op = GOLF_RECV, .elem = &v}};
             which = golf_select(c, a->ch[1] ? 2 : 1);
             rc = which < 0 ? which : c[which].status;
             break;
@@ -76,7 +86,8 @@ mt_consumer(void *p)
         if (rc == GOLF_ECLOSED) {
             if (v != 0) {
                 a->ok = false;
-                snprintf(a->why, sizeof a->why, "closed receive left %#lx in out", (unsigned long)v);
+                snprintf(a->why, sizeof a->why, "closed receive left %#lx in out",
+                         (unsigned long)v);
             }
             if (form < 2)
                 closed[0] = true;
@@ -99,7 +110,8 @@ mt_consumer(void *p)
          * interleave across them, so the check is for the one-channel runs. */
         if (!a->ch[1] && (int64_t)sq <= last[pr]) {
             a->ok = false;
-            snprintf(a->why, sizeof a->why, "producer %u: seq %u after %ld", pr, sq, (long)last[pr]);
+            snprintf(a->why, sizeof a->why, "producer %u: seq %u after %ld", pr, sq,
+                     (long)last[pr]);
         }
         last[pr] = sq;
         a->seen[(size_t)pr * (size_t)a->per + sq]++;
@@ -113,14 +125,21 @@ mt_consumer(void *p)
 static void
 run_mpmc(size_t cap, int nprod, int ncons, int per, int form, bool two)
 {
-    golf_chan *ch[2] = {golf_chan_new(sizeof(uint64_t), cap), two ? golf_chan_new(sizeof(uint64_t), cap) : NULL};
+    golf_chan *ch[2] = {golf_chan_new(sizeof(uint64_t), cap),
+                        two ? golf_chan_new(sizeof(uint64_t), cap) : NULL};
     uint8_t *seen = calloc((size_t)nprod * (size_t)per, 1);
     mt_arg a[32];
     pthread_t t[32];
     int n = nprod + ncons;
     for (int i = 0; i < n; i++) {
-        a[i] = (mt_arg){.ch = {ch[0], ch[1]}, .id = i < nprod ? i : i - nprod, .nprod = nprod, .per = per,
-                        .form = form, .seed = 1000u + (uint64_t)i, .seen = seen, .ok = true};
+        a[i] = (mt_arg){.ch = {ch[0], ch[1]},
+                        .id = i < nprod ? i : i - nprod,
+                        .nprod = nprod,
+                        .per = per,
+                        .form = form,
+                        .seed = 1000u + (uint64_t)i,
+                        .seen = seen,
+                        .ok = true};
     }
     for (int i = 0; i < n; i++)
         t[i] = cu_spawn(i < nprod ? mt_producer : mt_consumer, &a[i]);
@@ -136,11 +155,12 @@ run_mpmc(size_t cap, int nprod, int ncons, int per, int form, bool two)
     }
     for (int i = 0; i < n; i++)
         cr_expect(a[i].ok, "cap %zu form %d two %d: thread %d: %s", cap, form, two, i, a[i].why);
-    cr_expect_eq(got, (long)nprod * per, "cap %zu form %d two %d: received %ld of %ld", cap, form, two, got,
-                 (long)nprod * per);
+    cr_expect_eq(got, (long)nprod * per, "cap %zu form %d two %d: received %ld of %ld", cap, form,
+                 two, got, (long)nprod * per);
     for (size_t i = 0; i < (size_t)nprod * (size_t)per; i++)
-        cr_assert_eq(seen[i], 1, "cap %zu form %d two %d: value %zu of producer %zu received %d times", cap, form,
-                     two, i % (size_t)per, i / (size_t)per, seen[i]);
+        cr_assert_eq(seen[i], 1,
+                     "cap %zu form %d two %d: value %zu of producer %zu received %d times", cap,
+                     form, two, i % (size_t)per, i / (size_t)per, seen[i]);
     free(seen);
     golf_chan_free(ch[0]);
     golf_chan_free(ch[1]);
@@ -198,8 +218,9 @@ Test(chan_mt, a_send_never_completes_beyond_capacity, .timeout = 60)
             if (i % 7 == 0)
                 sched_yield(); /* let the sender run ahead as far as it can */
             long done = atomic_load_explicit(&a.completed, memory_order_acquire);
-            cr_assert_leq(done, i + 1 + (long)caps[c], "cap %zu: %ld sends completed while value %ld was just received",
-                          caps[c], done, i);
+            cr_assert_leq(done, i + 1 + (long)caps[c],
+                          "cap %zu: %ld sends completed while value %ld was just received", caps[c],
+                          done, i);
         }
         cu_join(t);
         golf_chan_free(a.ch);
@@ -212,10 +233,10 @@ enum { CR_SEND = 4, CR_RECV = 3, CR_MAX = 1 << 16 };
 typedef struct {
     golf_chan *ch;
     int id;
-    uint8_t *okmap;   /* senders: value sent with GOLF_OK */
-    uint8_t *gotmap;  /* receivers: value received */
+    uint8_t *okmap;  /* senders: value sent with GOLF_OK */
+    uint8_t *gotmap; /* receivers: value received */
     bool ok;
-    int timeouts;     /* use timeout forms with tiny timeouts */
+    int timeouts; /* use timeout forms with tiny timeouts */
     uint64_t seed;
 } cr_arg;
 
@@ -225,7 +246,8 @@ cr_sender(void *p)
     cr_arg *a = p;
     for (uint32_t i = 0; i < CR_MAX; i++) {
         uint64_t v = ((uint64_t)a->id << 32) | i;
-        int rc = a->timeouts ? golf_chan_send_timeout(a->ch, &v, cu_rand(&a->seed) % 50000) : golf_chan_send(a->ch, &v);
+        int rc = a->timeouts ? golf_chan_send_timeout(a->ch, &v, cu_rand(&a->seed) % 50000)
+                             : golf_chan_send(a->ch, &v);
         if (rc == GOLF_OK)
             a->okmap[(size_t)a->id * CR_MAX + i] = 1;
         else if (rc == GOLF_ECLOSED)
@@ -242,7 +264,8 @@ cr_receiver(void *p)
     cr_arg *a = p;
     for (;;) {
         uint64_t v = 0;
-        int rc = a->timeouts ? golf_chan_recv_timeout(a->ch, &v, cu_rand(&a->seed) % 50000) : golf_chan_recv(a->ch, &v);
+        int rc = a->timeouts ? golf_chan_recv_timeout(a->ch, &v, cu_rand(&a->seed) % 50000)
+                             : golf_chan_recv(a->ch, &v);
         if (rc == GOLF_ECLOSED)
             return NULL;
         if (rc == GOLF_ETIMEDOUT && a->timeouts)
@@ -266,8 +289,12 @@ close_race_round(size_t cap, int timeouts, unsigned delay_us, uint64_t seed)
     for (int i = 0; i <= CR_RECV; i++)
         got[i] = calloc((size_t)CR_SEND * CR_MAX, 1);
     for (int i = 0; i < CR_SEND + CR_RECV; i++) {
-        a[i] = (cr_arg){.ch = ch, .id = i < CR_SEND ? i : i - CR_SEND, .okmap = okmap,
-                        .gotmap = i < CR_SEND ? NULL : got[i - CR_SEND], .ok = true, .timeouts = timeouts,
+        a[i] = (cr_arg){.ch = ch,
+                        .id = i < CR_SEND ? i : i - CR_SEND,
+                        .okmap = okmap,
+                        .gotmap = i < CR_SEND ? NULL : got[i - CR_SEND],
+                        .ok = true,
+                        .timeouts = timeouts,
                         .seed = seed + (uint64_t)i};
         t[i] = cu_spawn(i < CR_SEND ? cr_sender : cr_receiver, &a[i]);
     }
@@ -282,15 +309,18 @@ close_race_round(size_t cap, int timeouts, unsigned delay_us, uint64_t seed)
         got[CR_RECV][(size_t)PROD(v) * CR_MAX + SEQ(v)]++;
     cr_expect_eq(golf_chan_try_recv(ch, &v), GOLF_ECLOSED);
     for (int i = 0; i < CR_SEND + CR_RECV; i++)
-        cr_assert(a[i].ok, "cap %zu timeouts %d: thread %d saw an impossible result", cap, timeouts, i);
+        cr_assert(a[i].ok, "cap %zu timeouts %d: thread %d saw an impossible result", cap, timeouts,
+                  i);
     long sent = 0;
     for (size_t k = 0; k < (size_t)CR_SEND * CR_MAX; k++) {
         int n = 0;
         for (int i = 0; i <= CR_RECV; i++)
             n += got[i][k];
         sent += okmap[k];
-        cr_assert_eq(n, okmap[k], "cap %zu timeouts %d: value %zu of sender %zu: send said %s, received %d times", cap,
-                     timeouts, k % CR_MAX, k / CR_MAX, okmap[k] ? "OK" : "not sent", n);
+        cr_assert_eq(
+            n, okmap[k],
+            "cap %zu timeouts %d: value %zu of sender %zu: send said %s, received %d times", cap,
+            timeouts, k % CR_MAX, k / CR_MAX, okmap[k] ? "OK" : "not sent", n);
     }
     for (int i = 0; i <= CR_RECV; i++)
         free(got[i]);
@@ -331,7 +361,8 @@ st_selector(void *p)
     uint64_t seed = 5;
     while (!atomic_load(&s->stop)) {
         long v = 0;
-        golf_case c[2] = {{.ch = s->a, .op = GOLF_RECV, .elem = &v}, {.ch = s->b, .op = GOLF_RECV, .elem = &v}};
+        golf_case c[2] = {{.ch = s->a, .op = GOLF_RECV, .elem = &v},
+                          {.ch = s->b, .op = GOLF_RECV, .elem = &v}};
         int r = golf_select_timeout(c, 2, cu_rand(&seed) % 200000);
         if (r >= 0 && c[r].status == GOLF_OK) {
             s->recv_sum += v;
@@ -344,7 +375,9 @@ st_selector(void *p)
 Test(chan_mt, select_timeouts_racing_with_sends_lose_nothing, .timeout = 60)
 {
     for (size_t cap = 0; cap <= 1; cap++) {
-        st_arg s = {.a = golf_chan_new(sizeof(long), cap), .b = golf_chan_new(sizeof(long), cap), .n = 10000};
+        st_arg s = {.a = golf_chan_new(sizeof(long), cap),
+                    .b = golf_chan_new(sizeof(long), cap),
+                    .n = 10000};
         atomic_init(&s.stop, 0);
         pthread_t t = cu_spawn(st_selector, &s);
         long sent_sum = 0, sent_count = 0;
@@ -366,7 +399,8 @@ Test(chan_mt, select_timeouts_racing_with_sends_lose_nothing, .timeout = 60)
         atomic_store(&s.stop, 1);
         cu_join(t);
         cr_expect_gt(sent_count, 0);
-        cr_expect_eq(s.recv_count, sent_count, "cap %zu: %ld sent, %ld received", cap, sent_count, s.recv_count);
+        cr_expect_eq(s.recv_count, sent_count, "cap %zu: %ld sent, %ld received", cap, sent_count,
+                     s.recv_count);
         cr_expect_eq(s.recv_sum, sent_sum, "cap %zu", cap);
         golf_chan_free(s.a);
         golf_chan_free(s.b);
@@ -376,7 +410,7 @@ Test(chan_mt, select_timeouts_racing_with_sends_lose_nothing, .timeout = 60)
 /* Large elements under MPMC: a torn copy (part of one value, part of another, or a slot read
  * before its write finished) shows as a record whose words disagree. */
 typedef struct {
-    uint64_t id;      /* producer << 32 | seq */
+    uint64_t id;       /* producer << 32 | seq */
     uint64_t words[7]; /* each = id * (k + 1) ^ 0x5bd1e995 */
 } big_rec;
 

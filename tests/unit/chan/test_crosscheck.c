@@ -47,8 +47,10 @@ run_sequence(uint64_t seed, int steps)
 {
     pair ps[NCH];
     for (int i = 0; i < NCH; i++) {
-        ps[i] = (pair){.g = golf_chan_new(pair_sizes[i], pair_caps[i]), .r = ref_chan_new(pair_sizes[i], pair_caps[i]),
-                       .es = pair_sizes[i], .cap = pair_caps[i]};
+        ps[i] = (pair){.g = golf_chan_new(pair_sizes[i], pair_caps[i]),
+                       .r = ref_chan_new(pair_sizes[i], pair_caps[i]),
+                       .es = pair_sizes[i],
+                       .cap = pair_caps[i]};
         cr_assert(ps[i].g && ps[i].r);
     }
     uint64_t s = seed;
@@ -90,7 +92,8 @@ run_sequence(uint64_t seed, int steps)
             what = "recv (ready)";
             if (!recv_ready(p))
                 continue;
-            rg = (cu_rand(&s) & 1) ? golf_chan_recv(p->g, pog) : golf_chan_recv_timeout(p->g, pog, 1000 * MS);
+            rg = (cu_rand(&s) & 1) ? golf_chan_recv(p->g, pog)
+                                   : golf_chan_recv_timeout(p->g, pog, 1000 * MS);
             rr = ref_chan_recv(p->r, porf);
         } else if (op < 71) {
             what = "close";
@@ -120,9 +123,12 @@ run_sequence(uint64_t seed, int steps)
             int form = (int)(cu_rand(&s) % 3);
             if (form == 2 && !any_ready)
                 form = 0;
-            rg = form == 0 ? golf_select_try(gc, n) : form == 1 ? golf_select_timeout(gc, n, 0) : golf_select(gc, n);
+            rg = form == 0   ? golf_select_try(gc, n)
+                 : form == 1 ? golf_select_timeout(gc, n, 0)
+                             : golf_select(gc, n);
             if (rg < 0) {
-                cr_assert(!any_ready, "step %d: select form %d returned %d with a ready case", step, form, rg);
+                cr_assert(!any_ready, "step %d: select form %d returned %d with a ready case", step,
+                          form, rg);
                 cr_assert_eq(rg, form == 0 ? GOLF_EAGAIN : GOLF_ETIMEDOUT);
                 rr = form == 0 ? ref_select_try(rc, n) : ref_select_timeout(rc, n, 0);
                 cr_assert_eq(rg, rr, "step %d: select: golf %d ref %d", step, rg, rr);
@@ -134,30 +140,35 @@ run_sequence(uint64_t seed, int steps)
                     one.elem = rout;
                 memset(rout, 0xEE, MAXE);
                 int x = ref_select_try(&one, 1);
-                cr_assert_eq(x, 0, "step %d: golf chose case %d (%s on cap %zu), not ready in ref", step, rg,
-                             gc[rg].op == GOLF_SEND ? "send" : "recv", golf_chan_cap(gc[rg].ch));
-                cr_assert_eq(gc[rg].status, one.status, "step %d: select status golf %d ref %d", step,
-                             gc[rg].status, one.status);
+                cr_assert_eq(x, 0, "step %d: golf chose case %d (%s on cap %zu), not ready in ref",
+                             step, rg, gc[rg].op == GOLF_SEND ? "send" : "recv",
+                             golf_chan_cap(gc[rg].ch));
+                cr_assert_eq(gc[rg].status, one.status, "step %d: select status golf %d ref %d",
+                             step, gc[rg].status, one.status);
                 size_t es = 0;
                 for (int i = 0; i < NCH; i++)
                     if (ps[i].g == gc[rg].ch)
                         es = ps[i].es;
                 if (gc[rg].op == GOLF_RECV)
-                    cr_assert_eq(memcmp(gout[rg], rout, es), 0, "step %d: select received a different value", step);
+                    cr_assert_eq(memcmp(gout[rg], rout, es), 0,
+                                 "step %d: select received a different value", step);
                 for (size_t i = 0; i < n; i++)
                     if (i != (size_t)rg && gc[i].op == GOLF_RECV && gc[i].elem != gc[rg].elem)
                         for (int b = 0; b < MAXE; b++)
-                            cr_assert_eq(gout[i][b], 0xEE, "step %d: unchosen case %zu written", step, i);
+                            cr_assert_eq(gout[i][b], 0xEE, "step %d: unchosen case %zu written",
+                                         step, i);
             }
             goto compare_state;
         }
-        cr_assert_eq(rg, rr, "step %d: %s on cap %zu elem %zu%s: golf %d ref %d", step, what, p->cap, p->es,
-                     p->closed ? " (closed)" : "", rg, rr);
+        cr_assert_eq(rg, rr, "step %d: %s on cap %zu elem %zu%s: golf %d ref %d", step, what,
+                     p->cap, p->es, p->closed ? " (closed)" : "", rg, rr);
         if (pog && ((op >= 20 && op < 40) || (op >= 47 && op < 54) || (op >= 62 && op < 70)))
-            cr_assert_eq(memcmp(og, orf, p->es), 0, "step %d: %s received a different value", step, what);
+            cr_assert_eq(memcmp(og, orf, p->es), 0, "step %d: %s received a different value", step,
+                         what);
     compare_state:
         for (int i = 0; i < NCH; i++) {
-            cr_assert_eq(golf_chan_len(ps[i].g), ref_chan_len(ps[i].r), "step %d: len of channel %d", step, i);
+            cr_assert_eq(golf_chan_len(ps[i].g), ref_chan_len(ps[i].r),
+                         "step %d: len of channel %d", step, i);
             cr_assert_eq(golf_chan_cap(ps[i].g), ref_chan_cap(ps[i].r));
         }
         /* Now and then reopen a closed channel (fresh pair) so closes do not take over. */
@@ -198,7 +209,8 @@ Test(crosscheck, ring_random_sequence_matches_the_reference, .timeout = 30)
             unsigned char in[MAXE], og[MAXE], orf[MAXE];
             fill(in, sizeof in, &s);
             if (cu_rand(&s) % 2) {
-                cr_assert_eq(golf_ring_try_push(g, in), ref_ring_try_push(r, in), "push, step %d", step);
+                cr_assert_eq(golf_ring_try_push(g, in), ref_ring_try_push(r, in), "push, step %d",
+                             step);
             } else {
                 int a = golf_ring_try_pop(g, og), b = ref_ring_try_pop(r, orf);
                 cr_assert_eq(a, b, "pop, step %d", step);

@@ -43,14 +43,17 @@ Test(ring, exactly_capacity_elements_fit, .timeout = 20)
         cr_expect_eq(golf_ring_cap(r), caps[c]);
         cr_expect_eq(golf_ring_len(r), 0);
         for (uint64_t i = 0; i < caps[c]; i++)
-            cr_assert_eq(golf_ring_try_push(r, &i), GOLF_OK, "cap %zu push %lu", caps[c], (unsigned long)i);
+            cr_assert_eq(golf_ring_try_push(r, &i), GOLF_OK, "cap %zu push %lu", caps[c],
+                         (unsigned long)i);
         cr_expect_eq(golf_ring_len(r), caps[c]);
         uint64_t x = 99;
-        cr_expect_eq(golf_ring_try_push(r, &x), GOLF_EAGAIN, "cap %zu: one more than capacity fit", caps[c]);
+        cr_expect_eq(golf_ring_try_push(r, &x), GOLF_EAGAIN, "cap %zu: one more than capacity fit",
+                     caps[c]);
         for (uint64_t i = 0; i < caps[c]; i++) {
             uint64_t v = 12345;
             cr_assert_eq(golf_ring_try_pop(r, &v), GOLF_OK);
-            cr_assert_eq(v, i, "cap %zu: FIFO broken at %lu: got %lu", caps[c], (unsigned long)i, (unsigned long)v);
+            cr_assert_eq(v, i, "cap %zu: FIFO broken at %lu: got %lu", caps[c], (unsigned long)i,
+                         (unsigned long)v);
         }
         cr_expect_eq(golf_ring_try_pop(r, &x), GOLF_EAGAIN);
         cr_expect_eq(golf_ring_len(r), 0);
@@ -187,14 +190,17 @@ Test(ring, mpmc_nothing_lost_or_duplicated_per_producer_fifo, .timeout = 60)
         ring_mt args[2 * RP];
         pthread_t t[2 * RP];
         for (int i = 0; i < 2 * RP; i++) {
-            args[i] = (ring_mt){.r = r, .id = i % RP, .producers_left = &left, .seen = seen, .popped = &popped};
+            args[i] = (ring_mt){
+                .r = r, .id = i % RP, .producers_left = &left, .seen = seen, .popped = &popped};
             t[i] = cu_spawn(i < RP ? ring_producer : ring_consumer, &args[i]);
         }
         for (int i = 0; i < 2 * RP; i++)
             cu_join(t[i]);
         for (int i = RP; i < 2 * RP; i++)
-            cr_expect(args[i].fifo_ok, "cap %zu: consumer %d saw a producer's values out of order", caps[c], i);
-        cr_expect_eq(atomic_load(&popped), (long)RP * RPER, "cap %zu: popped %ld", caps[c], atomic_load(&popped));
+            cr_expect(args[i].fifo_ok, "cap %zu: consumer %d saw a producer's values out of order",
+                      caps[c], i);
+        cr_expect_eq(atomic_load(&popped), (long)RP * RPER, "cap %zu: popped %ld", caps[c],
+                     atomic_load(&popped));
         for (size_t i = 0; i < (size_t)RP * RPER; i++)
             cr_assert_eq(seen[i], 1, "cap %zu: value %zu seen %d times", caps[c], i, seen[i]);
         free(seen);

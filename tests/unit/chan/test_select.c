@@ -24,7 +24,8 @@ Test(select_args, null_cases_with_n_or_bad_op_is_einval, .timeout = 10)
     cr_expect_eq(golf_select(bad, 2), GOLF_EINVAL);
     cr_expect_eq(golf_chan_len(ch), 0, "an invalid select took effect");
     golf_case nullval = {.ch = ch, .op = GOLF_SEND, .elem = NULL};
-    cr_expect_eq(golf_select_try(&nullval, 1), GOLF_EINVAL, "send case with NULL value, elem_size 4");
+    cr_expect_eq(golf_select_try(&nullval, 1), GOLF_EINVAL,
+                 "send case with NULL value, elem_size 4");
     cr_expect_eq(golf_chan_len(ch), 0);
     golf_chan_free(ch);
 }
@@ -54,7 +55,8 @@ Test(select_empty, blocking_select_of_nothing_blocks_forever, .timeout = 10)
 Test(select_nil, nil_cases_are_never_ready, .timeout = 10)
 {
     int v = 3;
-    golf_case c[2] = {{.ch = NULL, .op = GOLF_SEND, .elem = &v}, {.ch = NULL, .op = GOLF_RECV, .elem = &v}};
+    golf_case c[2] = {{.ch = NULL, .op = GOLF_SEND, .elem = &v},
+                      {.ch = NULL, .op = GOLF_RECV, .elem = &v}};
     cr_expect_eq(golf_select_try(c, 2), GOLF_EAGAIN);
     uint64_t t0 = cu_now_ns();
     cr_expect_eq(golf_select_timeout(c, 2, 20 * MS), GOLF_ETIMEDOUT);
@@ -88,7 +90,8 @@ Test(select_closed, recv_from_closed_is_ready_with_eclosed_and_zeroed, .timeout 
         golf_chan *never = golf_chan_new(sizeof(long), 0);
         golf_chan_close(ch);
         long o = 0x1234, p = 0;
-        golf_case c[2] = {{.ch = never, .op = GOLF_RECV, .elem = &p}, {.ch = ch, .op = GOLF_RECV, .elem = &o}};
+        golf_case c[2] = {{.ch = never, .op = GOLF_RECV, .elem = &p},
+                          {.ch = ch, .op = GOLF_RECV, .elem = &o}};
         cr_expect_eq(golf_select_try(c, 2), 1);
         cr_expect_eq(c[1].status, GOLF_ECLOSED);
         cr_expect_eq(o, 0);
@@ -111,7 +114,8 @@ Test(select_closed, send_to_closed_is_ready_with_eclosed_and_enqueues_nothing, .
         golf_chan *never = golf_chan_new(sizeof(int), 0);
         golf_chan_close(ch);
         int v = 9, o;
-        golf_case c[2] = {{.ch = never, .op = GOLF_RECV, .elem = &o}, {.ch = ch, .op = GOLF_SEND, .elem = &v}};
+        golf_case c[2] = {{.ch = never, .op = GOLF_RECV, .elem = &o},
+                          {.ch = ch, .op = GOLF_SEND, .elem = &v}};
         cr_expect_eq(golf_select_try(c, 2), 1);
         cr_expect_eq(c[1].status, GOLF_ECLOSED);
         cr_expect_eq(golf_select(c, 2), 1);
@@ -128,7 +132,8 @@ Test(select_closed, close_wakes_a_blocked_select, .timeout = 10)
 {
     golf_chan *a = golf_chan_new(sizeof(int), 0), *b = golf_chan_new(sizeof(int), 3);
     int oa = 1, ob = 1;
-    golf_case c[2] = {{.ch = a, .op = GOLF_RECV, .elem = &oa}, {.ch = b, .op = GOLF_RECV, .elem = &ob}};
+    golf_case c[2] = {{.ch = a, .op = GOLF_RECV, .elem = &oa},
+                      {.ch = b, .op = GOLF_RECV, .elem = &ob}};
     probe p = {.kind = P_SELECT, .cases = c, .n = 2};
     probe_start(&p);
     cr_expect(probe_still_blocked_after(&p, BLOCK_MS));
@@ -143,7 +148,8 @@ Test(select_closed, close_wakes_a_blocked_select, .timeout = 10)
     golf_chan *full = golf_chan_new(sizeof(int), 1);
     int v = 1;
     golf_chan_send(full, &v);
-    golf_case d[2] = {{.ch = a, .op = GOLF_SEND, .elem = &v}, {.ch = full, .op = GOLF_SEND, .elem = &v}};
+    golf_case d[2] = {{.ch = a, .op = GOLF_SEND, .elem = &v},
+                      {.ch = full, .op = GOLF_SEND, .elem = &v}};
     probe q = {.kind = P_SELECT, .cases = d, .n = 2};
     probe_start(&q);
     cr_expect(probe_still_blocked_after(&q, BLOCK_MS));
@@ -191,7 +197,8 @@ Test(select_block, blocked_select_send_is_taken_by_a_receiver, .timeout = 10)
 {
     golf_chan *a = golf_chan_new(sizeof(int), 0), *b = golf_chan_new(sizeof(int), 0);
     int va = 1, vb = 2, o = 0;
-    golf_case c[2] = {{.ch = a, .op = GOLF_SEND, .elem = &va}, {.ch = b, .op = GOLF_SEND, .elem = &vb}};
+    golf_case c[2] = {{.ch = a, .op = GOLF_SEND, .elem = &va},
+                      {.ch = b, .op = GOLF_SEND, .elem = &vb}};
     probe p = {.kind = P_SELECT, .cases = c, .n = 2};
     probe_start(&p);
     cr_expect(probe_still_blocked_after(&p, BLOCK_MS));
@@ -300,7 +307,8 @@ Test(select_dup, same_channel_twice_takes_one_value_and_both_indexes_win, .timeo
     for (int i = 0; i < 4000; i++) {
         int v = i, o0 = -1, o1 = -1;
         golf_chan_send(ch, &v);
-        golf_case c[2] = {{.ch = ch, .op = GOLF_RECV, .elem = &o0}, {.ch = ch, .op = GOLF_RECV, .elem = &o1}};
+        golf_case c[2] = {{.ch = ch, .op = GOLF_RECV, .elem = &o0},
+                          {.ch = ch, .op = GOLF_RECV, .elem = &o1}};
         int r = golf_select_try(c, 2);
         cr_assert(r == 0 || r == 1);
         cr_assert_eq(r == 0 ? o0 : o1, i);
@@ -309,7 +317,8 @@ Test(select_dup, same_channel_twice_takes_one_value_and_both_indexes_win, .timeo
         wins[r]++;
     }
     double chi = cu_chi2_uniform(wins, 2);
-    cr_expect_lt(chi, cu_chi2_crit_1e9(2), "duplicate cases not uniform: %ld / %ld", wins[0], wins[1]);
+    cr_expect_lt(chi, cu_chi2_crit_1e9(2), "duplicate cases not uniform: %ld / %ld", wins[0],
+                 wins[1]);
     golf_chan_free(ch);
 }
 
@@ -318,7 +327,8 @@ Test(select_dup, send_and_recv_on_one_buffered_channel, .timeout = 10)
     /* Empty: only the send is ready. Full: only the recv. */
     golf_chan *ch = golf_chan_new(sizeof(int), 1);
     int v = 5, o = 0;
-    golf_case c[2] = {{.ch = ch, .op = GOLF_RECV, .elem = &o}, {.ch = ch, .op = GOLF_SEND, .elem = &v}};
+    golf_case c[2] = {{.ch = ch, .op = GOLF_RECV, .elem = &o},
+                      {.ch = ch, .op = GOLF_SEND, .elem = &v}};
     for (int i = 0; i < 200; i++) {
         cr_assert_eq(golf_select_try(c, 2), 1);
         cr_assert_eq(golf_chan_len(ch), 1);
@@ -361,8 +371,8 @@ check_uniform_recv(int k, int trials, bool closed_mix)
         }
     }
     double chi = cu_chi2_uniform(wins, k);
-    cr_expect_lt(chi, cu_chi2_crit_1e9(k), "k=%d chi2=%.1f: %ld %ld %ld %ld %ld %ld %ld %ld", k, chi, wins[0],
-                 wins[1], wins[2], wins[3], wins[4], wins[5], wins[6], wins[7]);
+    cr_expect_lt(chi, cu_chi2_crit_1e9(k), "k=%d chi2=%.1f: %ld %ld %ld %ld %ld %ld %ld %ld", k,
+                 chi, wins[0], wins[1], wins[2], wins[3], wins[4], wins[5], wins[6], wins[7]);
     for (int i = 0; i < k; i++)
         golf_chan_free(ch[i]);
 }
@@ -383,7 +393,8 @@ Test(select_uniform, closed_and_data_cases_are_equally_likely, .timeout = 30)
 Test(select_uniform, only_ready_cases_count_and_they_are_uniform, .timeout = 30)
 {
     /* 6 cases; 0, 2, 5 ready (buffered with values), 1 empty, 3 nil, 4 full-for-send. */
-    golf_chan *ready[3], *empty = golf_chan_new(sizeof(int), 1), *full = golf_chan_new(sizeof(int), 1);
+    golf_chan *ready[3], *empty = golf_chan_new(sizeof(int), 1),
+                         *full = golf_chan_new(sizeof(int), 1);
     int v = 1, o;
     golf_chan_send(full, &v);
     for (int i = 0; i < 3; i++) {
@@ -392,16 +403,20 @@ Test(select_uniform, only_ready_cases_count_and_they_are_uniform, .timeout = 30)
     }
     long wins[3] = {0};
     for (int t = 0; t < 30000; t++) {
-        golf_case c[6] = {{.ch = ready[0], .op = GOLF_RECV, .elem = &o}, {.ch = empty, .op = GOLF_RECV, .elem = &o},
-                          {.ch = ready[1], .op = GOLF_RECV, .elem = &o}, {.ch = NULL, .op = GOLF_RECV, .elem = &o},
-                          {.ch = full, .op = GOLF_SEND, .elem = &v},     {.ch = ready[2], .op = GOLF_RECV, .elem = &o}};
+        golf_case c[6] = {{.ch = ready[0], .op = GOLF_RECV, .elem = &o},
+                          {.ch = empty, .op = GOLF_RECV, .elem = &o},
+                          {.ch = ready[1], .op = GOLF_RECV, .elem = &o},
+                          {.ch = NULL, .op = GOLF_RECV, .elem = &o},
+                          {.ch = full, .op = GOLF_SEND, .elem = &v},
+                          {.ch = ready[2], .op = GOLF_RECV, .elem = &o}};
         int r = golf_select_try(c, 6);
         cr_assert(r == 0 || r == 2 || r == 5, "chose not-ready case %d", r);
         int w = r == 0 ? 0 : r == 2 ? 1 : 2;
         wins[w]++;
         golf_chan_send(ready[w], &v);
     }
-    cr_expect_lt(cu_chi2_uniform(wins, 3), cu_chi2_crit_1e9(3), "%ld %ld %ld", wins[0], wins[1], wins[2]);
+    cr_expect_lt(cu_chi2_uniform(wins, 3), cu_chi2_crit_1e9(3), "%ld %ld %ld", wins[0], wins[1],
+                 wins[2]);
     for (int i = 0; i < 3; i++)
         golf_chan_free(ready[i]);
     golf_chan_free(empty);
@@ -425,7 +440,8 @@ Test(select_uniform, among_ready_send_cases, .timeout = 30)
         wins[r]++;
         cr_assert_eq(golf_chan_try_recv(ch[r], &o), GOLF_OK);
     }
-    cr_expect_lt(cu_chi2_uniform(wins, K), cu_chi2_crit_1e9(K), "%ld %ld %ld %ld", wins[0], wins[1], wins[2], wins[3]);
+    cr_expect_lt(cu_chi2_uniform(wins, K), cu_chi2_crit_1e9(K), "%ld %ld %ld %ld", wins[0], wins[1],
+                 wins[2], wins[3]);
     for (int i = 0; i < K; i++)
         golf_chan_free(ch[i]);
 }
@@ -441,7 +457,8 @@ Test(select_uniform, closed_done_is_seen_promptly_beside_a_busy_channel, .timeou
     for (int round = 0; round < 200; round++) {
         int i = 0;
         for (;; i++) {
-            golf_case c[2] = {{.ch = busy, .op = GOLF_RECV, .elem = &o}, {.ch = done, .op = GOLF_RECV, .elem = NULL}};
+            golf_case c[2] = {{.ch = busy, .op = GOLF_RECV, .elem = &o},
+                              {.ch = done, .op = GOLF_RECV, .elem = NULL}};
             int r = golf_select(c, 2);
             if (r == 1)
                 break;
