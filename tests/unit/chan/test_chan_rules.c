@@ -630,3 +630,75 @@ Test(chan_park, blocked_threads_use_no_cpu, .timeout = 20)
     golf_chan_free(full);
     golf_chan_free(unbuf);
 }
+
+/* No lost wake-up with several parked waiters (research E4 H1): a burst of sends wakes every
+ * parked receiver, a burst of receives every parked sender, however fast the burst. */
+Test(chan_park, a_burst_wakes_every_parked_receiver, .timeout = 30)
+{
+    static const size_t caps[] = {0, 1, 8, 64};
+    for (size_t c = 0; c < 4; c++) {
+        enum { NW = 8 };
+        golf_chan *ch = golf_chan_new(sizeof(int), caps[c]);
+        probe p[NW];
+        int vals[NW];
+        for (int i = 0; i < NW; i++) {
+            vals[i] = -1;
+            p[i] = (probe){.kind = i % 2 ? P_RECV : P_RECV_TIMEOUT,
+                           .ch = ch,
+                           .elem = &vals[i],
+                           .timeout_ns = 60000 * MS};
+            probe_start(&p[i]);
+        }
+        cu_sleep_ms(100); /* all parked */
+        for (int i = 0; i < NW; i++)
+            cr_assert_eq(golf_chan_send(ch, &i), GOLF_OK);
+        int sum = 0;
+        for (int i = 0; i < NW; i++) {
+            cr_assert(probe_finishes_within(&p[i], FINISH_MS), "cap %zu: receiver %d never woke",
+                      caps[c], i);
+            cr_expect_eq(p[i].rc, GOLF_OK);
+            sum += vals[i];
+        }
+        cr_expect_eq(sum, NW * (NW - 1) / 2, "cap %zu: each value to exactly one receiver",
+                     caps[c]);
+        golf_chan_free(ch);
+    }
+}
+
+Test(chan_park, a_burst_wakes_every_parked_sender, .timeout = 30)
+{
+    static const size_t caps[] = {0, 1, 8, 64};
+    for (size_t c = 0; c < 4; c++) {
+        enum { NW = 8 };
+        golf_chan *ch = golf_chan_new(sizeof(int), caps[c]);
+        int fill = -5;
+        for (size_t i = 0; i < caps[c]; i++)
+            golf_chan_send(ch, &fill);
+        probe p[NW];
+        int vals[NW];
+        for (int i = 0; i < NW; i++) {
+            vals[i] = i;
+            p[i] = (probe){.kind = i % 2 ? P_SEND : P_SEND_TIMEOUT,
+                           .ch = ch,
+                           .elem = &vals[i],
+                           .timeout_ns = 60000 * MS};
+            probe_start(&p[i]);
+        }
+        cu_sleep_ms(100);
+        int sum = 0;
+        for (size_t i = 0; i < caps[c] + NW; i++) {
+            int v;
+            cr_assert_eq(golf_chan_recv(ch, &v), GOLF_OK);
+            if (v != -5)
+                sum += v;
+        }
+        for (int i = 0; i < NW; i++) {
+            cr_assert(probe_finishes_within(&p[i], FINISH_MS), "cap %zu: sender %d never woke",
+                      caps[c], i);
+            cr_expect_eq(p[i].rc, GOLF_OK);
+        }
+        cr_expect_eq(sum, NW * (NW - 1) / 2);
+        cr_expect_eq(golf_chan_len(ch), 0);
+        golf_chan_free(ch);
+    }
+}
