@@ -68,7 +68,7 @@ typedef struct golf__wnode {
     _Atomic uint32_t linked;         /* written under the channel's lock; read without it
                                         by the owner ([N1]) to skip the lock when a waker
                                         already unlinked the node */
-    uint64_t since;                  /* CLOCK_MONOTONIC ns at registration (starvation rule) */
+    uint32_t skips;                  /* times passed over for a newer waiter (under the lock) */
 } golf__wnode;
 
 /* Values up to this size travel through the waiter's own line in an unbuffered hand-off. */

@@ -178,8 +178,8 @@ golf__waiter_finish(golf__waiter *w, uint32_t to)
     golf__waiter_wake_if_sleeping(w, old);
 }
 
-/* How long the oldest waiter may be passed over for a spinning newer one. */
-#define GOLF__STARVE_NS 1000000u
+/* How many times the oldest waiter may be passed over for a spinning newer one. */
+#define GOLF__STARVE_SKIPS 64u
 
 /* Tries to claim node n of q for `to`; unlinks it either way (won, or stale). */
 static bool
@@ -205,14 +205,16 @@ golf__wlist_claim_first(golf__wlist *q, _Atomic uint32_t *count, const golf__wai
     /* Prefer the newest waiter while it still spins (no SLEEPING bit): it is on a CPU, so it
      * answers at once and costs no futex_wake; the sleepers ahead of it stay asleep. With 16
      * threads on 2 cores this keeps a running sender/receiver pair exchanging instead of
-     * waking a sleeper per message. The oldest waiter is never skipped for longer than
-     * GOLF__STARVE_NS (Go's mutex starvation rule), so every waiter is served. */
+     * waking a sleeper per message. The oldest waiter is passed over at most
+     * GOLF__STARVE_SKIPS times (a count, not a clock: no clock read per registration), so
+     * every waiter is served (the spirit of Go's mutex starvation rule). */
     golf__wnode *t = q->tail;
     if (t && t != q->head && t->w != self) {
         /* relaxed: a hint; the claim CAS decides. */
         uint32_t s = atomic_load_explicit(&t->w->state, memory_order_relaxed);
         if ((s & (GOLF__W_PHASE | GOLF__W_SLEEPING)) == GOLF__W_WAITING &&
-            golf__now_ns() - q->head->since < GOLF__STARVE_NS) {
+            q->head->skips < GOLF__STARVE_SKIPS) {
+            q->head->skips++;
             golf__waiter *w = t->w;
             if (golf__claim_node(q, count, t, to, old)) {
                 *claimed = t; /* readable until we finish it (C3); for DONE: not at all */
@@ -505,7 +507,6 @@ golf__select_run(golf_case *cases, size_t n, golf__wnode *nodes, uint32_t *perm,
         atomic_store_explicit(&self->state, GOLF__W_WAITING, memory_order_relaxed);
         size_t nreg = 0;
         bool ready = false;
-        uint64_t since = golf__now_ns();
         for (size_t k = 0; k < n && !ready; k++) {
             golf_case *c = &cases[perm[k]];
             nreg = k + 1;
@@ -521,7 +522,7 @@ golf__select_run(golf_case *cases, size_t n, golf__wnode *nodes, uint32_t *perm,
                 node->buf = c->op == GOLF_SEND || c->elem ? self->val : NULL;
             }
             node->index = perm[k];
-            node->since = since;
+            node->skips = 0;
             /* relaxed: not linked yet, only we can see it. */
             atomic_store_explicit(&node->linked, 0, memory_order_relaxed);
             ready = golf__chan_register(c->ch, c->op, node);
