@@ -11,14 +11,17 @@
  *      (unbuffered: checked under the lock    4. lock; claim the first node whose waiter CAS
  *      that linked the node)                     WAITING -> DONE|CLAIMED wins; unlink it; unlock
  *   4. ready: CAS WAITING -> ABORTED          5. CLAIMED: copy, then DONE; futex_wake only if
- *   5. spin, then set SLEEPING, futex_wait       the waiter had set SLEEPING
+ *   5. spin (adaptive), then set SLEEPING,       the waiter had set SLEEPING
+ *      futex_wait
  *   6. unlink every node still linked
  *   7. DONE on an unbuffered case: complete. DONE on a buffered case: a hint; retry that case
  *      first. ABORTED: retry all, or time out.
  *
  * [F1]/[F2] are the two halves of the store->load Dekker pattern: the waker's publish then its
  * load of the waiter count, against the owner's count increment then its re-check load. With a
- * seq_cst fence on both sides at least one sees the other, so a wake-up is never lost (H1).
+ * full barrier on both sides at least one sees the other, so a wake-up is never lost (H1): a
+ * compiler barrier + membarrier(PRIVATE_EXPEDITED) pair when the kernel has it (chan_internal.h),
+ * else seq_cst fences on both sides.
  * Claims are CASes on the waiter's own state, so a select woken by two channels is decided by
  * one of them and the other moves on to the next waiter (H2). */
 #include "chan/chan_internal.h"
