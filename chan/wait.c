@@ -11,7 +11,7 @@
  *      (unbuffered: checked under the lock    4. lock; claim the first node whose waiter CAS
  *      that linked the node)                     WAITING -> DONE|CLAIMED wins; unlink it; unlock
  *   4. ready: CAS WAITING -> ABORTED          5. CLAIMED: copy, then DONE; futex_wake only if
- *   5. spin (adaptive), then set SLEEPING,       the waiter had set SLEEPING
+ *   5. spin (~14 us), then set SLEEPING,         the waiter had set SLEEPING
  *      futex_wait
  *   6. unlink every node still linked
  *   7. DONE on an unbuffered case: complete. DONE on a buffered case: a hint; retry that case
@@ -360,38 +360,29 @@ golf__abort(golf__waiter *w)
 }
 
 /* Pauses a parked thread spins, looking at its state after each one, before it sleeps: about
- * 5 us here (a pause is ~40 ns on this EPYC), longer than a running peer takes to answer, shorter
- * than a futex sleep + wake-up costs. Linear, not exponential: a peer's DONE must be seen within
- * one pause, not after a 64-pause batch (that alone added ~0.5 us to an unbuffered hand-off). No
- * sched_yield: on a loaded machine a yield hands the core to another process for a whole time
- * slice (milliseconds), while a futex wake-up preempts promptly. */
-enum { GOLF__PARK_SPINS = 128, GOLF__PARK_SPINS_MIN = 16, GOLF__PARK_SPINS_MAX = 512 };
-
-/* This thread's current spin budget, adapted per park: grown when the round was decided while we
- * spun (the peer runs: spinning saves a sleep and a wake-up), halved when we had to sleep anyway
- * (the peer is not running, maybe it waits for this very core: spinning only delays it). On a
- * loaded machine this drifts to GOLF__PARK_SPINS_MIN, on an idle one it stays high. 0: unset. */
-static _Thread_local unsigned golf__tls_spins;
+ * 14 us here (a pause is ~27 ns on this EPYC). That is longer than a futex wake-up takes to get
+ * a sleeping peer running again, on purpose: with a shorter spin two threads handing values to
+ * each other (unbuffered ping-pong) each give up before the other's reply arrives, both sleep on
+ * every message and stay in that regime (measured at load ~1.5: 128 pauses 3 us per round trip,
+ * 512 pauses 0.35-0.5 us; an adaptive budget that shrank after each sleep fell into the same trap
+ * and stayed there, 20 us). Buffered workloads were indifferent between 128 and 1024. Linear,
+ * not exponential: a peer's DONE is seen within one pause. No sched_yield: on a loaded machine a
+ * yield hands the core to another process for a whole time slice. */
+enum { GOLF__PARK_SPINS = 512 };
 
 /* Waits until our round is decided (DONE or ABORTED, never returning while CLAIMED, C3).
  * Spins, then yields, then sleeps on the futex. Sets *timed_out when the deadline aborted it. */
 static uint32_t
 golf__park(golf__waiter *w, uint64_t deadline, bool *timed_out)
 {
-    unsigned spins = 0, limit = golf__tls_spins ? golf__tls_spins : GOLF__PARK_SPINS;
-    bool slept = false;
+    unsigned spins = 0;
     for (;;) {
         /* [W1] acquire: pairs with [W1] release in golf__waiter_finish() (the copied value)
          * and [W2] release in golf__waiter_claim() (a buffered hint's published slot). */
         uint32_t s = atomic_load_explicit(&w->state, memory_order_acquire);
         uint32_t phase = s & GOLF__W_PHASE;
-        if (phase == GOLF__W_DONE || phase == GOLF__W_ABORTED) {
-            if (!slept && spins > 0) {
-                unsigned grown = limit + limit / 4 + 8;
-                golf__tls_spins = grown > GOLF__PARK_SPINS_MAX ? GOLF__PARK_SPINS_MAX : grown;
-            }
+        if (phase == GOLF__W_DONE || phase == GOLF__W_ABORTED)
             return s;
-        }
         if (phase == GOLF__W_WAITING && deadline != GOLF__FOREVER && golf__now_ns() >= deadline) {
             if (golf__abort(w)) {
                 *timed_out = true;
@@ -399,15 +390,10 @@ golf__park(golf__waiter *w, uint64_t deadline, bool *timed_out)
             }
             continue; /* decided by a waker meanwhile: honour it (H4) */
         }
-        if (spins < limit) {
+        if (spins < GOLF__PARK_SPINS) {
             spins++;
             golf__cpu_relax();
             continue;
-        }
-        if (!slept) {
-            slept = true;
-            limit /= 2;
-            golf__tls_spins = limit < GOLF__PARK_SPINS_MIN ? GOLF__PARK_SPINS_MIN : limit;
         }
         if (!(s & GOLF__W_SLEEPING)) {
             /* relaxed: the bit is for wakers' RMWs on this word, which read it in order. */
