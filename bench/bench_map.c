@@ -15,13 +15,13 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <urcu/urcu-memb.h>
 #include <urcu/rculfhash.h>
+#include <urcu/urcu-memb.h>
 
 enum {
-    MAP_KEYS = 100000,    /* prefilled keys 1..MAP_KEYS, value = key */
-    HOT_KEYS = 1000,      /* loadorstore_hot: 90% of ops in 1..HOT_KEYS */
-    WIDE_KEYS = 200000,   /* ... 10% in 1..WIDE_KEYS (half absent at the start) */
+    MAP_KEYS = 100000,  /* prefilled keys 1..MAP_KEYS, value = key */
+    HOT_KEYS = 1000,    /* loadorstore_hot: 90% of ops in 1..HOT_KEYS */
+    WIDE_KEYS = 200000, /* ... 10% in 1..WIDE_KEYS (half absent at the start) */
 };
 
 /* Key bytes = the 8-byte integer. ck_ht keeps a pointer to the key bytes, so the keys live in
@@ -275,7 +275,8 @@ lf_destroy(void *m)
     struct cds_lfht_node *n;
     /* No reader is left: unlink and free at once. */
     urcu_memb_read_lock();
-    cds_lfht_for_each(ht, &it, n) {
+    cds_lfht_for_each(ht, &it, n)
+    {
         cds_lfht_del(ht, n);
         free(caa_container_of(n, lf_node, node));
     }
@@ -388,7 +389,7 @@ los_loop(map_ctx *c, int id, const map_ops *ops)
     for (uint64_t i = 0; i < per; i++) {
         uint64_t x = gb_splitmix64(&s);
         uint64_t key = (x >> 32) % 100 < 90 ? 1 + (x & 0xffffffffu) % HOT_KEYS
-                                             : 1 + (x & 0xffffffffu) % WIDE_KEYS;
+                                            : 1 + (x & 0xffffffffu) % WIDE_KEYS;
         if ((ops->load_or_store(m, key, key) & 0xffffffffu) != key)
             bad++;
     }

@@ -145,7 +145,8 @@ find(ref_map *m, uint64_t h, const void *key, size_t klen)
 {
     ref_node **pp = &m->buckets[h & (m->nbuckets - 1)];
     for (; *pp != NULL; pp = &(*pp)->next)
-        if ((*pp)->hash == h && (*pp)->klen == klen && (klen == 0 || memcmp((*pp)->key, key, klen) == 0))
+        if ((*pp)->hash == h && (*pp)->klen == klen &&
+            (klen == 0 || memcmp((*pp)->key, key, klen) == 0))
             return pp;
     return pp;
 }
@@ -205,8 +206,7 @@ ref_map_load(ref_map *m, const void *key, size_t klen, void **value)
 }
 
 int
-ref_map_swap(ref_map *m, const void *key, size_t klen, void *value, void **previous,
-             bool *loaded)
+ref_map_swap(ref_map *m, const void *key, size_t klen, void *value, void **previous, bool *loaded)
 {
     if (bad(m, key, klen))
         return GOLF_EINVAL;

@@ -26,8 +26,7 @@ bool ref_map_load_and_delete(ref_map *m, const void *key, size_t klen, void **va
 void ref_map_delete(ref_map *m, const void *key, size_t klen);
 int ref_map_swap(ref_map *m, const void *key, size_t klen, void *value, void **previous,
                  bool *loaded);
-bool ref_map_compare_and_swap(ref_map *m, const void *key, size_t klen, void *old,
-                              void *new_value);
+bool ref_map_compare_and_swap(ref_map *m, const void *key, size_t klen, void *old, void *new_value);
 bool ref_map_compare_and_delete(ref_map *m, const void *key, size_t klen, void *old);
 void ref_map_range(ref_map *m, bool (*fn)(const void *key, size_t klen, void *value, void *arg),
                    void *arg);

@@ -278,8 +278,7 @@ put(golf_map *m, const golf__map_probe *p, void *value, int on_present, bool *fo
 }
 
 int
-golf_map_swap(golf_map *m, const void *key, size_t klen, void *value, void **previous,
-              bool *loaded)
+golf_map_swap(golf_map *m, const void *key, size_t klen, void *value, void **previous, bool *loaded)
 {
     if (GOLF__UNLIKELY(bad_key(m, key, klen)))
         return GOLF_EINVAL;
@@ -415,8 +414,8 @@ out:
 /* One key/value read from a line, with its key's bytes (inline keys copied out: the slot may
  * be reused while fn runs; long keys point to their immutable block). */
 typedef struct range_item {
-    uint64_t word;       /* inline key bytes */
-    const void *key;     /* NULL: the item was dropped (a duplicate) */
+    uint64_t word;   /* inline key bytes */
+    const void *key; /* NULL: the item was dropped (a duplicate) */
     size_t klen;
     void *value;
 } range_item;

@@ -58,12 +58,12 @@ typedef struct golf__map_key {
 } golf__map_key;
 
 typedef struct golf__map_slot {
-    _Atomic uint64_t key;   /* [M4] inline key bytes (zero-padded), or a golf__map_key * */
-    _Atomic(void *) value;  /* [M6] */
+    _Atomic uint64_t key;  /* [M4] inline key bytes (zero-padded), or a golf__map_key * */
+    _Atomic(void *) value; /* [M6] */
 } golf__map_slot;
 
 typedef struct golf__map_bucket {
-    _Atomic uint64_t meta;                    /* [M5] [M8] [M2], layout above */
+    _Atomic uint64_t meta; /* [M5] [M8] [M2], layout above */
     golf__map_slot slot[GOLF__MAP_SLOTS];
     _Atomic(struct golf__map_bucket *) overflow; /* [M7] */
 } golf__map_bucket;

@@ -187,8 +187,8 @@ garbage_flush(golf_map *m)
 {
     for (unsigned c = 0; c < m->ncpu; c++) {
         /* [M9] acquire: as in golf__map_garbage(). */
-        golf__map_key *batch = atomic_exchange_explicit(&m->percpu[c].garbage, NULL,
-                                                        memory_order_acquire);
+        golf__map_key *batch =
+            atomic_exchange_explicit(&m->percpu[c].garbage, NULL, memory_order_acquire);
         if (batch != NULL)
             golf__rcu_call(&batch->rcu, garbage_batch_free);
     }
@@ -240,7 +240,7 @@ place(golf__map_bucket *dst, uint64_t f, uint64_t w, void *v, golf__map_bucket *
                 atomic_store_explicit(&bb->slot[i].key, w, memory_order_release);   /* [M4] */
                 atomic_store_explicit(&bb->slot[i].value, v, memory_order_release); /* [M6] */
                 atomic_store_explicit(&bb->meta, golf__map_meta_set(meta, i, f),
-                                      memory_order_release);                     /* [M5] */
+                                      memory_order_release); /* [M5] */
                 return;
             }
         }
@@ -417,7 +417,8 @@ golf_map_clear(golf_map *m)
         last = x;
     /* [M3] release: as in golf__map_grow(). */
     atomic_store_explicit(&last->next, nt, memory_order_release);
-    for (x = t; x != NULL; x = x == last ? NULL : atomic_load_explicit(&x->next, memory_order_relaxed)) {
+    for (x = t; x != NULL;
+         x = x == last ? NULL : atomic_load_explicit(&x->next, memory_order_relaxed)) {
         for (size_t i = 0; i <= x->mask; i++) {
             golf__map_bucket *b = &x->buckets[i];
             uint64_t meta = golf__map_bucket_lock(b);

@@ -149,7 +149,7 @@ worker(void *arg)
                 golf_map_retire(m, cur, free);
             model[k] = NULL;
             break;
-        default: /* store over whatever is there */
+        default:                  /* store over whatever is there */
             golf_map_read_lock(); /* so cur cannot be freed between our load and retire */
             if (golf_map_store(m, key, kl, np) != GOLF_OK)
                 fail("store failed", k);

@@ -11,7 +11,19 @@
 #include "map_test_util.h"
 #include "ref_map.h"
 
-enum { OP_LOAD, OP_STORE, OP_LOS, OP_LAD, OP_DELETE, OP_SWAP, OP_CAS, OP_CAD, OP_CLEAR, OP_LEN, OP_N };
+enum {
+    OP_LOAD,
+    OP_STORE,
+    OP_LOS,
+    OP_LAD,
+    OP_DELETE,
+    OP_SWAP,
+    OP_CAS,
+    OP_CAD,
+    OP_CLEAR,
+    OP_LEN,
+    OP_N
+};
 
 typedef struct snapshot {
     size_t n;
