@@ -268,20 +268,27 @@ lf_make(void)
                                &urcu_memb_flavor, NULL);
 }
 static void
+lf_free_rcu(struct rcu_head *head)
+{
+    free(caa_container_of(head, lf_node, rcu));
+}
+static void
 lf_destroy(void *m)
 {
     struct cds_lfht *ht = m;
     struct cds_lfht_iter it;
     struct cds_lfht_node *n;
-    /* No reader is left: unlink and free at once. */
+    /* No benchmark reader is left, but the table's own resize worker (the deletions trigger an
+     * automatic shrink) still walks the nodes inside read sections: free after a grace period. */
     urcu_memb_read_lock();
     cds_lfht_for_each(ht, &it, n)
     {
         cds_lfht_del(ht, n);
-        free(caa_container_of(n, lf_node, node));
+        urcu_memb_call_rcu(&caa_container_of(n, lf_node, node)->rcu, lf_free_rcu);
     }
     urcu_memb_read_unlock();
     cds_lfht_destroy(ht, NULL);
+    urcu_memb_barrier(); /* the frees above have run before the next fresh table is timed */
 }
 static lf_node *
 lf_find(struct cds_lfht *ht, uint64_t key)
