@@ -100,7 +100,8 @@ static struct {
     bool no_go;
     bool quiet;
     const char *only_impls; /* comma list or NULL */
-} opt = {3, 1.0, NULL, NULL, NULL, false, false, NULL};
+    double budget;          /* seconds one run of one implementation may take; 0: no limit */
+} opt = {3, 1.0, NULL, NULL, NULL, false, false, NULL, 10.0};
 
 /* One (workload, threads) selection from the command line. */
 typedef struct selection {
@@ -118,6 +119,8 @@ usage(FILE *f)
             "  --runs N        rounds per measurement, median reported (default 3)\n"
             "  --scale F       multiply every workload's operation count by F (default 1)\n"
             "  --impl A,B      run only these implementations (golf always runs)\n"
+            "  --budget S      seconds one run may take (default 10; 0: none): a slower\n"
+            "                  implementation runs fewer operations, marked '*' (see below)\n"
             "  --csv FILE      also write impl,workload,threads,ops_per_sec,ns_per_op to FILE ('-': stdout)\n"
             "  --plot FILE     also draw the results to FILE (PNG) with gnuplot, when installed\n"
             "  --go PATH       the Go mirror binary (default: next to golf-bench at build time)\n"
@@ -237,6 +240,8 @@ typedef struct row {
     bool ok;
     double ops_per_sec; /* median */
     double spread;      /* (max-min)/median over the rounds */
+    uint64_t n;         /* operations per run (fewer than the workload's when over budget) */
+    bool scaled;        /* n was cut to fit the time budget */
     char why[160];
 } row;
 
@@ -282,7 +287,34 @@ progress(const char *fmt, ...)
     fflush(stderr);
 }
 
-static int failures;
+static int failures;      /* golf's or the reference's check failed: golf-bench exits 1 */
+static int peer_failures; /* a third-party peer failed or gave up: reported, exit 0 */
+
+/* Runs implementation i once with n operations; returns ops/s, or 0 with why[] filled. */
+static double
+run_once(const gb_workload *w, const impl_ref *impl, int threads, uint64_t n, char *why,
+         size_t whylen)
+{
+    gb_result res;
+    memset(&res, 0, sizeof res);
+    res.ok = true;
+    if (impl->run)
+        impl->run(threads, n, &res);
+    else
+        run_go(w, threads, n, &res);
+    if (!res.ok || res.seconds <= 0 || res.ops == 0) {
+        snprintf(why, whylen, "%.150s", res.ok ? "no time measured" : res.why);
+        return 0;
+    }
+    return (double)res.ops / res.seconds;
+}
+
+/* golf's and the reference's failures are bugs in this repository; a peer's are not. */
+static bool
+impl_is_ours(const char *name)
+{
+    return strncmp(name, "golf", 4) == 0 || strncmp(name, "ref", 3) == 0;
+}
 
 /* Runs one (workload, threads): every implementation, `runs` rounds interleaved. */
 static void
@@ -302,9 +334,32 @@ measure(const gb_workload *w, int threads, int index, int total)
     double samples[GB_MAX_IMPLS + 1][MAX_RUNS];
     bool ok[GB_MAX_IMPLS + 1];
     char why[GB_MAX_IMPLS + 1][160];
+    uint64_t n_impl[GB_MAX_IMPLS + 1];
     for (int i = 0; i < nimpl; i++) {
         ok[i] = true;
         why[i][0] = 0;
+        n_impl[i] = n;
+    }
+    /* The time budget: an untimed calibration run at 1/100 of the operations estimates each
+     * implementation's rate; one whose full run would take longer than the budget (a mutex
+     * reference at 0.03 Mops/s on an unbuffered channel would take 5 minutes a run) runs only
+     * as many operations as fit in it. Throughput in ops/s stays comparable; the table marks
+     * such rows with '*'. */
+    uint64_t min_n = (uint64_t)threads * 16;
+    if (opt.budget > 0 && n / 100 >= min_n) {
+        for (int i = 0; i < nimpl; i++) {
+            progress("[%d/%d] %s threads=%d %s calibration", index, total, w->name, threads,
+                     impls[i].name);
+            double rate = run_once(w, &impls[i], threads, n / 100, why[i], sizeof why[i]);
+            if (rate <= 0) {
+                ok[i] = false;
+                continue;
+            }
+            if ((double)n / rate > opt.budget) {
+                uint64_t fit = (uint64_t)(rate * opt.budget);
+                n_impl[i] = fit > min_n ? fit : min_n;
+            }
+        }
     }
     for (int r = 0; r < opt.runs; r++) {
         for (int i = 0; i < nimpl; i++) {
@@ -313,20 +368,15 @@ measure(const gb_workload *w, int threads, int index, int total)
             if (isatty(2) || (r == 0 && i == 0))
                 progress("[%d/%d] %s threads=%d %s round %d/%d", index, total, w->name, threads,
                          impls[i].name, r + 1, opt.runs);
-            gb_result res;
-            memset(&res, 0, sizeof res);
-            res.ok = true;
-            if (impls[i].run)
-                impls[i].run(threads, n, &res);
-            else
-                run_go(w, threads, n, &res);
-            if (!res.ok || res.seconds <= 0 || res.ops == 0) {
-                if (ok[i])
-                    snprintf(why[i], sizeof why[i], "%.150s", res.ok ? "no time measured" : res.why);
-                ok[i] = false;
+            if (!ok[i]) {
                 samples[i][r] = 0;
-            } else {
-                samples[i][r] = (double)res.ops / res.seconds;
+                continue;
+            }
+            char w_why[160];
+            samples[i][r] = run_once(w, &impls[i], threads, n_impl[i], w_why, sizeof w_why);
+            if (samples[i][r] <= 0) {
+                snprintf(why[i], sizeof why[i], "%s", w_why);
+                ok[i] = false;
             }
         }
     }
@@ -337,15 +387,18 @@ measure(const gb_workload *w, int threads, int index, int total)
         rw->threads = threads;
         rw->rtt = w->rtt;
         rw->ok = ok[i];
+        rw->n = n_impl[i];
+        rw->scaled = n_impl[i] < n;
         if (ok[i]) {
             qsort(samples[i], (size_t)opt.runs, sizeof(double), cmp_double);
             rw->ops_per_sec = samples[i][opt.runs / 2];
             rw->spread = (samples[i][opt.runs - 1] - samples[i][0]) / rw->ops_per_sec;
         } else {
             snprintf(rw->why, sizeof rw->why, "%.150s", why[i]);
-            /* The Go peer failing (no toolchain at run time) is not golf's failure. */
-            if (impls[i].run != NULL)
+            if (impl_is_ours(impls[i].name))
                 failures++;
+            else
+                peer_failures++;
         }
     }
 }
@@ -381,13 +434,14 @@ print_table(FILE *f)
         char ratio[32] = "";
         if (g && g->ok && r != g)
             snprintf(ratio, sizeof ratio, "%.2fx", g->ops_per_sec / r->ops_per_sec);
-        fprintf(f, "%-22s %7d %-7s %12.2f %12.1f %7.0f%% %12s%s\n", r->workload, r->threads,
-                r->impl, r->ops_per_sec / 1e6, 1e9 / r->ops_per_sec, r->spread * 100, ratio,
-                r->rtt ? "  (ns/op = ns per round trip)" : "");
+        fprintf(f, "%-22s %7d %-7s %11.2f%c %12.1f %7.0f%% %12s%s\n", r->workload, r->threads,
+                r->impl, r->ops_per_sec / 1e6, r->scaled ? '*' : ' ', 1e9 / r->ops_per_sec,
+                r->spread * 100, ratio, r->rtt ? "  (ns/op = ns per round trip)" : "");
     }
     fprintf(f, "\ngolf/impl > 1: golf is faster. Medians of %d interleaved rounds; spread = "
-               "(max-min)/median.\n",
-            opt.runs);
+               "(max-min)/median.\n* fewer operations per run than the workload's, to fit the "
+               "%.0f s budget (--budget).\n",
+            opt.runs, opt.budget);
 }
 
 static void
@@ -523,6 +577,12 @@ main(int argc, char **argv)
             opt.go_path = argv[++i];
         } else if (strcmp(a, "--impl") == 0 && i + 1 < argc) {
             opt.only_impls = argv[++i];
+        } else if (strcmp(a, "--budget") == 0 && i + 1 < argc) {
+            opt.budget = atof(argv[++i]);
+            if (!(opt.budget >= 0)) {
+                fprintf(stderr, "golf-bench: --budget must be >= 0\n");
+                return 2;
+            }
         } else if (strcmp(a, "--no-go") == 0) {
             opt.no_go = true;
         } else if (strcmp(a, "--quiet") == 0) {
@@ -604,8 +664,12 @@ main(int argc, char **argv)
     if (opt.plot_path)
         write_plot(opt.plot_path);
     free(sel);
+    if (peer_failures)
+        fprintf(stderr, "golf-bench: %d peer measurement(s) failed or gave up (see the table)\n",
+                peer_failures);
     if (failures) {
-        fprintf(stderr, "golf-bench: %d measurement(s) FAILED their checks\n", failures);
+        fprintf(stderr, "golf-bench: %d measurement(s) of golf or the reference FAILED their "
+                        "checks\n", failures);
         return 1;
     }
     return 0;
