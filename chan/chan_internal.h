@@ -72,17 +72,32 @@ typedef struct golf__wnode {
 } golf__wnode;
 
 /* Values up to this size travel through the waiter's own line in an unbuffered hand-off. */
-enum { GOLF__W_INLINE = 64 };
+enum { GOLF__W_INLINE = 64, GOLF__W_SMALL = 8 };
 
-/* Thread-lifetime. The state word and the node of a single blocking operation share the first
- * 64-byte line and the inline value the second: a peer completing an unbuffered hand-off
- * touches these two adjacent lines of ours and nothing else, and we find the state, the value
- * and our node's `linked` there (fewer cache misses per hand-off, pingpong). */
+/* Thread-lifetime. The state word, the node of a single blocking operation and a value of up to
+ * 8 bytes share the first 64-byte line, a larger inline value takes the second: a peer
+ * completing an unbuffered hand-off touches these lines of ours and nothing else (one line for
+ * an 8-byte value), and we find the state, the value and our node's `linked` there (fewer cache
+ * misses per hand-off, pingpong). */
 typedef struct golf__waiter {
     _Atomic uint32_t state;
     golf__wnode node; /* the node of a single (one-case) blocking operation */
-    alignas(64) unsigned char val[GOLF__W_INLINE]; /* an unbuffered single operation's value */
+    /* A value of up to 8 bytes travels here, in the state's own line: its hand-off touches one
+     * line of ours, not two (the claim CAS brings the line to the peer anyway). */
+    unsigned char small[GOLF__W_SMALL];
+    alignas(64) unsigned char val[GOLF__W_INLINE]; /* a larger single operation's value */
 } golf__waiter;
+
+_Static_assert(offsetof(golf__waiter, small) + GOLF__W_SMALL <= 64,
+               "the small inline value shares the state's cache line");
+
+/* The inline value buffer of a single unbuffered operation of elem_size bytes (0 < elem_size
+ * <= GOLF__W_INLINE). */
+static inline unsigned char *
+golf__waiter_inline(golf__waiter *w, size_t elem_size)
+{
+    return elem_size <= GOLF__W_SMALL ? w->small : w->val;
+}
 
 typedef struct golf__wlist {
     golf__wnode *head, *tail;
@@ -160,13 +175,24 @@ golf__waiter_wake_if_sleeping(golf__waiter *w, uint32_t old)
         golf__futex_wake(&w->state, 1);
 }
 
+/* An unbuffered hand-off's value, for golf__wlist_claim_first(): a send passes src, a receive
+ * dst (a buffer of `size` bytes, size <= GOLF__W_INLINE). When the claimed node is a single
+ * operation with an inline value, the value moves under the lock and the claim goes straight to
+ * DONE: `done` is set and the caller neither copies nor finishes. */
+typedef struct golf__xfer {
+    const void *src;
+    void *dst;
+    size_t size;
+    bool done;
+} golf__xfer;
+
 /* Claims the first waiter of q not owned by `self` with `to` (CLAIMED, or DONE: the node's
  * index is added); unlinks it and every stale node before it. Caller holds the lock. Returns
  * the claimed waiter (NULL if none), its old state in *old and its node in *claimed (readable
  * until the claimer finishes it when `to` is CLAIMED (C3); not at all when DONE). */
 golf__waiter *golf__wlist_claim_first(golf__wlist *q, _Atomic uint32_t *count,
                                       const golf__waiter *self, uint32_t to, uint32_t *old,
-                                      golf__wnode **claimed);
+                                      golf__wnode **claimed, golf__xfer *x);
 
 /* Wakes one waiter of a buffered channel's queue, as a hint (DONE). */
 void golf__chan_notify_one(golf_chan *ch, golf__wlist *q, _Atomic uint32_t *count);

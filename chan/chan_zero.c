@@ -27,11 +27,18 @@ golf__zero_try_send(golf_chan *ch, const void *elem, golf__waiter *self)
         golf__lock_release(&ch->lock);
         return GOLF_ECLOSED;
     }
+    golf__xfer x = {elem, NULL, ch->elem_size, false};
     golf__waiter *w =
-        golf__wlist_claim_first(&ch->recvq, &ch->nrecv, self, GOLF__W_CLAIMED, &old, &n);
+        golf__wlist_claim_first(&ch->recvq, &ch->nrecv, self, GOLF__W_CLAIMED, &old, &n, &x);
     golf__lock_release(&ch->lock);
     if (!w)
         return GOLF_EAGAIN;
+    if (x.done) {
+        /* Inline hand-off: copied and DONE under the lock. w is thread-lifetime: safe to wake
+         * after the unlock. */
+        golf__waiter_wake_if_sleeping(w, old);
+        return GOLF_OK;
+    }
     uint32_t index = n->index;
     if (n->buf && ch->elem_size)
         memcpy(n->buf, elem, ch->elem_size);
@@ -48,9 +55,11 @@ golf__zero_try_recv(golf_chan *ch, void *out, golf__waiter *self)
         return GOLF_EAGAIN;
     uint32_t old = 0;
     golf__wnode *n = NULL;
+    unsigned char tmp[GOLF__W_INLINE];
+    golf__xfer x = {NULL, tmp, ch->elem_size, false};
     golf__lock_acquire(&ch->lock);
     golf__waiter *w =
-        golf__wlist_claim_first(&ch->sendq, &ch->nsend, self, GOLF__W_CLAIMED, &old, &n);
+        golf__wlist_claim_first(&ch->sendq, &ch->nsend, self, GOLF__W_CLAIMED, &old, &n, &x);
     if (!w) {
         /* relaxed: written under the lock we hold. Close empties sendq, so a closed channel
          * never has a sender to pair with. */
@@ -59,6 +68,12 @@ golf__zero_try_recv(golf_chan *ch, void *out, golf__waiter *self)
         return closed ? GOLF_ECLOSED : GOLF_EAGAIN;
     }
     golf__lock_release(&ch->lock);
+    if (x.done) { /* inline hand-off: the value is in tmp and the sender DONE */
+        golf__waiter_wake_if_sleeping(w, old); /* w is thread-lifetime: safe after unlock */
+        if (out)
+            memcpy(out, tmp, ch->elem_size);
+        return GOLF_OK;
+    }
     uint32_t index = n->index;
     if (out && ch->elem_size)
         memcpy(out, n->buf, ch->elem_size);

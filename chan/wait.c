@@ -11,8 +11,10 @@
  *      (unbuffered: checked under the lock    4. lock; claim the first node whose waiter CAS
  *      that linked the node)                     WAITING -> DONE|CLAIMED wins; unlink it; unlock
  *   4. ready: CAS WAITING -> ABORTED          5. CLAIMED: copy, then DONE; futex_wake only if
- *   5. spin (~14 us), then set SLEEPING,         the waiter had set SLEEPING
- *      futex_wait
+ *   5. spin (~14 us), then set SLEEPING,         the waiter had set SLEEPING (a single
+ *      futex_wait                                operation's inline value: copied under the
+ *                                                lock, claimed straight to DONE; see
+ *                                                golf__claim_node)
  *   6. unlink every node still linked
  *   7. DONE on an unbuffered case: complete. DONE on a buffered case: a hint; retry that case
  *      first. ABORTED: retry all, or time out.
@@ -133,8 +135,10 @@ golf__wlist_push(golf__wlist *l, golf__wnode *n)
     atomic_store_explicit(&n->linked, 1, memory_order_relaxed);
 }
 
-void
-golf__wlist_unlink(golf__wlist *l, golf__wnode *n)
+/* Takes n out of l's links; `linked` still says 1, so its owner cannot leave its round yet
+ * (it waits for the lock or for [N1]). */
+static void
+golf__wlist_unhook(golf__wlist *l, golf__wnode *n)
 {
     if (n->prev)
         n->prev->next = n->next;
@@ -145,9 +149,22 @@ golf__wlist_unlink(golf__wlist *l, golf__wnode *n)
     else
         l->tail = n->prev;
     n->prev = n->next = NULL;
-    /* [N1] release: our last touch of the node; pairs with [N1] acquire in
-     * golf__chan_unregister(). Once the owner sees 0 it may return and free the node. */
+}
+
+static void
+golf__wnode_release(golf__wnode *n)
+{
+    /* [N1] release: our last touch of the node (and, for an inline hand-off, of the owner's
+     * `val`); pairs with [N1] acquire in golf__chan_unregister(). Once the owner sees 0 it may
+     * return and reuse the node. */
     atomic_store_explicit(&n->linked, 0, memory_order_release);
+}
+
+void
+golf__wlist_unlink(golf__wlist *l, golf__wnode *n)
+{
+    golf__wlist_unhook(l, n);
+    golf__wnode_release(n);
 }
 
 /* ---- waiter state -------------------------------------------------------------------------- */
@@ -159,7 +176,8 @@ golf__waiter_claim(golf__waiter *w, uint32_t to, uint32_t *old)
     uint32_t s = atomic_load_explicit(&w->state, memory_order_relaxed);
     while ((s & GOLF__W_PHASE) == GOLF__W_WAITING) {
         /* [W2] acq_rel: release publishes what we made ready before the claim (the ring slot
-         * of a buffered hint) to the owner's [W2]/[W1] acquire load of its state; acquire
+         * of a buffered hint; an inline hand-off's copy into or out of the owner's buffer,
+         * [W1]) to the owner's [W2]/[W1] acquire load of its state; acquire
          * orders our later copy after the owner's registration. One CAS decides the round
          * (C2). Failure relaxed: we only look at the phase again. */
         if (atomic_compare_exchange_weak_explicit(&w->state, &s, to | (s & GOLF__W_SLEEPING),
@@ -184,26 +202,48 @@ golf__waiter_finish(golf__waiter *w, uint32_t to)
 /* How many times the oldest waiter may be passed over for a spinning newer one. */
 #define GOLF__STARVE_SKIPS 64u
 
-/* Tries to claim node n of q for `to`; unlinks it either way (won, or stale). */
+/* Tries to claim node n of q for `to`; unlinks it either way (won, or stale).
+ *
+ * The inline hand-off (x != NULL and n is a single unbuffered operation whose value travels
+ * through its waiter's `val`, n->buf == n->w->val): the value moves *before* the claim, under
+ * the lock, and the claim goes straight to DONE: one RMW on the owner's state line instead of
+ * CAS CLAIMED + exchange DONE (the spinning owner pulled the line back in between). Safe
+ * because while n is linked and we hold the lock its owner cannot leave this round (C1), and a
+ * single operation is claimed only through this channel, under this lock: if the CAS loses,
+ * the owner aborted and reads neither our bytes in `val` (a receive retries; it re-copies
+ * `val` before any later send) nor changed its own (a send's `val` is written before its
+ * registration and only read here). */
 static bool
 golf__claim_node(golf__wlist *q, _Atomic uint32_t *count, golf__wnode *n, uint32_t to,
-                 uint32_t *old)
+                 uint32_t *old, golf__xfer *x)
 {
     golf__waiter *w = n->w;
     uint32_t target = to == GOLF__W_CLAIMED ? to : to | (n->index << GOLF__W_INDEX_SHIFT);
-    /* Claim *before* unlinking: while the node is linked its owner cannot leave this round (it
-     * waits for the lock or for [N1]), so the CAS can only hit the round the node belongs to,
-     * never the owner's next one. */
+    bool direct = x && to == GOLF__W_CLAIMED && x->size <= GOLF__W_INLINE &&
+                  n->buf == (void *)golf__waiter_inline(w, x->size);
+    if (direct) {
+        if (x->src)
+            memcpy(n->buf, x->src, x->size); /* published by the claim CAS ([W1]) */
+        else
+            memcpy(x->dst, n->buf, x->size); /* a send's value, ours only if we win */
+        target = GOLF__W_DONE | (n->index << GOLF__W_INDEX_SHIFT);
+    }
+    /* Claim *before* releasing the node: while `linked` says 1 its owner cannot leave this
+     * round (it waits for the lock or for [N1]), so the CAS can only hit the round the node
+     * belongs to, never the owner's next one. */
+    golf__wlist_unhook(q, n);
     bool won = golf__waiter_claim(w, target, old);
-    golf__wlist_unlink(q, n); /* [N1] inside: our last touch unless we won a CLAIMED */
+    golf__wnode_release(n); /* [N1]: our last touch unless we won a CLAIMED */
     golf__count_add(count, -1);
+    if (won && x)
+        x->done = direct;
     /* Lost: stale, its owner already decided this round (C2) and finds the node unlinked. */
     return won;
 }
 
 golf__waiter *
 golf__wlist_claim_first(golf__wlist *q, _Atomic uint32_t *count, const golf__waiter *self,
-                        uint32_t to, uint32_t *old, golf__wnode **claimed)
+                        uint32_t to, uint32_t *old, golf__wnode **claimed, golf__xfer *x)
 {
     /* Prefer the newest waiter while it still spins (no SLEEPING bit): it is on a CPU, so it
      * answers at once and costs no futex_wake; the sleepers ahead of it stay asleep. With 16
@@ -219,7 +259,7 @@ golf__wlist_claim_first(golf__wlist *q, _Atomic uint32_t *count, const golf__wai
             q->head->skips < GOLF__STARVE_SKIPS) {
             q->head->skips++;
             golf__waiter *w = t->w;
-            if (golf__claim_node(q, count, t, to, old)) {
+            if (golf__claim_node(q, count, t, to, old, x)) {
                 *claimed = t; /* readable until we finish it (C3); for DONE: not at all */
                 return w;
             }
@@ -233,7 +273,7 @@ golf__wlist_claim_first(golf__wlist *q, _Atomic uint32_t *count, const golf__wai
             continue;
         }
         golf__waiter *w = n->w;
-        if (golf__claim_node(q, count, n, to, old)) {
+        if (golf__claim_node(q, count, n, to, old, x)) {
             *claimed = n; /* readable until we finish it (C3); for DONE: not at all */
             return w;
         }
@@ -248,7 +288,7 @@ golf__chan_notify_one(golf_chan *ch, golf__wlist *q, _Atomic uint32_t *count)
     uint32_t old = 0;
     golf__wnode *n;
     golf__lock_acquire(&ch->lock);
-    golf__waiter *w = golf__wlist_claim_first(q, count, NULL, GOLF__W_DONE, &old, &n);
+    golf__waiter *w = golf__wlist_claim_first(q, count, NULL, GOLF__W_DONE, &old, &n, NULL);
     golf__lock_release(&ch->lock);
     if (w)
         golf__waiter_wake_if_sleeping(w, old); /* w is thread-lifetime: safe after unlock */
@@ -377,8 +417,9 @@ golf__park(golf__waiter *w, uint64_t deadline, bool *timed_out)
 {
     unsigned spins = 0;
     for (;;) {
-        /* [W1] acquire: pairs with [W1] release in golf__waiter_finish() (the copied value)
-         * and [W2] release in golf__waiter_claim() (a buffered hint's published slot). */
+        /* [W1] acquire: pairs with [W1] release in golf__waiter_finish() or, for an inline
+         * hand-off, in golf__waiter_claim() (the copied value) and [W2] release in
+         * golf__waiter_claim() (a buffered hint's published slot). */
         uint32_t s = atomic_load_explicit(&w->state, memory_order_acquire);
         uint32_t phase = s & GOLF__W_PHASE;
         if (phase == GOLF__W_DONE || phase == GOLF__W_ABORTED)
@@ -505,10 +546,11 @@ golf__select_run(golf_case *cases, size_t n, golf__wnode *nodes, uint32_t *perm,
             node->w = self;
             node->buf = c->elem;
             if (inline_val) {
-                /* The value travels through our waiter's second line (see golf__waiter). */
+                /* The value travels through our waiter (see golf__waiter). */
+                unsigned char *iv = golf__waiter_inline(self, c->ch->elem_size);
                 if (c->op == GOLF_SEND)
-                    memcpy(self->val, c->elem, c->ch->elem_size);
-                node->buf = c->op == GOLF_SEND || c->elem ? self->val : NULL;
+                    memcpy(iv, c->elem, c->ch->elem_size);
+                node->buf = c->op == GOLF_SEND || c->elem ? iv : NULL;
             }
             node->index = perm[k];
             node->skips = 0;
@@ -547,7 +589,8 @@ golf__select_run(golf_case *cases, size_t n, golf__wnode *nodes, uint32_t *perm,
             if (!golf__chan_is_buffered(cases[k].ch)) {
                 if (inline_val && cases[k].op == GOLF_RECV && cases[k].elem &&
                     !(s & GOLF__W_CLOSED))
-                    memcpy(cases[k].elem, self->val, cases[k].ch->elem_size);
+                    memcpy(cases[k].elem, golf__waiter_inline(self, cases[k].ch->elem_size),
+                           cases[k].ch->elem_size);
                 return golf__case_done(cases, k, (s & GOLF__W_CLOSED) ? GOLF_ECLOSED : GOLF_OK);
             }
             hint = (long)k;
