@@ -4,6 +4,7 @@
 #include "ref_sync.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 /* mutex_inc: lock; counter++; unlock; 10,000,000 ops split over T; final counter == N. */
 typedef struct mutex_ctx {
@@ -78,9 +79,11 @@ GB_REGISTER(mutex_inc)
 
 /* waitgroup_adddone: add(1); done() on one shared wait group; 10,000,000 ops split over T. */
 typedef struct wg_ctx {
-    uint64_t per_thread;
-    golf_waitgroup golf;
-    ref_waitgroup ref;
+    /* Each wait group on a line of its own, as a separately allocated one would be: the
+     * workload measures the shared counter, not false sharing with the benchmark's fields. */
+    _Alignas(128) golf_waitgroup golf;
+    _Alignas(128) ref_waitgroup ref;
+    _Alignas(128) uint64_t per_thread;
 } wg_ctx;
 
 static void
@@ -112,7 +115,8 @@ ref_wg_worker(void *arg, int id)
 static void
 run_wg(int threads, uint64_t n, gb_result *out, void (*worker)(void *, int), bool golf)
 {
-    wg_ctx *c = calloc(1, sizeof *c);
+    wg_ctx *c = aligned_alloc(128, sizeof *c);
+    memset(c, 0, sizeof *c);
     c->per_thread = n / (uint64_t)threads;
     c->ref = (ref_waitgroup)REF_WAITGROUP_INIT;
     out->seconds = gb_run_workers(threads, worker, c);
