@@ -18,60 +18,28 @@
 #include <unistd.h>
 
 #include "golf/pool.h"
-
-#define MAGIC 0x706f6f6c6f626a21ull
-
-typedef struct obj {
-    uint64_t magic;
-    _Atomic uint64_t owner; /* 0: in the pool; else the holder's id */
-    _Atomic int freed;
-    uint64_t payload[5]; /* plain: written by the holder only */
-} obj;
+#include "pool_stress.h"
 
 static golf_pool *pool;
 static int capacity = 16;
 static _Atomic int stop;
-static _Atomic long created, freed, errors, ops;
-
-static void *
-mk(void *ctx)
-{
-    (void)ctx;
-    obj *o = calloc(1, sizeof *o);
-    if (!o)
-        abort();
-    o->magic = MAGIC;
-    atomic_fetch_add_explicit(&created, 1, memory_order_relaxed);
-    return o;
-}
-
-static void
-rm(void *p, void *ctx)
-{
-    (void)ctx;
-    obj *o = p;
-    if (o->magic != MAGIC || atomic_exchange(&o->freed, 1) != 0 || atomic_load(&o->owner) != 0)
-        atomic_fetch_add(&errors, 1);
-    o->magic = 0;
-    atomic_fetch_add_explicit(&freed, 1, memory_order_relaxed);
-    free(o);
-}
+static _Atomic long ops;
 
 static void
 use(obj *o, uint64_t id, uint64_t tag)
 {
-    if (o->magic != MAGIC || atomic_exchange(&o->owner, id) != 0) {
+    if (o->magic != POOL_STRESS_MAGIC || atomic_exchange(&o->owner, id) != 0) {
         fprintf(stderr, "object held by two threads\n");
         atomic_fetch_add(&errors, 1);
         return;
     }
     for (int j = 1; j < 5; j++)
-        if (o->payload[j] != o->payload[0]) {
+        if (o->data[j] != o->data[0]) {
             fprintf(stderr, "torn payload\n");
             atomic_fetch_add(&errors, 1);
         }
     for (int j = 0; j < 5; j++)
-        o->payload[j] = tag;
+        o->data[j] = tag;
 }
 
 static void
@@ -180,21 +148,8 @@ main(int argc, char **argv)
         pthread_join(t[i], NULL);
     pthread_join(tt, NULL);
     pthread_join(tc, NULL);
-    golf_pool_trim(pool);
-    golf_pool_trim(pool);
-    long c = atomic_load(&created), f = atomic_load(&freed);
-    int bad = 0;
-    if (c != f) {
-        fprintf(stderr, "after two trims: created %ld != freed %ld\n", c, f);
-        bad = 1;
-    }
-    golf_pool_free(pool);
-    if (atomic_load(&created) != atomic_load(&freed))
-        bad = 1;
-    if (atomic_load(&errors) != 0) {
-        fprintf(stderr, "%ld violations\n", (long)atomic_load(&errors));
-        bad = 1;
-    }
+    long c;
+    int bad = pool_stress_finish(pool, &c);
     printf("stress_pool_getput: %d threads, capacity %d, %.1fs: %ld get+put, %ld created, %s\n",
            threads, capacity, seconds, (long)atomic_load(&ops), c, bad ? "FAIL" : "ok");
     return bad;

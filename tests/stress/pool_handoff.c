@@ -18,15 +18,7 @@
 #include <unistd.h>
 
 #include "golf/pool.h"
-
-#define MAGIC 0x68616e646f666621ull
-
-typedef struct obj {
-    uint64_t magic;
-    _Atomic int freed;
-    _Atomic uint64_t owner; /* 0 while cached; the pair's id + 1 from get until put */
-    uint64_t stamp[5];      /* plain: written by the producer, read by the consumer */
-} obj;
+#include "pool_stress.h"
 
 typedef struct ring {
     _Atomic uint64_t head; /* consumer's next index */
@@ -39,31 +31,7 @@ typedef struct ring {
 
 static golf_pool *pool;
 static _Atomic int stop;
-static _Atomic long created, freed, errors, moved;
-
-static void *
-mk(void *ctx)
-{
-    (void)ctx;
-    obj *o = calloc(1, sizeof *o);
-    if (!o)
-        abort();
-    o->magic = MAGIC;
-    atomic_fetch_add_explicit(&created, 1, memory_order_relaxed);
-    return o;
-}
-
-static void
-rm(void *p, void *ctx)
-{
-    (void)ctx;
-    obj *o = p;
-    if (o->magic != MAGIC || atomic_exchange(&o->freed, 1) != 0 || atomic_load(&o->owner) != 0)
-        atomic_fetch_add(&errors, 1);
-    o->magic = 0;
-    atomic_fetch_add_explicit(&freed, 1, memory_order_relaxed);
-    free(o);
-}
+static _Atomic long moved;
 
 static void
 pin(int cpu)
@@ -98,12 +66,12 @@ producer(void *arg)
             continue;
         }
         obj *o = golf_pool_get(pool);
-        if (o->magic != MAGIC || atomic_exchange(&o->owner, (uint64_t)pr->id + 1) != 0 ||
-            atomic_load(&o->freed) != 0)
+        if (o->magic != POOL_STRESS_MAGIC ||
+            atomic_exchange(&o->owner, (uint64_t)pr->id + 1) != 0 || atomic_load(&o->freed) != 0)
             atomic_fetch_add(&errors, 1); /* handed to two holders, or freed */
         seq++;
         for (int j = 0; j < 5; j++)
-            o->stamp[j] = seq;
+            o->data[j] = seq;
         r->buf[t % r->cap] = o;
         /* release: publishes the slot and the stamps to the consumer */
         atomic_store_explicit(&r->tail, t + 1, memory_order_release);
@@ -134,7 +102,7 @@ consumer(void *arg)
         obj *o = r->buf[h % r->cap];
         atomic_store_explicit(&r->head, h + 1, memory_order_release);
         for (int j = 1; j < 5; j++)
-            if (o->stamp[j] != o->stamp[0])
+            if (o->data[j] != o->data[0])
                 atomic_fetch_add(&errors, 1);
         if (atomic_exchange(&o->owner, 0) != (uint64_t)pr->id + 1)
             atomic_fetch_add(&errors, 1); /* another holder took it meanwhile */
@@ -185,19 +153,8 @@ main(int argc, char **argv)
     for (int i = 0; i < 2 * pairs; i++)
         pthread_join(t[i], NULL);
     pthread_join(tt, NULL);
-    golf_pool_trim(pool);
-    golf_pool_trim(pool);
-    long c = atomic_load(&created), f = atomic_load(&freed);
-    int bad = 0;
-    if (c != f) {
-        fprintf(stderr, "after two trims: created %ld != freed %ld\n", c, f);
-        bad = 1;
-    }
-    golf_pool_free(pool);
-    if (atomic_load(&errors) != 0) {
-        fprintf(stderr, "%ld violations\n", (long)atomic_load(&errors));
-        bad = 1;
-    }
+    long c;
+    int bad = pool_stress_finish(pool, &c);
     for (int i = 0; i < pairs; i++)
         free(ps[i].r.buf);
     free(ps);
