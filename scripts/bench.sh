@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 . scripts/deps.sh
 golf_need_packages "${GOLF_BUILD_PACKAGES[@]}"
 # Optional peers/tools: the Go toolchain (Go peer) and gnuplot (the plot). Not fatal if absent.
-golf_need_packages golang-go gnuplot-nox || echo "golf: Go/gnuplot unavailable: continuing without them"
+golf_want_packages golang-go gnuplot-nox
 cmake --preset bench >/dev/null
 cmake --build --preset bench -j "$(nproc)" 2>&1 | grep -E 'error:|warning:' || true
 exec ./build/bench/bench/golf-bench --csv build/bench/results.csv --plot build/bench/results.png "$@"
