@@ -68,19 +68,8 @@ consumer(void *p)
             atomic_store(a->failed, 1);
             return NULL;
         }
-        uint32_t pr = CS_PROD(v), s = CS_SEQ(v);
-        if (!cs_bitmap_set(a->got, v) || pr >= (uint32_t)a->nprod) {
-            fprintf(stderr, "consumer %d: duplicate or garbage %#llx\n", a->id,
-                    (unsigned long long)v);
+        if (!cs_check_received(a->got, last, v, a->nprod, a->id))
             atomic_store(a->failed, 1);
-            continue;
-        }
-        if ((int64_t)s <= last[pr]) {
-            fprintf(stderr, "consumer %d: producer %u value %u after %lld\n", a->id, pr, s,
-                    (long long)last[pr]);
-            atomic_store(a->failed, 1);
-        }
-        last[pr] = s;
     }
 }
 

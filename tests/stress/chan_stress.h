@@ -88,6 +88,26 @@ cs_bitmap_set(cs_bitmap *b, uint64_t v)
     return !(atomic_fetch_or_explicit(&b->bits[w], bit, memory_order_relaxed) & bit);
 }
 
+/* A consumer's check of one received value: in range, never seen before (the bitmap), and
+ * after the previous value from the same producer (last[p]: that producer's last sequence
+ * number seen by this consumer, -1 at first). Prints and returns false on a violation. */
+static inline bool
+cs_check_received(cs_bitmap *got, int64_t *last, uint64_t v, int nprod, int consumer)
+{
+    uint32_t pr = CS_PROD(v), s = CS_SEQ(v);
+    if (!cs_bitmap_set(got, v) || pr >= (uint32_t)nprod) {
+        fprintf(stderr, "consumer %d: duplicate or garbage %#llx\n", consumer,
+                (unsigned long long)v);
+        return false;
+    }
+    bool in_order = (int64_t)s > last[pr];
+    if (!in_order)
+        fprintf(stderr, "consumer %d: producer %u value %u after %lld\n", consumer, pr, s,
+                (long long)last[pr]);
+    last[pr] = s;
+    return in_order;
+}
+
 static inline bool
 cs_bitmap_get(const cs_bitmap *b, int p, uint32_t s)
 {
