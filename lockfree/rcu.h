@@ -10,7 +10,6 @@
 #define GOLF_LOCKFREE_RCU_H
 
 #include <stdbool.h>
-#include <stdatomic.h>
 #include <stddef.h>
 
 /* Layout-compatible with liburcu's struct rcu_head (checked by a static assert in rcu.c). Embed
@@ -32,9 +31,5 @@ void golf__rcu_synchronize(void);
 /* Waits until every golf__rcu_call callback queued before it has run. Fatal inside a read
  * section. */
 void golf__rcu_barrier(void);
-
-/* Pointer publication in RCU terms, on C11 atomics (the fast path stays inline). */
-#define golf__rcu_dereference(p) atomic_load_explicit(&(p), memory_order_acquire)
-#define golf__rcu_assign_pointer(p, v) atomic_store_explicit(&(p), (v), memory_order_release)
 
 #endif
