@@ -14,6 +14,7 @@
  * happens before the (k+C)-th send completes ([R1]); a close happens before a receive that
  * returns GOLF_ECLOSED because of it ([R3], or [L1] for unbuffered). */
 #include "chan/chan_internal.h"
+#include "lockfree/alloc.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -36,7 +37,7 @@ golf_chan_new(size_t elem_size, size_t cap)
     }
     size_t head_bytes = (sizeof(golf_chan) + GOLF_CACHELINE - 1) & ~(size_t)(GOLF_CACHELINE - 1);
     size_t total = (head_bytes + bytes + GOLF_CACHELINE - 1) & ~(size_t)(GOLF_CACHELINE - 1);
-    golf_chan *ch = aligned_alloc(GOLF_CACHELINE, total);
+    golf_chan *ch = golf__aligned_alloc(GOLF_CACHELINE, total);
     if (!ch) {
         errno = ENOMEM;
         return NULL;

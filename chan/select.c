@@ -8,6 +8,7 @@
  * takes effect; a thread never pairs its own send with its own receive; a timeout never
  * discards a case a peer already chose (the abort CAS loses and the case is honoured). */
 #include "chan/chan_internal.h"
+#include "lockfree/alloc.h"
 
 #include <stdlib.h>
 
@@ -36,7 +37,7 @@ golf__select(golf_case *cases, size_t n, uint64_t deadline, bool nonblocking)
     uint32_t *perm = stack_perm;
     void *heap = NULL;
     if (n > GOLF__SELECT_STACK_CASES) {
-        heap = malloc(n * (sizeof(golf__wnode) + sizeof(uint32_t)));
+        heap = golf__malloc(n * (sizeof(golf__wnode) + sizeof(uint32_t)));
         if (!heap)
             return GOLF_ENOMEM;
         nodes = heap;

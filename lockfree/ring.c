@@ -21,6 +21,7 @@
  *     finished. In a quiescent ring both answers are exact. No fence and no load of the other
  *     index is needed (crossbeam uses a seq_cst fence and loads it). */
 #include "golf/ring.h"
+#include "lockfree/alloc.h"
 #include "lockfree/ring_internal.h"
 
 #include <errno.h>
@@ -45,7 +46,7 @@ golf_ring_new(size_t elem_size, size_t capacity)
     }
     size_t head_bytes = (sizeof(golf_ring) + GOLF_CACHELINE - 1) & ~(size_t)(GOLF_CACHELINE - 1);
     size_t total = (head_bytes + bytes + GOLF_CACHELINE - 1) & ~(size_t)(GOLF_CACHELINE - 1);
-    golf_ring *r = aligned_alloc(GOLF_CACHELINE, total);
+    golf_ring *r = golf__aligned_alloc(GOLF_CACHELINE, total);
     if (!r) {
         errno = ENOMEM;
         return NULL;

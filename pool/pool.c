@@ -20,6 +20,7 @@
  *
  * Memory-model contract (Go's): a put(x) synchronizes before the get that returns x. */
 #include "pool/pool_internal.h"
+#include "lockfree/alloc.h"
 #include "pool/pool_rseq.h"
 
 #include "lockfree/fatal.h"
@@ -38,7 +39,7 @@ golf__pool_mag_get(golf_pool *p)
         p->spare = m->next;
         p->nspare--;
     } else {
-        m = malloc(sizeof *m);
+        m = golf__malloc(sizeof *m);
         if (!m)
             return NULL;
     }
@@ -293,7 +294,7 @@ GOLF_API golf_pool *
 golf_pool_new(const golf_pool_options *opts)
 {
     pthread_once(&pool_once, golf__pool_thread_init);
-    golf_pool *p = aligned_alloc(GOLF_CACHELINE, (sizeof(golf_pool) + GOLF_CACHELINE - 1) /
+    golf_pool *p = golf__aligned_alloc(GOLF_CACHELINE, (sizeof(golf_pool) + GOLF_CACHELINE - 1) /
                                                      GOLF_CACHELINE * GOLF_CACHELINE);
     if (!p) {
         errno = ENOMEM;
@@ -317,7 +318,7 @@ golf_pool_new(const golf_pool_options *opts)
     bool want = !(env && env[0] == '0');
     if (want && golf__rseq_usable()) {
         size_t sz = (size_t)p->nslots * sizeof(golf__pool_slot);
-        p->slots = aligned_alloc(GOLF_CACHELINE, sz);
+        p->slots = golf__aligned_alloc(GOLF_CACHELINE, sz);
         if (p->slots) {
             memset(p->slots, 0, sz);
             p->percpu = true;

@@ -16,6 +16,7 @@
  * cache. The owner matches caches by the pool's uid, never by address, so a pool allocated at
  * a freed pool's address never finds a dead cache. */
 #include "pool/pool_internal.h"
+#include "lockfree/alloc.h"
 
 #include "lockfree/fatal.h"
 
@@ -123,7 +124,7 @@ tcache_register(golf_pool *p)
             pp = &d->thr_next;
         }
     }
-    golf__pool_tcache *c = calloc(1, sizeof *c);
+    golf__pool_tcache *c = golf__calloc(1, sizeof *c);
     if (c) {
         atomic_init(&c->lock, 0);
         c->uid = p->uid;

@@ -3,7 +3,7 @@
 #   1. release build: Criterion tests, stress programs, examples, a golf-bench smoke run (checks
 #      every workload's count/sum at a small scale);
 #   2. ASan+UBSan build: the same tests;
-#   3. TSan build: the stress programs (Criterion aborts under TSan);
+#   3. TSan build: the stress and regression programs (Criterion aborts under TSan);
 #   4. install the package and build the consumer project with find_package and pkg-config.
 # Ends with "N passed, N failed" (ctest tests and steps) and exits non-zero on any failure.
 set -uo pipefail
@@ -67,7 +67,7 @@ fi
 
 echo "== TSan build (stress programs)"
 if build tsan; then
-    run_ctest tsan build/tsan -L stress   # TSAN_OPTIONS (tests/tsan.supp): tests/CMakeLists.txt
+    run_ctest tsan build/tsan -L 'stress|regress'   # TSAN_OPTIONS (tests/tsan.supp): tests/CMakeLists.txt
 else
     failed=$((failed + 1)); failures+=("tsan build")
 fi

@@ -4,6 +4,7 @@
  * Invariants: waiters > 0 only while counter > 0, except during the hand-off in add() that resets
  * the whole word to 0 and then releases exactly `waiters` units of the semaphore. */
 #include "sync/sync_internal.h"
+#include "lockfree/alloc.h"
 #include "sync/sema.h"
 #include "lockfree/fatal.h"
 
@@ -88,7 +89,7 @@ golf_waitgroup_go(golf_waitgroup *wg, void (*fn)(void *arg), void *arg)
 {
     if (wg == NULL || fn == NULL)
         return GOLF_EINVAL;
-    wg_thread_arg *a = malloc(sizeof *a);
+    wg_thread_arg *a = golf__malloc(sizeof *a);
     if (a == NULL)
         return GOLF_ENOMEM;
     *a = (wg_thread_arg){wg, fn, arg};

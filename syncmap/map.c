@@ -440,7 +440,7 @@ range_chain(golf__map_bucket *b, range_item **snap, size_t *cap, range_item *sta
          bb = atomic_load_explicit(&bb->overflow, memory_order_acquire)) { /* [M7] */
         if (n + GOLF__MAP_SLOTS > *cap) {
             size_t nc = *cap * 2;
-            range_item *ns = malloc(nc * sizeof *ns);
+            range_item *ns = golf__map_alloc(nc * sizeof *ns);
             if (ns == NULL)
                 break; /* out of memory: the rest of this chain is skipped; see README */
             memcpy(ns, *snap, n * sizeof *ns);

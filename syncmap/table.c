@@ -7,48 +7,28 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "lockfree/alloc.h"
 #include "lockfree/backoff.h"
 #include "lockfree/percpu.h"
 
-/* ---- allocation, with the test hook ---- */
-
-/* Allocations left before failures start; < 0: never fail. Relaxed: a test sets it from the
- * thread that then calls the map, and concurrent users only need some count, not an order. */
-static _Atomic long alloc_budget = -1;
+/* ---- allocation: lockfree/alloc.h (one failure-injection hook for all of golf) ---- */
 
 void
 golf__map_set_alloc_fail(long n)
 {
-    atomic_store_explicit(&alloc_budget, n < 0 ? -1 : n, memory_order_relaxed);
-}
-
-static bool
-alloc_allowed(void)
-{
-    long b = atomic_load_explicit(&alloc_budget, memory_order_relaxed);
-    while (b >= 0) {
-        if (b == 0)
-            return false;
-        if (atomic_compare_exchange_weak_explicit(&alloc_budget, &b, b - 1, memory_order_relaxed,
-                                                  memory_order_relaxed))
-            return true;
-    }
-    return true;
+    golf__alloc_set_fail(n);
 }
 
 void *
 golf__map_alloc(size_t size)
 {
-    return alloc_allowed() ? malloc(size) : NULL;
+    return golf__malloc(size);
 }
 
 void *
 golf__map_alloc_aligned(size_t align, size_t size)
 {
-    void *p;
-    if (!alloc_allowed() || posix_memalign(&p, align, size) != 0)
-        return NULL;
-    return p;
+    return golf__aligned_alloc(align, size);
 }
 
 /* ---- tables ---- */
