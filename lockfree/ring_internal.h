@@ -79,14 +79,21 @@ typedef struct golf__ring_core {
     GOLF__CACHE_ALIGNED _Atomic uint64_t tail;
 } golf__ring_core;
 
-/* How many bytes of slots a ring of `cap` elements of `elem_size` bytes needs; 0 on overflow. */
+/* Largest slot area a ring may have: a quarter of the address space, so that the callers'
+ * header and cache-line rounding (a few hundred bytes) can never wrap a size_t. No allocator
+ * gives that much anyway; the point is that the arithmetic stays exact. */
+#define GOLF__RING_MAX_BYTES (SIZE_MAX / 4)
+
+/* How many bytes of slots a ring of `cap` elements of `elem_size` bytes needs; 0 when that is
+ * more than GOLF__RING_MAX_BYTES (each step checked: elem_size 2^61 - 16 with cap 8 used to
+ * wrap to a tiny allocation). */
 static inline size_t
 golf__ring_slots_bytes(size_t elem_size, size_t cap, size_t *slot_size)
 {
-    if (elem_size > SIZE_MAX / 2 - 64)
+    if (cap == 0 || elem_size > GOLF__RING_MAX_BYTES)
         return 0;
     size_t ss = (sizeof(golf__ring_slot) + elem_size + 7u) & ~(size_t)7u;
-    if (cap > ((size_t)1 << 40) || cap > SIZE_MAX / ss)
+    if (cap > ((size_t)1 << 40) || cap > GOLF__RING_MAX_BYTES / ss)
         return 0;
     *slot_size = ss;
     return ss * cap;
