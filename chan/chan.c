@@ -82,16 +82,21 @@ golf_chan_close(golf_chan *ch)
     if (!ch)
         return GOLF_EINVAL;
     if (golf__chan_is_buffered(ch)) {
+        /* The lock is taken *before* the mark is set: a receiver that sees the mark settles
+         * on the lock (golf__chan_settle) before it returns GOLF_ECLOSED, so it cannot free
+         * the channel while we still wake waiters (I7). */
+        golf__lock_acquire(&ch->lock);
         /* [R3] release: a receiver that sees the mark and an empty ring (acquire in
          * golf__ring_try_pop()) sees everything before the close. The RMW puts the mark in
          * tail's modification order: every later send CAS fails (I4). */
         uint64_t old =
             atomic_fetch_or_explicit(&ch->ring.tail, ch->ring.mark, memory_order_release);
-        if (old & ch->ring.mark)
+        if (old & ch->ring.mark) {
+            golf__lock_release(&ch->lock);
             return GOLF_ECLOSED;
-        /* Everyone registered before we take the lock is woken; everyone who registers after
-         * sees the mark in its re-check (the lock orders it). */
-        golf__lock_acquire(&ch->lock);
+        }
+        /* Everyone registered before our lock is woken; everyone who registers after sees the
+         * mark in its re-check (the lock orders it). */
         golf__chan_wake_all_closed(ch);
         golf__lock_release(&ch->lock);
         return GOLF_OK;
@@ -115,9 +120,14 @@ golf_chan_close(golf_chan *ch)
 static inline int
 golf__try_send(golf_chan *ch, const void *elem)
 {
+    int r;
     if (GOLF__LIKELY(golf__chan_is_buffered(ch)))
-        return golf__buf_try_send(ch, elem);
-    return golf__zero_try_send(ch, elem, golf__self());
+        r = golf__buf_try_send(ch, elem);
+    else
+        r = golf__zero_try_send(ch, elem, golf__self());
+    if (GOLF__UNLIKELY(r == GOLF_ECLOSED))
+        golf__chan_settle(ch); /* the closer may still hold the lock (I7) */
+    return r;
 }
 
 static inline int
@@ -128,8 +138,11 @@ golf__try_recv(golf_chan *ch, void *out)
         r = golf__buf_try_recv(ch, out);
     else
         r = golf__zero_try_recv(ch, out, golf__self());
-    if (r == GOLF_ECLOSED && out && ch->elem_size)
-        memset(out, 0, ch->elem_size);
+    if (GOLF__UNLIKELY(r == GOLF_ECLOSED)) {
+        if (out && ch->elem_size)
+            memset(out, 0, ch->elem_size);
+        golf__chan_settle(ch); /* the closer may still hold the lock (I7) */
+    }
     return r;
 }
 

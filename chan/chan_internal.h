@@ -69,6 +69,9 @@ typedef struct golf__wnode {
                                         by the owner ([N1]) to skip the lock when a waker
                                         already unlinked the node */
     uint32_t skips;                  /* times passed over for a newer waiter (under the lock) */
+    uint32_t buffered;               /* the case's channel is buffered; written by the owner
+                                        before linking, read by it after DONE without
+                                        touching the channel (I7) */
 } golf__wnode;
 
 /* Values up to this size travel through the waiter's own line in an unbuffered hand-off. */
@@ -194,6 +197,11 @@ golf__waiter *golf__wlist_claim_first(golf__wlist *q, _Atomic uint32_t *count,
                                       const golf__waiter *self, uint32_t to, uint32_t *old,
                                       golf__wnode **claimed, golf__xfer *x);
 
+/* After claiming `claimed` (a node of w) for an unbuffered hand-off: unlinks w's other nodes on
+ * ch (a select with two cases on one channel), so that w, once DONE, never touches ch again
+ * (I7). Caller holds the lock. */
+void golf__chan_sweep_waiter(golf_chan *ch, const golf__waiter *w, const golf__wnode *claimed);
+
 /* Wakes one waiter of a buffered channel's queue, as a hint (DONE). */
 void golf__chan_notify_one(golf_chan *ch, golf__wlist *q, _Atomic uint32_t *count);
 
@@ -231,37 +239,66 @@ golf__fence_fast(void)
 void golf__fence_slow(void);
 void golf__chan_asym_init(void);
 
+/* The waker check after a successful buffered push or pop; cold, out of line (wait.c). nr / ns
+ * are the waiter counts the fast path loaded. Wakes one receiver if a receive is ready now (every
+ * receiver if the ring is closed and drained) and one sender if a send is ready now. */
+void golf__buf_wake(golf_chan *ch, uint32_t nr, uint32_t ns);
+
+/* After every successful buffered push *and* pop, both sides are checked: a push may make the
+ * next send ready (the slot after ours was already free) and a pop the next receive (the slot
+ * after ours was already full). Checking only the opposite side left a waiter asleep with a
+ * value ready whenever its wake-up had been spent on a slot still being filled (I6 in
+ * chan/README.md: a consumed wake-up leads to progress or is passed on). */
+static inline void
+golf__buf_after_op(golf_chan *ch)
+{
+    /* [F1] (asymmetric) fence: orders our ring publish (stamp store) before the count loads;
+     * pairs with [F2] in golf__select_run() (H1: a waiter that registered before our loads is
+     * seen here, one that registers after sees our slot in its re-check). */
+    golf__fence_fast();
+    /* relaxed: ordered by the fence; nonzero sends us to the locked slow path. Both counts
+     * share one line that only slow paths write. */
+    uint32_t nr = atomic_load_explicit(&ch->nrecv, memory_order_relaxed);
+    uint32_t ns = atomic_load_explicit(&ch->nsend, memory_order_relaxed);
+    if (GOLF__UNLIKELY((nr | ns) != 0))
+        golf__buf_wake(ch, nr, ns);
+}
+
 /* Buffered send: the ring push, then the waker check. Inline: this is the fast path. */
 static inline int
 golf__buf_try_send(golf_chan *ch, const void *elem)
 {
     int r = golf__ring_try_push(&ch->ring, elem);
-    if (r == GOLF_OK) {
-        /* [F1] (asymmetric) fence: orders the ring publish (stamp store) before the nrecv
-         * load; pairs with [F2] in golf__select_run() (H1: a receiver that registered before
-         * our load is seen here, one that registers after sees our slot). */
-        golf__fence_fast();
-        /* relaxed: ordered by the fence; a nonzero count sends us to the locked slow path. */
-        if (GOLF__UNLIKELY(atomic_load_explicit(&ch->nrecv, memory_order_relaxed) != 0))
-            golf__chan_notify_one(ch, &ch->recvq, &ch->nrecv);
-    }
+    if (r == GOLF_OK)
+        golf__buf_after_op(ch);
     return r;
 }
 
-/* Buffered receive: the ring pop, then the waker check for senders waiting for room. */
+/* Buffered receive: the ring pop, then the waker check. */
 static inline int
 golf__buf_try_recv(golf_chan *ch, void *out)
 {
     int r = golf__ring_try_pop(&ch->ring, out, true);
-    if (r == GOLF_OK) {
-        /* [F1] (asymmetric) fence: orders the slot release before the nsend load; pairs
-         * with [F2]. */
-        golf__fence_fast();
-        /* relaxed: ordered by the fence, as in golf__buf_try_send(). */
-        if (GOLF__UNLIKELY(atomic_load_explicit(&ch->nsend, memory_order_relaxed) != 0))
-            golf__chan_notify_one(ch, &ch->sendq, &ch->nsend);
-    }
+    if (r == GOLF_OK)
+        golf__buf_after_op(ch);
     return r;
+}
+
+/* Returns once no thread holds ch's lock, if one held it when we learnt what we are about to
+ * report. Called before an operation returns a result that another thread produced while it
+ * held the lock (a close's GOLF_ECLOSED; an unbuffered hand-off completed under the peer's
+ * lock): that thread's last touch of the channel is its unlock, so after this the caller may
+ * free the channel (I7, the lifetime rule). One load when the lock is free. */
+static inline void
+golf__chan_settle(golf_chan *ch)
+{
+    /* [L2] acquire: pairs with [L1] release in golf__lock_release(): seeing 0 after we saw
+     * the holder's result means the holder has unlocked (0 is later than its acquisition in
+     * the word's modification order) and is done with the channel's memory. */
+    if (GOLF__UNLIKELY(atomic_load_explicit(&ch->lock.word, memory_order_acquire) != 0)) {
+        golf__lock_acquire(&ch->lock);
+        golf__lock_release(&ch->lock);
+    }
 }
 
 /* Registers node for case (op) on ch. Unbuffered: returns true when the case is ready now (a

@@ -19,6 +19,9 @@ golf__zero_try_send(golf_chan *ch, const void *elem, golf__waiter *self)
     if (atomic_load_explicit(&ch->nrecv, memory_order_relaxed) == 0 &&
         atomic_load_explicit(&ch->closed, memory_order_relaxed) == 0)
         return GOLF_EAGAIN;
+    /* Read before the lock: after our unlock we touch only the peer's buffer and waiter, never
+     * the channel (I7). */
+    size_t size = ch->elem_size;
     uint32_t old = 0;
     golf__wnode *n = NULL;
     golf__lock_acquire(&ch->lock);
@@ -27,21 +30,23 @@ golf__zero_try_send(golf_chan *ch, const void *elem, golf__waiter *self)
         golf__lock_release(&ch->lock);
         return GOLF_ECLOSED;
     }
-    golf__xfer x = {elem, NULL, ch->elem_size, false};
+    golf__xfer x = {elem, NULL, size, false};
     golf__waiter *w =
         golf__wlist_claim_first(&ch->recvq, &ch->nrecv, self, GOLF__W_CLAIMED, &old, &n, &x);
+    if (w)
+        golf__chan_sweep_waiter(ch, w, n);
     golf__lock_release(&ch->lock);
+    /* From here on we touch only the claimed peer (its buffer, its node, its thread-lifetime
+     * waiter), never the channel: the peer may free it once it sees DONE (I7). */
     if (!w)
         return GOLF_EAGAIN;
-    if (x.done) {
-        /* Inline hand-off: copied and DONE under the lock. w is thread-lifetime: safe to wake
-         * after the unlock. */
-        golf__waiter_wake_if_sleeping(w, old);
+    uint32_t index = n->index;
+    if (x.done) { /* inline hand-off: copied under the lock */
+        golf__waiter_finish(w, GOLF__W_DONE | (index << GOLF__W_INDEX_SHIFT));
         return GOLF_OK;
     }
-    uint32_t index = n->index;
-    if (n->buf && ch->elem_size)
-        memcpy(n->buf, elem, ch->elem_size);
+    if (n->buf && size)
+        memcpy(n->buf, elem, size);
     golf__waiter_finish(w, GOLF__W_DONE | (index << GOLF__W_INDEX_SHIFT));
     return GOLF_OK;
 }
@@ -53,13 +58,16 @@ golf__zero_try_recv(golf_chan *ch, void *out, golf__waiter *self)
     if (atomic_load_explicit(&ch->nsend, memory_order_relaxed) == 0 &&
         atomic_load_explicit(&ch->closed, memory_order_relaxed) == 0)
         return GOLF_EAGAIN;
+    size_t size = ch->elem_size; /* read before the lock, see golf__zero_try_send() (I7) */
     uint32_t old = 0;
     golf__wnode *n = NULL;
     unsigned char tmp[GOLF__W_INLINE];
-    golf__xfer x = {NULL, tmp, ch->elem_size, false};
+    golf__xfer x = {NULL, tmp, size, false};
     golf__lock_acquire(&ch->lock);
     golf__waiter *w =
         golf__wlist_claim_first(&ch->sendq, &ch->nsend, self, GOLF__W_CLAIMED, &old, &n, &x);
+    if (w)
+        golf__chan_sweep_waiter(ch, w, n);
     if (!w) {
         /* relaxed: written under the lock we hold. Close empties sendq, so a closed channel
          * never has a sender to pair with. */
@@ -68,15 +76,16 @@ golf__zero_try_recv(golf_chan *ch, void *out, golf__waiter *self)
         return closed ? GOLF_ECLOSED : GOLF_EAGAIN;
     }
     golf__lock_release(&ch->lock);
-    if (x.done) { /* inline hand-off: the value is in tmp and the sender DONE */
-        golf__waiter_wake_if_sleeping(w, old); /* w is thread-lifetime: safe after unlock */
+    /* As in golf__zero_try_send(): the channel is not touched after the unlock (I7). */
+    uint32_t index = n->index;
+    if (x.done) { /* inline hand-off: the value is in tmp */
+        golf__waiter_finish(w, GOLF__W_DONE | (index << GOLF__W_INDEX_SHIFT));
         if (out)
-            memcpy(out, tmp, ch->elem_size);
+            memcpy(out, tmp, size);
         return GOLF_OK;
     }
-    uint32_t index = n->index;
-    if (out && ch->elem_size)
-        memcpy(out, n->buf, ch->elem_size);
+    if (out && size)
+        memcpy(out, n->buf, size);
     golf__waiter_finish(w, GOLF__W_DONE | (index << GOLF__W_INDEX_SHIFT));
     return GOLF_OK;
 }

@@ -206,13 +206,11 @@ golf__waiter_finish(golf__waiter *w, uint32_t to)
  *
  * The inline hand-off (x != NULL and n is a single unbuffered operation whose value travels
  * through its waiter's `val`, n->buf == n->w->val): the value moves *before* the claim, under
- * the lock, and the claim goes straight to DONE: one RMW on the owner's state line instead of
- * CAS CLAIMED + exchange DONE (the spinning owner pulled the line back in between). Safe
- * because while n is linked and we hold the lock its owner cannot leave this round (C1), and a
- * single operation is claimed only through this channel, under this lock: if the CAS loses,
- * the owner aborted and reads neither our bytes in `val` (a receive retries; it re-copies
- * `val` before any later send) nor changed its own (a send's `val` is written before its
- * registration and only read here). */
+ * the lock (safe: while n is linked and we hold the lock its owner cannot leave this round, C1;
+ * a single operation is claimed only through this channel, under this lock; if the CAS loses,
+ * the owner aborted and reads neither our bytes in `val` nor changed its own). The claim is
+ * still CLAIMED, not DONE: the owner may free the channel as soon as it sees DONE, so DONE is
+ * stored after our unlock (golf__waiter_finish), never under the lock (I7). */
 static bool
 golf__claim_node(golf__wlist *q, _Atomic uint32_t *count, golf__wnode *n, uint32_t to,
                  uint32_t *old, golf__xfer *x)
@@ -223,10 +221,9 @@ golf__claim_node(golf__wlist *q, _Atomic uint32_t *count, golf__wnode *n, uint32
                   n->buf == (void *)golf__waiter_inline(w, x->size);
     if (direct) {
         if (x->src)
-            memcpy(n->buf, x->src, x->size); /* published by the claim CAS ([W1]) */
+            memcpy(n->buf, x->src, x->size); /* published by golf__waiter_finish ([W1]) */
         else
             memcpy(x->dst, n->buf, x->size); /* a send's value, ours only if we win */
-        target = GOLF__W_DONE | (n->index << GOLF__W_INDEX_SHIFT);
     }
     /* Claim *before* releasing the node: while `linked` says 1 its owner cannot leave this
      * round (it waits for the lock or for [N1]), so the CAS can only hit the round the node
@@ -282,6 +279,30 @@ golf__wlist_claim_first(golf__wlist *q, _Atomic uint32_t *count, const golf__wai
     return NULL;
 }
 
+static void golf__wake_all_closed_on(golf__wlist *q, _Atomic uint32_t *count);
+
+static void
+golf__sweep_on(golf__wlist *q, _Atomic uint32_t *count, const golf__waiter *w)
+{
+    for (golf__wnode *n = q->head; n;) {
+        golf__wnode *next = n->next;
+        if (n->w == w) {
+            golf__wlist_unlink(q, n); /* [N1] */
+            golf__count_add(count, -1);
+        }
+        n = next;
+    }
+}
+
+void
+golf__chan_sweep_waiter(golf_chan *ch, const golf__waiter *w, const golf__wnode *claimed)
+{
+    if (claimed == &w->node)
+        return; /* a single operation has no other node */
+    golf__sweep_on(&ch->recvq, &ch->nrecv, w);
+    golf__sweep_on(&ch->sendq, &ch->nsend, w);
+}
+
 void
 golf__chan_notify_one(golf_chan *ch, golf__wlist *q, _Atomic uint32_t *count)
 {
@@ -316,6 +337,30 @@ golf__chan_wake_all_closed(golf_chan *ch)
 {
     golf__wake_all_closed_on(&ch->recvq, &ch->nrecv);
     golf__wake_all_closed_on(&ch->sendq, &ch->nsend);
+}
+
+__attribute__((noinline, cold)) void
+golf__buf_wake(golf_chan *ch, uint32_t nr, uint32_t ns)
+{
+    /* Only wake for a case that is ready *now* at the ring's current head / tail: a wake-up
+     * spent on a receiver whose head slot is still being filled would be lost, and the
+     * producer filling it wakes a receiver itself when it is done (I6). */
+    if (nr) {
+        int rr = golf__ring_recv_ready(&ch->ring);
+        if (rr == GOLF__RING_READY_CLOSED) {
+            /* The last value of a closed channel is gone: every receiver gets GOLF_ECLOSED,
+             * as at the close itself (which woke those registered before it). */
+            golf__lock_acquire(&ch->lock);
+            golf__wake_all_closed_on(&ch->recvq, &ch->nrecv);
+            golf__lock_release(&ch->lock);
+        } else if (rr == GOLF__RING_READY) {
+            golf__chan_notify_one(ch, &ch->recvq, &ch->nrecv);
+        }
+    }
+    /* Senders registered before a close were woken by it; later ones see the mark in their
+     * re-check. So only a free slot wakes one. */
+    if (ns && golf__ring_send_ready(&ch->ring) == GOLF__RING_READY)
+        golf__chan_notify_one(ch, &ch->sendq, &ch->nsend);
 }
 
 /* ---- registration ---------------------------------------------------------------------------- */
@@ -471,8 +516,11 @@ golf__case_done(golf_case *cases, size_t k, int r)
 {
     golf_case *c = &cases[k];
     c->status = r;
-    if (r == GOLF_ECLOSED && c->op == GOLF_RECV && c->elem && c->ch->elem_size)
-        memset(c->elem, 0, c->ch->elem_size);
+    if (r == GOLF_ECLOSED) {
+        if (c->op == GOLF_RECV && c->elem && c->ch->elem_size)
+            memset(c->elem, 0, c->ch->elem_size);
+        golf__chan_settle(c->ch); /* the closer may still hold the lock (I7) */
+    }
     return (int)k;
 }
 
@@ -498,6 +546,7 @@ golf__select_run(golf_case *cases, size_t n, golf__wnode *nodes, uint32_t *perm,
      * waiter's own node and passes the value through the waiter's inline buffer. */
     bool inline_val = !nodes && n == 1 && cases[0].ch && !any_buffered &&
                       cases[0].ch->elem_size > 0 && cases[0].ch->elem_size <= GOLF__W_INLINE;
+    size_t inline_size = inline_val ? cases[0].ch->elem_size : 0;
 
     for (;;) {
         /* Pass 1: a woken buffered case first (the item that woke us), then every case in a
@@ -554,6 +603,7 @@ golf__select_run(golf_case *cases, size_t n, golf__wnode *nodes, uint32_t *perm,
             }
             node->index = perm[k];
             node->skips = 0;
+            node->buffered = golf__chan_is_buffered(c->ch);
             /* relaxed: not linked yet, only we can see it. */
             atomic_store_explicit(&node->linked, 0, memory_order_relaxed);
             ready = golf__chan_register(c->ch, c->op, node);
@@ -586,12 +636,16 @@ golf__select_run(golf_case *cases, size_t n, golf__wnode *nodes, uint32_t *perm,
 
         if ((s & GOLF__W_PHASE) == GOLF__W_DONE) {
             size_t k = s >> GOLF__W_INDEX_SHIFT;
-            if (!golf__chan_is_buffered(cases[k].ch)) {
-                if (inline_val && cases[k].op == GOLF_RECV && cases[k].elem &&
-                    !(s & GOLF__W_CLOSED))
-                    memcpy(cases[k].elem, golf__waiter_inline(self, cases[k].ch->elem_size),
-                           cases[k].ch->elem_size);
-                return golf__case_done(cases, k, (s & GOLF__W_CLOSED) ? GOLF_ECLOSED : GOLF_OK);
+            if (s & GOLF__W_CLOSED) /* the closer may still hold the lock: case_done settles */
+                return golf__case_done(cases, k, GOLF_ECLOSED);
+            if (!(nodes ? &nodes[k] : &self->node)->buffered) {
+                /* An unbuffered hand-off, complete. Its claimer stored DONE after its unlock and
+                 * the peer may free the channel as soon as we return, or already: from here on
+                 * we do not touch cases[k].ch (I7). */
+                if (inline_val && cases[k].op == GOLF_RECV && cases[k].elem)
+                    memcpy(cases[k].elem, golf__waiter_inline(self, inline_size), inline_size);
+                cases[k].status = GOLF_OK;
+                return (int)k;
             }
             hint = (long)k;
             continue;

@@ -254,36 +254,89 @@ golf__ring_try_pop(golf__ring_core *r, void *out, bool closable)
     }
 }
 
-/* Side-effect-free readiness checks for a parked channel operation's re-check. Callers issue a
- * seq_cst fence before them (the park/unpark Dekker pattern). True when a pop would not find
- * the ring empty-and-open: an element is ready at head, or the ring is closed. */
+/* Side-effect-free readiness checks for a parked channel operation's re-check and for the
+ * wake-up checks after a successful push or pop (chan/README.md, "Why no wake-up is lost").
+ * Callers issue the [F1]/[F2] fence before them (the park/unpark Dekker pattern).
+ *
+ * A receive is ready when the slot at the *current* head holds a value, or when the ring is
+ * closed and drained (head == tail): then it returns GOLF__RING_READY_CLOSED, so the caller
+ * wakes every receiver, not one. A closed ring whose head slot a producer is still filling is
+ * not ready: that producer's own wake-up check will find it (a receiver that spun on "closed"
+ * there would burn a CPU until the producer runs again).
+ *
+ * "Current" matters: a head (or tail) loaded before another thread moved it points at a slot
+ * whose stamp says "already taken"; reporting "not ready" then could strand a waiter whose
+ * ready slot is the next one, so the check reloads the index instead. And a slot that shows a
+ * value at a head that has since moved (its consumer took the position and is mid-copy) is
+ * not ready either: the index is re-read after the stamp, so a consumer stalled inside its
+ * copy does not make waiters spin on a slot they can never take. */
+enum { GOLF__RING_NOT_READY = 0, GOLF__RING_READY = 1, GOLF__RING_READY_CLOSED = 2 };
+
 static inline int
 golf__ring_recv_ready(golf__ring_core *r)
 {
-    /* relaxed: ordered after the caller's fence; a stale value only makes us park and be woken. */
-    uint64_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
-    if (tail & r->mark)
-        return 1;
-    /* relaxed: as above. */
+    /* relaxed: ordered after the caller's fence; a stale value is detected by the stamp below
+     * and reloaded. */
     uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
-    /* [R2] acquire: see golf__ring_try_pop(). */
-    uint64_t stamp =
-        atomic_load_explicit(&golf__ring_slot_at(r, head)->stamp, memory_order_acquire);
-    return stamp == head + 1;
+    for (;;) {
+        /* [R2] acquire: see golf__ring_try_pop(); also orders the index reloads below after
+         * the stamp store of whoever moved the index past this slot. */
+        uint64_t stamp =
+            atomic_load_explicit(&golf__ring_slot_at(r, head)->stamp, memory_order_acquire);
+        /* relaxed: as above. */
+        uint64_t now = atomic_load_explicit(&r->head, memory_order_relaxed);
+        if (now != head) { /* head moved while we looked: look at the new one */
+            head = now;
+            continue;
+        }
+        if (stamp == head + 1)
+            return GOLF__RING_READY;
+        if (stamp == head) {
+            /* Empty, or a producer holds the position. [R3] acquire: a receive that will
+             * report "closed" sees what preceded the close. */
+            uint64_t tail = atomic_load_explicit(&r->tail, memory_order_acquire);
+            if ((tail & r->mark) && (tail & ~r->mark) == head)
+                return GOLF__RING_READY_CLOSED;
+            return GOLF__RING_NOT_READY;
+        }
+        /* Any other stamp: the last lap's consumer of this slot is still reading it (stamp
+         * below head: not ready; its release will be followed by a push here, whose check
+         * wakes us), or head is stale (stamp past head + 1: reload). */
+        if ((int64_t)(stamp - head) < 0)
+            return GOLF__RING_NOT_READY;
+        /* relaxed: as above. */
+        head = atomic_load_explicit(&r->head, memory_order_relaxed);
+    }
 }
 
-/* True when a push would not find the ring full-and-open: the slot at tail is free, or closed. */
+/* A send is ready when the slot at the current tail is free, or the ring is closed (a send
+ * then fails at once with GOLF_ECLOSED). */
 static inline int
 golf__ring_send_ready(golf__ring_core *r)
 {
     /* relaxed: ordered after the caller's fence, see golf__ring_recv_ready(). */
     uint64_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
-    if (tail & r->mark)
-        return 1;
-    /* [R1] acquire: see golf__ring_try_push(). */
-    uint64_t stamp =
-        atomic_load_explicit(&golf__ring_slot_at(r, tail)->stamp, memory_order_acquire);
-    return stamp == tail;
+    for (;;) {
+        if (tail & r->mark)
+            return GOLF__RING_READY_CLOSED;
+        /* [R1] acquire: see golf__ring_try_push(). */
+        uint64_t stamp =
+            atomic_load_explicit(&golf__ring_slot_at(r, tail)->stamp, memory_order_acquire);
+        /* relaxed: as above. */
+        uint64_t now = atomic_load_explicit(&r->tail, memory_order_relaxed);
+        if (now != tail) {
+            tail = now;
+            continue;
+        }
+        if (stamp == tail)
+            return GOLF__RING_READY;
+        /* stamp + one_lap == tail + 1: full, or the slot's reader is still copying out (its
+         * release check wakes us). Anything else: tail is stale, reload. */
+        if (stamp + r->one_lap == tail + 1 || (int64_t)(stamp - tail) < 0)
+            return GOLF__RING_NOT_READY;
+        /* relaxed: as above. */
+        tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
+    }
 }
 
 /* Elements between head and tail (reserved ones included): a snapshot. */
