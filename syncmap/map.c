@@ -415,12 +415,24 @@ out:
  * be reused while fn runs; long keys point to their immutable block). */
 typedef struct range_item {
     uint64_t word;   /* inline key bytes */
-    const void *key; /* NULL: the item was dropped (a duplicate) */
+    const void *key; /* NULL: the item is dropped (another part's key, or a duplicate) */
     size_t klen;
     void *value;
 } range_item;
 
 enum { GOLF__MAP_RANGE_STACK = 8 * GOLF__MAP_SLOTS };
+
+/* What one range call carries from chain to chain. */
+typedef struct range_walk {
+    golf_map *m;
+    range_item *snap; /* the chain being visited: stack, or a heap array once it outgrew it */
+    size_t cap;
+    range_item stack[GOLF__MAP_RANGE_STACK];
+    bool (*fn)(const void *, size_t, void *, void *);
+    void *arg;
+} range_walk;
+
+enum { RANGE_DONE, RANGE_STOP, RANGE_MOVED };
 
 static bool
 range_same_key(const range_item *a, const range_item *b)
@@ -428,62 +440,77 @@ range_same_key(const range_item *a, const range_item *b)
     return a->klen == b->klen && (a->klen == 0 || memcmp(a->key, b->key, a->klen) == 0);
 }
 
-/* Visits one chain: a consistent snapshot of each line (retried while writers change it),
- * then fn on every item whose key is not already visited from this chain (a key removed and
- * re-inserted during the walk can show up in two lines). Returns false when fn said stop. */
-static bool
-range_chain(golf__map_bucket *b, range_item **snap, size_t *cap, range_item *stack,
-            bool (*fn)(const void *, size_t, void *, void *), void *arg)
+/* Visits the chain headed by b, keeping only keys whose hash h has (h & fmask) == fr (fmask 0:
+ * all): a consistent snapshot of each line (retried while writers change it), then fn on every
+ * item whose key is not already visited from this chain (a key removed and re-inserted during
+ * the walk can show up in two lines). RANGE_MOVED, with nothing visited, when the head is
+ * MOVED at the walk's first consistent read: the chain is frozen as of a move that may predate
+ * this call, and its long-key blocks may belong to (and be freed from) the next table, so it is
+ * never walked; the caller goes to t->next (invariant 7 in README.md). A head found not MOVED
+ * here may be moved while we walk on: then the lines we read after the move show the chain as
+ * of the move, a moment inside this call, and its blocks stay allocated until a grace period
+ * after our read section (they are unlinked from the next table only after the move). */
+static int
+range_chain(range_walk *w, golf__map_bucket *b, uint64_t fmask, uint64_t fr)
 {
     size_t n = 0;
     for (golf__map_bucket *bb = b; bb != NULL;
          bb = atomic_load_explicit(&bb->overflow, memory_order_acquire)) { /* [M7] */
-        if (n + GOLF__MAP_SLOTS > *cap) {
-            size_t nc = *cap * 2;
+        if (n + GOLF__MAP_SLOTS > w->cap) {
+            size_t nc = w->cap * 2;
             range_item *ns = golf__map_alloc(nc * sizeof *ns);
             if (ns == NULL)
                 break; /* out of memory: the rest of this chain is skipped; see README */
-            memcpy(ns, *snap, n * sizeof *ns);
-            if (*snap != stack)
-                free(*snap);
-            *snap = ns;
-            *cap = nc;
+            memcpy(ns, w->snap, n * sizeof *ns);
+            if (w->snap != w->stack)
+                free(w->snap);
+            w->snap = ns;
+            w->cap = nc;
         }
         size_t base = n;
         for (;;) {
             n = base;
-            /* [M5] acquire: as in lookup(). MOVED is ignored on purpose, see golf_map_range. */
+            /* [M2][M5] acquire: as in lookup(): MOVED, and the slots behind the fields. */
             uint64_t meta = atomic_load_explicit(&bb->meta, memory_order_acquire);
+            if (bb == b && (meta & GOLF__MAP_MOVED))
+                return RANGE_MOVED; /* only heads are MOVED, and nothing was visited yet */
             for (int i = 0; i < GOLF__MAP_SLOTS; i++) {
                 uint64_t f = golf__map_field(meta, i);
                 if (f == 0)
                     continue;
-                range_item *it = &(*snap)[n++];
+                range_item *it = &w->snap[n++];
                 /* [M4] [M6] acquire: as in lookup(). */
                 it->word = atomic_load_explicit(&bb->slot[i].key, memory_order_acquire);
                 it->value = atomic_load_explicit(&bb->slot[i].value, memory_order_acquire);
                 it->klen = f >> 8;
-                it->key = NULL;
-                if (it->klen == GOLF__MAP_CODE_LONG) {
-                    /* The block is immutable; only its address is read before the check. */
-                    it->key = (const golf__map_key *)(uintptr_t)it->word;
-                }
             }
+            /* A MOVED set meanwhile changes the word too: the retry then returns above. */
             if (golf__map_line_stable(bb, meta))
                 break;
         }
+        /* The line was stable: its long-key words are live blocks, safe to dereference. */
         for (size_t j = base; j < n; j++) {
-            range_item *it = &(*snap)[j];
-            if (it->key != NULL) {
-                const golf__map_key *k = it->key;
+            range_item *it = &w->snap[j];
+            uint64_t h;
+            if (it->klen == GOLF__MAP_CODE_LONG) {
+                const golf__map_key *k = (const golf__map_key *)(uintptr_t)it->word;
                 it->key = k->bytes;
                 it->klen = k->klen;
+                h = k->hash;
+            } else {
+                h = fmask != 0 ? golf__map_inline_hash(w->m->seed, it->word, it->klen) : 0;
             }
+            if ((h & fmask) != fr)
+                it->klen = SIZE_MAX; /* another part's key: dropped below */
         }
     }
-    range_item *s = *snap;
+    range_item *s = w->snap;
     for (size_t j = 0; j < n; j++) {
         range_item *it = &s[j];
+        if (it->klen == SIZE_MAX) {
+            it->key = NULL;
+            continue;
+        }
         if (it->klen <= 8)
             it->key = &it->word; /* the inline bytes, in this array */
         bool dup = false;
@@ -493,10 +520,46 @@ range_chain(golf__map_bucket *b, range_item **snap, size_t *cap, range_item *sta
             it->key = NULL;
             continue;
         }
-        if (!fn(it->key, it->klen, it->value, arg))
-            return false;
+        if (!w->fn(it->key, it->klen, it->value, w->arg))
+            return RANGE_STOP;
     }
-    return true;
+    return RANGE_DONE;
+}
+
+/* Visits the part of the key space whose hashes h have (h & mask) == r, starting at table y,
+ * where every table that held the part before y has MOVED it on (mask 0: the whole map). The
+ * part's keys live in y's buckets j with (j & mask) == r (y larger than the part), or among the
+ * keys of y's one bucket r & y->mask (y not larger: filtered by hash); a MOVED bucket's keys
+ * live in y->next. So each key has one path of buckets through the tables, and is looked for in
+ * the first bucket of it that is not MOVED, once (invariant 7 in README.md).
+ *
+ * Recursion only where y is larger than the part, and the part then narrows to y's bucket: the
+ * depth is at most the number of hash bits, however many tables resizes and clears chain up.
+ * Tables reachable from the range's start table stay allocated for its read section: each is
+ * retired only after m->table moved past it, which was after the range loaded m->table. */
+static int
+range_part(range_walk *w, golf__map_table *y, uint64_t mask, uint64_t r)
+{
+    for (;;) {
+        if (y->mask > mask) {
+            for (uint64_t j = r; j <= y->mask; j += mask + 1) {
+                int rc = range_chain(w, &y->buckets[j], 0, 0);
+                if (rc == RANGE_MOVED)
+                    /* [M3] acquire: pairs with the release store of t->next (stored before the
+                     * MOVED mark we saw with [M2] acquire). */
+                    rc = range_part(w, atomic_load_explicit(&y->next, memory_order_acquire),
+                                    y->mask, j);
+                if (rc == RANGE_STOP)
+                    return RANGE_STOP;
+            }
+            return RANGE_DONE;
+        }
+        int rc = range_chain(w, &y->buckets[r & y->mask], y->mask < mask ? mask : 0,
+                             y->mask < mask ? r : 0);
+        if (rc != RANGE_MOVED)
+            return rc;
+        y = atomic_load_explicit(&y->next, memory_order_acquire); /* [M3] acquire: as above */
+    }
 }
 
 void
@@ -505,21 +568,19 @@ golf_map_range(golf_map *m, bool (*fn)(const void *key, size_t klen, void *value
 {
     if (m == NULL || fn == NULL)
         return;
-    range_item stack[GOLF__MAP_RANGE_STACK];
-    range_item *snap = stack;
-    size_t cap = GOLF__MAP_RANGE_STACK;
+    range_walk w;
+    w.m = m;
+    w.snap = w.stack;
+    w.cap = GOLF__MAP_RANGE_STACK;
+    w.fn = fn;
+    w.arg = arg;
     golf__rcu_read_lock();
-    /* [M1] acquire: as in lookup(). We walk this table only, even where a resize or clear has
-     * MOVED buckets on: a moved chain stays as it was at the move, so every key present for
-     * the whole call is still linked in it (with the value it had at the move, a moment of the
-     * call), and a key maps to one bucket of one table, so none is seen twice. */
+    /* [M1] acquire: as in lookup(). Every table before this one is wholly MOVED on. */
     golf__map_table *t = atomic_load_explicit(&m->table, memory_order_acquire);
-    for (size_t i = 0; i <= t->mask; i++)
-        if (!range_chain(&t->buckets[i], &snap, &cap, stack, fn, arg))
-            break;
+    (void)range_part(&w, t, 0, 0);
     golf__rcu_read_unlock();
-    if (snap != stack)
-        free(snap);
+    if (w.snap != w.stack)
+        free(w.snap);
 }
 
 /* ---- the rest ---- */

@@ -149,6 +149,17 @@ golf__map_hash(uint64_t seed, const void *key, size_t len)
     return golf__map_fold(h ^ GOLF__MAP_K0, seed ^ GOLF__MAP_K2);
 }
 
+/* The hash of an inline key (klen <= 8) from the slot's key word, which holds its bytes in
+ * memory order, zero-padded. A 16-byte buffer keeps the compiler sure the hash never reads past
+ * it. */
+static inline uint64_t
+golf__map_inline_hash(uint64_t seed, uint64_t w, size_t klen)
+{
+    unsigned char buf[16] = {0};
+    memcpy(buf, &w, 8);
+    return golf__map_hash(seed, buf, klen);
+}
+
 /* What a lookup compares: the slot field (tag + key code) and the key word. */
 typedef struct golf__map_probe {
     uint64_t hash;

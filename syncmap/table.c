@@ -199,11 +199,7 @@ slot_hash(const golf_map *m, uint64_t f, uint64_t w)
     uint64_t code = f >> 8;
     if (code == GOLF__MAP_CODE_LONG)
         return ((const golf__map_key *)(uintptr_t)w)->hash;
-    /* The inline bytes are the key (memcpy'd in, so in memory order). A 16-byte buffer keeps
-     * the compiler sure the hash never reads past it. */
-    unsigned char buf[16] = {0};
-    memcpy(buf, &w, 8);
-    return golf__map_hash(m->seed, buf, code);
+    return golf__map_inline_hash(m->seed, w, code);
 }
 
 /* Places a slot in the first free slot of dst's chain, taking overflow buckets from *spare.
