@@ -76,7 +76,7 @@ typedef struct model {
     bool is_long;
 } model;
 
-static bool
+static inline bool
 model_visit(const void *key, size_t klen, void *value, void *arg)
 {
     model *md = arg;
@@ -94,7 +94,7 @@ model_visit(const void *key, size_t klen, void *value, void *arg)
 /* Ranges m and checks it against md exactly (single-threaded): every present key once, with its
  * value; no absent key. Also len. `what` names the step in the message. False (with a FAIL line
  * on stderr) on a mismatch, so a program can report every symptom before it exits 1. */
-static bool
+static inline bool
 model_check(golf_map *m, model *md, const char *what)
 {
     memset(md->seen, 0, sizeof md->seen);
@@ -157,7 +157,7 @@ key_in_moved_bucket(golf_map *m, uint64_t i, bool is_long)
  * stopped half-way on allocation failure: some keys in MOVED buckets of the current table (at
  * least 2), some in buckets not moved yet.
  * Returns false if that did not happen within MODEL_MAX / 2 keys. */
-static bool
+static inline bool
 stop_resize_half_way(golf_map *m, model *md)
 {
     for (uint64_t i = 0; i < MODEL_MAX / 2; i++) {
