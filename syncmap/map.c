@@ -13,7 +13,11 @@
  *     as far as other writers can tell), no version bump, no
  *     allocation. A reader sees the old or the new value, both of which were the key's.
  *   - Long keys live in immutable blocks freed only after a grace period; every path runs in
- *     a read section. */
+ *     a read section.
+ *   - No reader enters a chain whose head it sees MOVED (README invariant 7): a frozen chain is
+ *     read only by readers that were in it before its move, so what they read is as of a moment
+ *     inside their call, and the key blocks it links, which the next table may unlink and free,
+ *     outlive them (the grace period starts after the move). */
 #include "syncmap/map_internal.h"
 
 #include <stdlib.h>
