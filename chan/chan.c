@@ -84,7 +84,7 @@ golf_chan_close(golf_chan *ch)
     if (golf__chan_is_buffered(ch)) {
         /* The lock is taken *before* the mark is set: a receiver that sees the mark settles
          * on the lock (golf__chan_settle) before it returns GOLF_ECLOSED, so it cannot free
-         * the channel while we still wake waiters (I7). */
+         * the channel while we still wake waiters (C8). */
         golf__lock_acquire(&ch->lock);
         /* [R3] release: a receiver that sees the mark and an empty ring (acquire in
          * golf__ring_try_pop()) sees everything before the close. The RMW puts the mark in
@@ -126,7 +126,7 @@ golf__try_send(golf_chan *ch, const void *elem)
     else
         r = golf__zero_try_send(ch, elem, golf__self());
     if (GOLF__UNLIKELY(r == GOLF_ECLOSED))
-        golf__chan_settle(ch); /* the closer may still hold the lock (I7) */
+        golf__chan_settle(ch); /* the closer may still hold the lock (C8) */
     return r;
 }
 
@@ -141,7 +141,7 @@ golf__try_recv(golf_chan *ch, void *out)
     if (GOLF__UNLIKELY(r == GOLF_ECLOSED)) {
         if (out && ch->elem_size)
             memset(out, 0, ch->elem_size);
-        golf__chan_settle(ch); /* the closer may still hold the lock (I7) */
+        golf__chan_settle(ch); /* the closer may still hold the lock (C8) */
     }
     return r;
 }

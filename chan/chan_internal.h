@@ -14,6 +14,16 @@
  *       the owner's buffer).
  *   C4  nrecv / nsend equal the number of nodes linked on recvq / sendq (changed under `lock`).
  *   C5  Buffered: closed is the mark bit of ring.tail. Unbuffered: `closed`, written under lock.
+ *   C6  A thread is never paired with itself (claims skip the claimer's own nodes).
+ *   C7  Liveness: a consumed wake-up leads to progress or is passed on. Every successful
+ *       buffered push and pop re-checks both sides and wakes a waiter whose case is ready at the
+ *       ring's *current* head / tail; the thread that completes a slot others were waiting
+ *       behind wakes for it. So no receiver sleeps while a value is takeable, and no sender
+ *       while a slot is free.
+ *   C8  Lifetime: golf's last touch of a channel precedes the return of any operation it
+ *       completes elsewhere. An unbuffered claimer stores DONE after its unlock; a close holds
+ *       the lock from before the mark to after the wake-ups, and every GOLF_ECLOSED return
+ *       settles on the lock first. A buffered value does *not* say its sender has returned.
  */
 #ifndef GOLF_CHAN_INTERNAL_H
 #define GOLF_CHAN_INTERNAL_H
@@ -71,7 +81,7 @@ typedef struct golf__wnode {
     uint32_t skips;                  /* times passed over for a newer waiter (under the lock) */
     uint32_t buffered;               /* the case's channel is buffered; written by the owner
                                         before linking, read by it after DONE without
-                                        touching the channel (I7) */
+                                        touching the channel (C8) */
 } golf__wnode;
 
 /* Values up to this size travel through the waiter's own line in an unbuffered hand-off. */
@@ -199,7 +209,7 @@ golf__waiter *golf__wlist_claim_first(golf__wlist *q, _Atomic uint32_t *count,
 
 /* After claiming `claimed` (a node of w) for an unbuffered hand-off: unlinks w's other nodes on
  * ch (a select with two cases on one channel), so that w, once DONE, never touches ch again
- * (I7). Caller holds the lock. */
+ * (C8). Caller holds the lock. */
 void golf__chan_sweep_waiter(golf_chan *ch, const golf__waiter *w, const golf__wnode *claimed);
 
 /* Wakes one waiter of a buffered channel's queue, as a hint (DONE). */
@@ -247,7 +257,7 @@ void golf__buf_wake(golf_chan *ch, uint32_t nr, uint32_t ns);
 /* After every successful buffered push *and* pop, both sides are checked: a push may make the
  * next send ready (the slot after ours was already free) and a pop the next receive (the slot
  * after ours was already full). Checking only the opposite side left a waiter asleep with a
- * value ready whenever its wake-up had been spent on a slot still being filled (I6 in
+ * value ready whenever its wake-up had been spent on a slot still being filled (C7 in
  * chan/README.md: a consumed wake-up leads to progress or is passed on). */
 static inline void
 golf__buf_after_op(golf_chan *ch)
@@ -288,7 +298,7 @@ golf__buf_try_recv(golf_chan *ch, void *out)
  * report. Called before an operation returns a result that another thread produced while it
  * held the lock (a close's GOLF_ECLOSED; an unbuffered hand-off completed under the peer's
  * lock): that thread's last touch of the channel is its unlock, so after this the caller may
- * free the channel (I7, the lifetime rule). One load when the lock is free. */
+ * free the channel (C8, the lifetime rule). One load when the lock is free. */
 static inline void
 golf__chan_settle(golf_chan *ch)
 {

@@ -20,7 +20,7 @@ golf__zero_try_send(golf_chan *ch, const void *elem, golf__waiter *self)
         atomic_load_explicit(&ch->closed, memory_order_relaxed) == 0)
         return GOLF_EAGAIN;
     /* Read before the lock: after our unlock we touch only the peer's buffer and waiter, never
-     * the channel (I7). */
+     * the channel (C8). */
     size_t size = ch->elem_size;
     uint32_t old = 0;
     golf__wnode *n = NULL;
@@ -37,7 +37,7 @@ golf__zero_try_send(golf_chan *ch, const void *elem, golf__waiter *self)
         golf__chan_sweep_waiter(ch, w, n);
     golf__lock_release(&ch->lock);
     /* From here on we touch only the claimed peer (its buffer, its node, its thread-lifetime
-     * waiter), never the channel: the peer may free it once it sees DONE (I7). */
+     * waiter), never the channel: the peer may free it once it sees DONE (C8). */
     if (!w)
         return GOLF_EAGAIN;
     uint32_t index = n->index;
@@ -58,7 +58,7 @@ golf__zero_try_recv(golf_chan *ch, void *out, golf__waiter *self)
     if (atomic_load_explicit(&ch->nsend, memory_order_relaxed) == 0 &&
         atomic_load_explicit(&ch->closed, memory_order_relaxed) == 0)
         return GOLF_EAGAIN;
-    size_t size = ch->elem_size; /* read before the lock, see golf__zero_try_send() (I7) */
+    size_t size = ch->elem_size; /* read before the lock, see golf__zero_try_send() (C8) */
     uint32_t old = 0;
     golf__wnode *n = NULL;
     unsigned char tmp[GOLF__W_INLINE];
@@ -76,7 +76,7 @@ golf__zero_try_recv(golf_chan *ch, void *out, golf__waiter *self)
         return closed ? GOLF_ECLOSED : GOLF_EAGAIN;
     }
     golf__lock_release(&ch->lock);
-    /* As in golf__zero_try_send(): the channel is not touched after the unlock (I7). */
+    /* As in golf__zero_try_send(): the channel is not touched after the unlock (C8). */
     uint32_t index = n->index;
     if (x.done) { /* inline hand-off: the value is in tmp */
         golf__waiter_finish(w, GOLF__W_DONE | (index << GOLF__W_INDEX_SHIFT));

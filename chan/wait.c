@@ -7,14 +7,16 @@
  *   owner (blocking)                          waker (a send, receive or close elsewhere)
  *   1. try every case (random order)          1. make the case ready (publish, or close)
  *   2. state = WAITING; link a node per case  2. fence [F1] (buffered: the ring publish)
- *   3. fence [F2]; re-check every case        3. load nrecv / nsend; if 0: done, no waker work
+ *   3. fence [F2]; re-check every case        3. load nrecv and nsend; if 0: done, no waker
+ *                                                work (buffered: wake only a side whose case
+ *                                                is ready now, C7)
  *      (unbuffered: checked under the lock    4. lock; claim the first node whose waiter CAS
  *      that linked the node)                     WAITING -> DONE|CLAIMED wins; unlink it; unlock
  *   4. ready: CAS WAITING -> ABORTED          5. CLAIMED: copy, then DONE; futex_wake only if
  *   5. spin (~14 us), then set SLEEPING,         the waiter had set SLEEPING (a single
  *      futex_wait                                operation's inline value: copied under the
- *                                                lock, claimed straight to DONE; see
- *                                                golf__claim_node)
+ *                                                lock; DONE still after the unlock, C8;
+ *                                                see golf__claim_node)
  *   6. unlink every node still linked
  *   7. DONE on an unbuffered case: complete. DONE on a buffered case: a hint; retry that case
  *      first. ABORTED: retry all, or time out.
@@ -210,7 +212,7 @@ golf__waiter_finish(golf__waiter *w, uint32_t to)
  * a single operation is claimed only through this channel, under this lock; if the CAS loses,
  * the owner aborted and reads neither our bytes in `val` nor changed its own). The claim is
  * still CLAIMED, not DONE: the owner may free the channel as soon as it sees DONE, so DONE is
- * stored after our unlock (golf__waiter_finish), never under the lock (I7). */
+ * stored after our unlock (golf__waiter_finish), never under the lock (C8). */
 static bool
 golf__claim_node(golf__wlist *q, _Atomic uint32_t *count, golf__wnode *n, uint32_t to,
                  uint32_t *old, golf__xfer *x)
@@ -344,7 +346,7 @@ golf__buf_wake(golf_chan *ch, uint32_t nr, uint32_t ns)
 {
     /* Only wake for a case that is ready *now* at the ring's current head / tail: a wake-up
      * spent on a receiver whose head slot is still being filled would be lost, and the
-     * producer filling it wakes a receiver itself when it is done (I6). */
+     * producer filling it wakes a receiver itself when it is done (C7). */
     if (nr) {
         int rr = golf__ring_recv_ready(&ch->ring);
         if (rr == GOLF__RING_READY_CLOSED) {
@@ -519,7 +521,7 @@ golf__case_done(golf_case *cases, size_t k, int r)
     if (r == GOLF_ECLOSED) {
         if (c->op == GOLF_RECV && c->elem && c->ch->elem_size)
             memset(c->elem, 0, c->ch->elem_size);
-        golf__chan_settle(c->ch); /* the closer may still hold the lock (I7) */
+        golf__chan_settle(c->ch); /* the closer may still hold the lock (C8) */
     }
     return (int)k;
 }
@@ -641,7 +643,7 @@ golf__select_run(golf_case *cases, size_t n, golf__wnode *nodes, uint32_t *perm,
             if (!(nodes ? &nodes[k] : &self->node)->buffered) {
                 /* An unbuffered hand-off, complete. Its claimer stored DONE after its unlock and
                  * the peer may free the channel as soon as we return, or already: from here on
-                 * we do not touch cases[k].ch (I7). */
+                 * we do not touch cases[k].ch (C8). */
                 if (inline_val && cases[k].op == GOLF_RECV && cases[k].elem)
                     memcpy(cases[k].elem, golf__waiter_inline(self, inline_size), inline_size);
                 cases[k].status = GOLF_OK;

@@ -1,5 +1,17 @@
 /* golf/chan.h: Go channels and select (see chan/README.md).
- * The API is fixed by SPEC.md. */
+ *
+ * Lifetime (when golf_chan_free may be called): once an operation has returned in one thread,
+ * and that thread has learnt through golf that every other user of the channel is done, it may
+ * free the channel at once; golf's last touch of a channel's memory comes before any operation
+ * it completes returns elsewhere. In practice:
+ *   - a receiver that gets GOLF_ECLOSED (from golf_chan_recv, a try or timeout form, or a
+ *     select case) may free the channel if no other thread still uses it: the closer is done;
+ *   - unbuffered: when a send returns, its receiver is done with the channel, and when a
+ *     receive returns, its sender is (either side may free it);
+ *   - buffered: receiving a value tells you it was sent, *not* that its sender has returned
+ *     from golf_chan_send (it may still be checking for waiters). Free a buffered channel after
+ *     a close whose GOLF_ECLOSED you received, or after joining the senders.
+ * golf_chan_free with threads still blocked on the channel is undefined behaviour. */
 #ifndef GOLF_CHAN_H
 #define GOLF_CHAN_H
 

@@ -7,7 +7,9 @@
  *     inside golf, and the reverse, whichever of the two parked first;
  *   - a select with two cases on one unbuffered channel, completed by a peer that then frees.
  * Run under ASan (the asan preset): a late touch is a heap-use-after-free report. In the other
- * builds it checks the values and that nothing hangs. Usage: regress_chan_lifetime [iters [scenario 0-5]] */
+ * builds it checks the values and that nothing hangs.
+ * golf-regress: one-cpu (also run under taskset -c 0)
+ * Usage: regress_chan_lifetime [iters [scenario 0-5]] */
 #include "regress.h"
 
 #include <pthread.h>

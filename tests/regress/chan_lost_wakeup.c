@@ -10,6 +10,7 @@
  * its copy out of slot 0 (its buffer is the PROT_NONE page), consumer B takes slot 1. Both
  * senders must complete. Each scenario runs with blocking calls and with select.
  *
+ * golf-regress: one-cpu (also run under taskset -c 0)
  * Usage: regress_chan_lost_wakeup [rounds]  (exit 0: pass) */
 #include "regress.h"
 
