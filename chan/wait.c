@@ -638,9 +638,10 @@ golf__select_run(golf_case *cases, size_t n, golf__wnode *nodes, uint32_t *perm,
 
         if ((s & GOLF__W_PHASE) == GOLF__W_DONE) {
             size_t k = s >> GOLF__W_INDEX_SHIFT;
-            if (s & GOLF__W_CLOSED) /* the closer may still hold the lock: case_done settles */
-                return golf__case_done(cases, k, GOLF_ECLOSED);
             if (!(nodes ? &nodes[k] : &self->node)->buffered) {
+                /* Closed: the closer may still hold the lock; case_done settles on it. */
+                if (s & GOLF__W_CLOSED)
+                    return golf__case_done(cases, k, GOLF_ECLOSED);
                 /* An unbuffered hand-off, complete. Its claimer stored DONE after its unlock and
                  * the peer may free the channel as soon as we return, or already: from here on
                  * we do not touch cases[k].ch (C8). */

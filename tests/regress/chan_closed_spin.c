@@ -6,7 +6,9 @@
  * channel is closed; four receivers block. Over one second their CPU time must stay small
  * (they sleep; before the fix each spun at ~0.25 CPU-s/s). Then the producer finishes: exactly
  * one receiver gets its value, the other three GOLF_ECLOSED, and all return (one-shot: no later
- * close wakes them). Usage: regress_chan_closed_spin [rounds] */
+ * close wakes them). Odd rounds close while the receivers are already parked: the close must
+ * wake them without handing out GOLF_ECLOSED while a value is still being written.
+ * Usage: regress_chan_closed_spin [rounds] */
 #include "regress.h"
 
 #include <pthread.h>
@@ -75,11 +77,19 @@ main(int argc, char **argv)
         pthread_t p, r[NRECV];
         pthread_create(&p, NULL, stalled_send, NULL);
         REGRESS_CHECK(regress_stall_wait(10), "producer did not stall");
-        REGRESS_CHECK(golf_chan_close(ch) == GOLF_OK, "close");
+        /* Even rounds close first; odd rounds close while the receivers are already parked
+         * (the close must not hand them GOLF_ECLOSED: a value is still coming). */
+        bool close_first = (round & 1) == 0;
+        if (close_first)
+            REGRESS_CHECK(golf_chan_close(ch) == GOLF_OK, "close");
         for (int i = 0; i < NRECV; i++)
             pthread_create(&r[i], NULL, receiver, (void *)(intptr_t)i);
         while (atomic_load(&started) < NRECV)
             regress_sleep_us(1000);
+        if (!close_first) {
+            regress_sleep_us(50000); /* they park */
+            REGRESS_CHECK(golf_chan_close(ch) == GOLF_OK, "close");
+        }
         regress_sleep_us(100000); /* settle into their waits */
         double before[NRECV];
         for (int i = 0; i < NRECV; i++)
