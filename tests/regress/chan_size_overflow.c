@@ -10,11 +10,17 @@
 #include "golf/chan.h"
 #include "golf/ring.h"
 
-/* ASan would abort on a request above its maximum instead of returning NULL; golf must not
+/* ASan and TSan would abort on a request above its maximum instead of returning NULL; golf must not
  * reach the allocator with those anyway, but sizes just below the overflow do reach it. */
 const char *__asan_default_options(void);
 const char *
 __asan_default_options(void)
+{
+    return "allocator_may_return_null=1";
+}
+const char *__tsan_default_options(void);
+const char *
+__tsan_default_options(void)
 {
     return "allocator_may_return_null=1";
 }
