@@ -311,9 +311,6 @@ golf__chan_settle(golf_chan *ch)
     }
 }
 
-/* Registers node for case (op) on ch. Unbuffered: returns true when the case is ready now (a
- * peer of another thread waits, or closed); checked under the same lock as the registration. */
-bool golf__chan_register(golf_chan *ch, int op, golf__wnode *node);
 void golf__chan_unregister(golf_chan *ch, int op, golf__wnode *node);
 
 /* The engine behind every blocking operation and every select: try the cases in random order,

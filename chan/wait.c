@@ -380,29 +380,70 @@ golf__has_peer(golf__wlist *q, const golf__waiter *self)
     return false;
 }
 
-bool
-golf__chan_register(golf_chan *ch, int op, golf__wnode *node)
+/* Prepares the node of case j for registration (not linked yet, only we can see it). */
+static void
+golf__node_prepare(golf__wnode *node, golf__waiter *self, golf_case *c, uint32_t index,
+                   bool inline_val)
 {
-    bool ready = false;
+    node->w = self;
+    node->buf = c->elem;
+    if (inline_val) {
+        /* The value travels through our waiter (see golf__waiter). */
+        unsigned char *iv = golf__waiter_inline(self, c->ch->elem_size);
+        if (c->op == GOLF_SEND)
+            memcpy(iv, c->elem, c->ch->elem_size);
+        node->buf = c->op == GOLF_SEND || c->elem ? iv : NULL;
+    }
+    node->index = index;
+    node->skips = 0;
+    node->buffered = golf__chan_is_buffered(c->ch);
+    /* relaxed: not linked yet, only we can see it. */
+    atomic_store_explicit(&node->linked, 0, memory_order_relaxed);
+}
+
+/* Registers, under one hold of ch's lock, case perm[k] and every later case (in perm order) on
+ * the same channel; their nodes' `w` says they are linked. One hold for all of them keeps C8 for
+ * a select with several cases on one channel: a claimer that completes one of them unlinks the
+ * others in the same critical section (golf__chan_sweep_waiter), so the owner, once DONE, never
+ * needs this channel again; registering them one lock hold at a time let the owner take the
+ * lock of a channel its peer had already freed. Unbuffered: returns true when a case is ready
+ * now (a peer of another thread waits, or closed), checked under the same lock. */
+static bool
+golf__chan_register(golf_chan *ch, golf_case *cases, size_t n, const uint32_t *perm, size_t k,
+                    golf__wnode *nodes, golf__waiter *self, bool inline_val)
+{
+    bool buffered = golf__chan_is_buffered(ch);
+    bool want_recvq = false, want_sendq = false;
     golf__lock_acquire(&ch->lock);
     /* relaxed: written under the lock we hold. */
-    if (!golf__chan_is_buffered(ch) && atomic_load_explicit(&ch->closed, memory_order_relaxed)) {
+    if (!buffered && atomic_load_explicit(&ch->closed, memory_order_relaxed)) {
         /* Closed: ready, and never linked, so no receiver can pair with a send that began
          * after the close (close emptied the lists; nothing may join them again). */
         golf__lock_release(&ch->lock);
         return true;
     }
-    if (op == GOLF_SEND) {
-        golf__wlist_push(&ch->sendq, node);
-        golf__count_add(&ch->nsend, 1);
-    } else {
-        golf__wlist_push(&ch->recvq, node);
-        golf__count_add(&ch->nrecv, 1);
+    for (size_t j = k; j < n; j++) {
+        golf_case *c = &cases[perm[j]];
+        if (c->ch != ch)
+            continue;
+        golf__wnode *node = nodes ? &nodes[perm[j]] : &self->node;
+        golf__node_prepare(node, self, c, perm[j], inline_val);
+        if (c->op == GOLF_SEND) {
+            golf__wlist_push(&ch->sendq, node);
+            golf__count_add(&ch->nsend, 1);
+            want_recvq = true;
+        } else {
+            golf__wlist_push(&ch->recvq, node);
+            golf__count_add(&ch->nrecv, 1);
+            want_sendq = true;
+        }
     }
-    if (!golf__chan_is_buffered(ch)) {
+    bool ready = false;
+    if (!buffered) {
         /* Unbuffered: the lock covers both the peers' lists and `closed`, so this check and
          * our registration are one atomic step for every other unbuffered operation. */
-        ready = golf__has_peer(op == GOLF_SEND ? &ch->recvq : &ch->sendq, node->w);
+        ready = (want_recvq && golf__has_peer(&ch->recvq, self)) ||
+                (want_sendq && golf__has_peer(&ch->sendq, self));
     }
     golf__lock_release(&ch->lock);
     return ready;
@@ -583,41 +624,30 @@ golf__select_run(golf_case *cases, size_t n, golf__wnode *nodes, uint32_t *perm,
             continue;
         }
 
-        /* Pass 2: register every case, in the same random order. */
+        /* Pass 2: register every case, in the same random order; a node's `w` says it is
+         * linked (set under its channel's lock), so clear them first. */
         /* relaxed: our nodes are not linked yet; the lock that links them publishes this. */
         atomic_store_explicit(&self->state, GOLF__W_WAITING, memory_order_relaxed);
-        size_t nreg = 0;
+        for (size_t k = 0; k < n; k++)
+            (nodes ? &nodes[k] : &self->node)->w = NULL;
         bool ready = false;
         for (size_t k = 0; k < n && !ready; k++) {
             golf_case *c = &cases[perm[k]];
-            nreg = k + 1;
-            if (!c->ch)
-                continue;
-            golf__wnode *node = nodes ? &nodes[perm[k]] : &self->node;
-            node->w = self;
-            node->buf = c->elem;
-            if (inline_val) {
-                /* The value travels through our waiter (see golf__waiter). */
-                unsigned char *iv = golf__waiter_inline(self, c->ch->elem_size);
-                if (c->op == GOLF_SEND)
-                    memcpy(iv, c->elem, c->ch->elem_size);
-                node->buf = c->op == GOLF_SEND || c->elem ? iv : NULL;
-            }
-            node->index = perm[k];
-            node->skips = 0;
-            node->buffered = golf__chan_is_buffered(c->ch);
-            /* relaxed: not linked yet, only we can see it. */
-            atomic_store_explicit(&node->linked, 0, memory_order_relaxed);
-            ready = golf__chan_register(c->ch, c->op, node);
+            if (!c->ch || (nodes ? &nodes[perm[k]] : &self->node)->w)
+                continue; /* nil channel, or linked with an earlier case on its channel */
+            ready = golf__chan_register(c->ch, cases, n, perm, k, nodes, self, inline_val);
         }
         if (!ready && any_buffered) {
             /* [F2] (asymmetric, heavy side) fence: orders our nrecv/nsend increments (in
              * register) before the re-check loads below; pairs with [F1] in the buffered
              * send/recv (H1). */
             golf__fence_slow();
-            for (size_t k = 0; k < nreg && !ready; k++) {
+            for (size_t k = 0; k < n && !ready; k++) {
                 golf_case *c = &cases[perm[k]];
-                if (!c->ch || !golf__chan_is_buffered(c->ch))
+                golf__wnode *node = nodes ? &nodes[perm[k]] : &self->node;
+                /* node->buffered, not c->ch->cap: an unbuffered case may already have been
+                 * completed by a peer that then freed its channel (C8). */
+                if (!c->ch || !node->w || !node->buffered)
                     continue;
                 ready = c->op == GOLF_SEND ? golf__ring_send_ready(&c->ch->ring)
                                            : golf__ring_recv_ready(&c->ch->ring);
@@ -629,11 +659,13 @@ golf__select_run(golf_case *cases, size_t n, golf__wnode *nodes, uint32_t *perm,
         bool timed_out = false;
         uint32_t s = golf__park(self, deadline, &timed_out);
 
-        /* Pass 3: unlink what is still linked before our stack frame goes (H4). */
-        for (size_t k = 0; k < nreg; k++) {
-            golf_case *c = &cases[perm[k]];
-            if (c->ch)
-                golf__chan_unregister(c->ch, c->op, nodes ? &nodes[perm[k]] : &self->node);
+        /* Pass 3: unlink what is still linked before our stack frame goes (H4). A node a
+         * waker unlinked ([N1]) costs no lock, and no touch of its channel (C8). */
+        for (size_t k = 0; k < n; k++) {
+            golf_case *c = &cases[k];
+            golf__wnode *node = nodes ? &nodes[k] : &self->node;
+            if (c->ch && node->w)
+                golf__chan_unregister(c->ch, c->op, node);
         }
 
         if ((s & GOLF__W_PHASE) == GOLF__W_DONE) {
