@@ -1,27 +1,56 @@
-/* golf_waitgroup: Go's sync.WaitGroup (src/sync/waitgroup.go, 1.19) on a futex semaphore.
+/* golf_waitgroup: Go's sync.WaitGroup (src/sync/waitgroup.go, 1.19) on a futex on its counter.
  *
  * Bit layout of state_ (uint64): counter (signed, high 32 bits) << 32 | waiters (low 32 bits).
- * Invariants: waiters > 0 only while counter > 0, except during the hand-off in add() that resets
- * the whole word to 0 and then releases exactly `waiters` units of the semaphore. */
-#include "sync/sync_internal.h"
+ * Waiters park on the counter's 32-bit half of the word (a futex word must be 32 bits; the kernel
+ * reads that half, golf only ever accesses the whole word atomically).
+ *
+ * Invariants:
+ *   - waiters counts the threads inside golf_waitgroup_wait that registered while counter > 0;
+ *     each takes itself off the count on its way out. A waiter registers only while counter > 0,
+ *     so the add that brings the counter to 0 sees every registered waiter in its own result.
+ *   - Lifetime (sync/README.md L1): the add (done) that brings the counter to zero does it with
+ *     one fetch_add, its last access to *wg; after it comes at most a futex_wake on the counter's
+ *     address, which reads no memory. Go's Add, after that store, still resets the word and
+ *     releases a semaphore: with a garbage collector that is safe, in C a Wait that returned on the
+ *     zero could already have freed the WaitGroup.
+ *   - Misuse, fatal as in Go: an add of delta > 0 that takes the counter from 0 to delta while
+ *     waiters are still counted (they have not all returned from the previous Wait: Go's "reused
+ *     before previous Wait has returned"), and a negative counter. */
 #include "lockfree/alloc.h"
-#include "sync/sema.h"
 #include "lockfree/fatal.h"
+#include "lockfree/futex.h"
+#include "sync/sync_internal.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdlib.h>
 
 #define WG_COUNTER(s) ((int32_t)((s) >> 32))
 #define WG_WAITERS(s) ((uint32_t)(s))
+#define WG_ONE_WAITER ((uint64_t)1)
+
+/* The counter's half of the state word, as a futex word. */
+static inline _Atomic uint32_t *
+wg_counter_futex(golf_waitgroup *wg)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    return (_Atomic uint32_t *)(void *)&wg->state_;
+#else
+    return (_Atomic uint32_t *)(void *)&wg->state_ + 1;
+#endif
+}
 
 void
 golf_waitgroup_add(golf_waitgroup *wg, int64_t delta)
 {
     _Atomic uint64_t *state = GOLF__AU64(&wg->state_);
+    /* Computed before the fetch_add: after it, *wg may be freed memory. */
+    _Atomic uint32_t *futex = wg_counter_futex(wg);
     /* [WG1] acq_rel: release publishes the caller's work (done = add(-1)) to the waiter that
-     * observes the zero (pairs with [WG1] acquire in wait); acquire lets the thread that brings
-     * the counter to zero see every earlier done's work before it releases the waiters. */
+     * observes the zero (pairs with [WG1] acquire in wait); every add is a read-modify-write, so
+     * the zero the waiter reads heads a release sequence that carries every earlier done. The
+     * acquire half orders the misuse checks below. */
     uint64_t s = atomic_fetch_add_explicit(state, (uint64_t)delta << 32, memory_order_acq_rel) +
                  ((uint64_t)delta << 32);
     int32_t v = WG_COUNTER(s);
@@ -30,15 +59,10 @@ golf_waitgroup_add(golf_waitgroup *wg, int64_t delta)
         golf__fatal("sync: negative WaitGroup counter");
     if (w != 0 && delta > 0 && v == (int32_t)delta)
         golf__fatal("sync: WaitGroup misuse: Add called concurrently with Wait");
-    if (v > 0 || w == 0)
-        return;
-    /* Counter is 0 and there are waiters: nobody may change the state now (a concurrent add
-     * would be the misuse above), so a plain check and store are enough. relaxed: the sema's
-     * [S1] pair orders what follows for the waiters. */
-    if (atomic_load_explicit(state, memory_order_relaxed) != s)
-        golf__fatal("sync: WaitGroup misuse: Add called concurrently with Wait");
-    atomic_store_explicit(state, 0, memory_order_relaxed);
-    golf__sema_release(&wg->sema_, w);
+    /* The fetch_add was the last access: a Wait may return on this zero and free *wg at once.
+     * FUTEX_WAKE reads no user memory; a stray wake-up of a reused address is spurious. */
+    if (v == 0 && w != 0)
+        golf__futex_wake(futex, INT_MAX);
 }
 
 void
@@ -56,16 +80,28 @@ golf_waitgroup_wait(golf_waitgroup *wg)
     for (;;) {
         if (WG_COUNTER(s) == 0)
             return;
-        /* Count ourselves as a waiter. acquire on success: same pair as above. */
-        if (atomic_compare_exchange_weak_explicit(state, &s, s + 1, memory_order_acquire,
-                                                  memory_order_acquire)) {
-            golf__sema_acquire(&wg->sema_);
-            /* relaxed: only a misuse check; the sema's [S1] pair carries the ordering. */
-            if (atomic_load_explicit(state, memory_order_relaxed) != 0)
-                golf__fatal("sync: WaitGroup is reused before previous Wait has returned");
-            return;
-        }
+        if (WG_WAITERS(s) == UINT32_MAX)
+            golf__fatal("sync: too many WaitGroup waiters");
+        /* Count ourselves as a waiter, only while the counter is not zero. [WG1] acquire on
+         * failure: the fresh value may be the zero we return on. (Success needs no ordering,
+         * the load below sees the zero, but may not be weaker than failure.) */
+        if (atomic_compare_exchange_weak_explicit(state, &s, s + WG_ONE_WAITER,
+                                                  memory_order_acquire, memory_order_acquire))
+            break;
     }
+    _Atomic uint32_t *futex = wg_counter_futex(wg);
+    for (;;) {
+        /* [WG1] acquire (see above). */
+        s = atomic_load_explicit(state, memory_order_acquire);
+        if (WG_COUNTER(s) == 0)
+            break;
+        /* Sleeps only while the counter half is still what we saw: the add that zeroes it
+         * changes it before its futex_wake (lockfree/futex.h contract). */
+        golf__futex_wait(futex, (uint32_t)WG_COUNTER(s), GOLF__FOREVER);
+    }
+    /* Take ourselves off the count before returning (after the return the caller may free *wg).
+     * relaxed: bookkeeping only; it orders nothing the caller relies on. */
+    atomic_fetch_sub_explicit(state, WG_ONE_WAITER, memory_order_relaxed);
 }
 
 typedef struct wg_thread_arg {
