@@ -3,7 +3,12 @@
  *
  * Wake order: the kernel queues the waiters of one private futex in FIFO order (same priority), so
  * a release wakes the longest waiter; a thread arriving in acquire may still take the count first
- * (no hand-off token). The mutex's starvation mode copes with that (sync/README.md). */
+ * (no hand-off token).
+ *
+ * Lifetime (sync/README.md L1): a release's last access to the semaphore word is its release
+ * fetch_add; the futex_wake after it reads no memory. So a release may be the last thing a
+ * primitive does before the acquirer frees it. Only the RWMutex's writer_sem uses this now (the
+ * mutex and the WaitGroup keep their waiters on their state words). */
 #ifndef GOLF_SYNC_SEMA_H
 #define GOLF_SYNC_SEMA_H
 
@@ -46,7 +51,8 @@ static inline void
 golf__sema_release(uint32_t *sema, uint32_t n)
 {
     _Atomic uint32_t *w = golf__sema_word(sema);
-    /* [S1] release: pairs with [S1] acquire in golf__sema_acquire(). */
+    /* [S1] release: pairs with [S1] acquire in golf__sema_acquire(). The last access to *sema:
+     * an acquirer may return and free it before the futex_wake below, which reads no memory. */
     atomic_fetch_add_explicit(w, n, memory_order_release);
     /* Always a syscall: callers release only when their own state says somebody waits (or is
      * about to), so there is no "nobody waits" case to optimise here. */

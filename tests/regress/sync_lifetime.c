@@ -319,7 +319,8 @@ once_use(group *g, once_obj *o, unsigned *seed)
     golf_once_do(&o->once, once_fn, o);
     REGRESS_CHECK(o->value == 42, "once: returned before fn");
     if (atomic_fetch_sub_explicit(&o->left, 1, memory_order_acq_rel) == 1) {
-        REGRESS_CHECK(atomic_load_explicit(&o->runs, memory_order_relaxed) == 1, "once: fn ran %d times",
+        REGRESS_CHECK(atomic_load_explicit(&o->runs, memory_order_relaxed) == 1,
+                      "once: fn ran %d times",
                       atomic_load_explicit(&o->runs, memory_order_relaxed));
         free(o);
         atomic_store_explicit(&g->freed, r, memory_order_release);
