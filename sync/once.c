@@ -1,8 +1,12 @@
 /* golf_once: Go's sync.Once (src/sync/once.go). A fast path of one acquire load; the slow path
- * serialises callers on a mutex so that every caller returns only after fn has returned. */
-#include "sync/sync_internal.h"
+ * serialises callers on a mutex so that every caller returns only after fn has returned.
+ *
+ * Lifetime (sync/README.md L1): the slow path's last access to *o is the unlock of o->m_, whose
+ * own last access is its releasing CAS (mutex.c), so a caller that returns and learns that every
+ * other caller has returned may free o. fn may use other golf objects and other Onces (a nested
+ * golf_once_do on another Once is fine); on the same o it deadlocks, as in Go. */
 #include "lockfree/cacheline.h"
-
+#include "sync/sync_internal.h"
 
 __attribute__((noinline)) static void
 once_do_slow(golf_once *o, void (*fn)(void *arg), void *arg)
