@@ -224,6 +224,11 @@ mu_leader(group *g, long r, unsigned *seed)
     while (atomic_load_explicit(&o->joined, memory_order_acquire) < GROUP - 1)
         spin_yield(&n);
     jitter(seed);
+    /* Now and then hold it past the 1 ms starvation threshold (and the followers hold it a while
+     * too), so that the waiters switch the mutex to starvation mode and the frees also follow
+     * direct hand-offs. */
+    if (r % 16 == 0)
+        regress_sleep_us(1500);
     golf_mutex_unlock(&o->mu);
     return 0;
 }
@@ -243,6 +248,8 @@ mu_follower(group *g, int id, void *p, unsigned *seed)
     }
     int c = ++o->count;
     jitter(seed);
+    if (r % 16 == 0)
+        regress_sleep_us(300); /* a woken waiter that already waited 1 ms loses: starvation */
     golf_mutex_unlock(&o->mu);
     /* The last locker saw every other critical section end: the POSIX "unlock, then the last
      * user destroys" pattern (glibc bug 13690). */
