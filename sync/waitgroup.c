@@ -47,11 +47,13 @@ golf_waitgroup_add(golf_waitgroup *wg, int64_t delta)
     _Atomic uint64_t *state = GOLF__AU64(&wg->state_);
     /* Computed before the fetch_add: after it, *wg may be freed memory. */
     _Atomic uint32_t *futex = wg_counter_futex(wg);
-    /* [WG1] acq_rel: release publishes the caller's work (done = add(-1)) to the waiter that
-     * observes the zero (pairs with [WG1] acquire in wait); every add is a read-modify-write, so
-     * the zero the waiter reads heads a release sequence that carries every earlier done. The
-     * acquire half orders the misuse checks below. */
-    uint64_t s = atomic_fetch_add_explicit(state, (uint64_t)delta << 32, memory_order_acq_rel) +
+    /* [WG1] release: publishes the caller's work (done = add(-1)) to the waiter that observes the
+     * zero (pairs with [WG1] acquire in wait). Every access to the word is a read-modify-write,
+     * so each done's release heads a release sequence that runs through the later dones to the
+     * zero the waiter reads: no acquire here (Go's Add needed one to pass the earlier dones on
+     * through its separate semaphore; golf has no second step). The checks below read only the
+     * value this RMW returned. */
+    uint64_t s = atomic_fetch_add_explicit(state, (uint64_t)delta << 32, memory_order_release) +
                  ((uint64_t)delta << 32);
     int32_t v = WG_COUNTER(s);
     uint32_t w = WG_WAITERS(s);
