@@ -19,8 +19,8 @@
  * depot hold `mu` for their whole length and so does trim, so an object's generation is exact.
  *
  * Memory-model contract (Go's): a put(x) synchronizes before the get that returns x. */
-#include "pool/pool_internal.h"
 #include "lockfree/alloc.h"
+#include "pool/pool_internal.h"
 #include "pool/pool_rseq.h"
 
 #include "lockfree/fatal.h"
@@ -51,6 +51,9 @@ golf__pool_mag_get(golf_pool *p)
 void
 golf__pool_mag_recycle(golf_pool *p, golf__pool_mag *m)
 {
+    /* A spare magazine is empty (I5): whatever its objs[] still names now belongs to someone
+     * else (a thread cache, a caller), so a stale n here would make free free those objects. */
+    m->n = 0;
     if (p->nspare < GOLF__POOL_SPARE_MAGS) {
         m->next = p->spare;
         p->spare = m;
@@ -145,6 +148,17 @@ free_maglist(golf_pool *p, golf__pool_mag *m)
     while (m) {
         golf__pool_mag *next = m->next;
         golf__pool_free_objs(p, m->objs, m->n);
+        free(m);
+        m = next;
+    }
+}
+
+/* Frees the spare list: empty magazines, memory only (I5: their objs[] are not the pool's). */
+static void
+free_spare(golf__pool_mag *m)
+{
+    while (m) {
+        golf__pool_mag *next = m->next;
         free(m);
         m = next;
     }
@@ -295,7 +309,7 @@ golf_pool_new(const golf_pool_options *opts)
 {
     pthread_once(&pool_once, golf__pool_thread_init);
     golf_pool *p = golf__aligned_alloc(GOLF_CACHELINE, (sizeof(golf_pool) + GOLF_CACHELINE - 1) /
-                                                     GOLF_CACHELINE * GOLF_CACHELINE);
+                                                           GOLF_CACHELINE * GOLF_CACHELINE);
     if (!p) {
         errno = ENOMEM;
         return NULL;
@@ -467,7 +481,7 @@ golf_pool_free(golf_pool *p)
     free_maglist(p, rest.head);
     free_maglist(p, a);
     free_maglist(p, b);
-    free_maglist(p, sp);
+    free_spare(sp);
     pthread_mutex_destroy(&p->mu);
     free(p->slots);
     free(p);

@@ -15,8 +15,8 @@
  * destructor) or, once the pool was freed (cache->pool == NULL), the next time it registers a
  * cache. The owner matches caches by the pool's uid, never by address, so a pool allocated at
  * a freed pool's address never finds a dead cache. */
-#include "pool/pool_internal.h"
 #include "lockfree/alloc.h"
+#include "pool/pool_internal.h"
 
 #include "lockfree/fatal.h"
 
@@ -181,6 +181,7 @@ golf__pool_thread_get(golf_pool *p)
             obj = m->objs[--m->n];
             memcpy(c->objs, m->objs, m->n * sizeof *m->objs);
             c->n = (uint32_t)m->n;
+            m->n = 0; /* moved, not copied: the magazine no longer holds them (I5) */
             golf__pool_mag_recycle(p, m);
         } else {
             obj = golf__pool_depot_take_one(p);
