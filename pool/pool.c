@@ -338,6 +338,7 @@ golf_pool_new(const golf_pool_options *opts)
             p->percpu = true;
         }
     }
+    golf__pool_link(p);
     return p;
 }
 
@@ -465,9 +466,7 @@ golf_pool_free(golf_pool *p)
 {
     if (!p)
         return;
-    pthread_mutex_lock(&golf__pool_registry);
     golf__pool_thread_detach_all(p);
-    pthread_mutex_unlock(&golf__pool_registry);
     /* No other thread uses p now (the contract), so the slots need no fence; whatever
      * synchronisation made that true also made their last stores visible. */
     golf__pool_maglist rest = {NULL, 0};

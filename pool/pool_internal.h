@@ -74,7 +74,9 @@ typedef struct golf__pool_tstate golf__pool_tstate;
  * uid: the pool's uid, immutable; lets the owner match caches without touching a freed pool.
  * pool, pool_next, pool_prev: under golf__pool_registry; pool becomes NULL when the pool is
  *       freed (the cache is then dead and the owner frees it later).
- * thr_next: the owner thread's list; only the owner (or its exit destructor) touches it. */
+ * thr_next: the owner thread's list; only the owner (or its exit destructor) touches it.
+ * owner: the owner thread's state; NULL for an orphan, a cache a forked child inherited from a
+ *       thread that does not exist in it (trim and free reclaim orphans, under the registry). */
 typedef struct golf__pool_tcache {
     _Atomic uint32_t lock;
     uint32_t n;
@@ -106,6 +108,11 @@ struct golf_pool {
 
     /* Per-thread caches of this pool, under golf__pool_registry. */
     golf__pool_tcache *tcaches;
+    /* Under golf__pool_registry: thread-exit destructors now freeing this pool's excess objects
+     * with no lock held; golf_pool_free waits for 0 before it frees the pool (O4). */
+    unsigned exiting;
+    /* Every live pool, under golf__pool_registry: the fork handlers walk it. */
+    golf_pool *all_next, *all_prev;
 };
 
 /* Serialises cache registration, thread exit, trim and free (the cold paths). */
@@ -124,16 +131,19 @@ void *golf__pool_depot_take_one(golf_pool *p);
 void golf__pool_free_objs(golf_pool *p, void **objs, size_t n); /* free_object each; no lock */
 
 /* ---- per-thread fallback (pool_thread.c) ---- */
-void golf__pool_thread_init(void); /* once per process, from golf_pool_new */
+void golf__pool_thread_init(void);  /* once per process, from golf_pool_new */
+void golf__pool_link(golf_pool *p); /* golf_pool_new: p joins the list of live pools */
 void *golf__pool_thread_get(golf_pool *p);
 void golf__pool_thread_put(golf_pool *p, void *obj);
 /* With golf__pool_registry held: lock every cache of p (trim: call _unlock_all after). */
 void golf__pool_thread_lock_all(golf_pool *p);
 /* With registry, all cache locks and p->mu held: move every cached object into victim. */
 void golf__pool_thread_to_victim(golf_pool *p);
+/* Unlocks every cache of p; frees orphans (emptied by _to_victim) instead. */
 void golf__pool_thread_unlock_all(golf_pool *p);
-/* With golf__pool_registry held, no concurrent use of p: empty every cache of p into victim
- * (taking p->mu) and mark the caches dead. */
+/* golf_pool_free, no concurrent use of p, no lock held: frees every object in p's caches (with
+ * no lock held), marks the caches dead, waits for thread exits still freeing p's objects, and
+ * unlinks p from the list of live pools. */
 void golf__pool_thread_detach_all(golf_pool *p);
 
 #endif

@@ -25,6 +25,10 @@
 #include <string.h>
 
 pthread_mutex_t golf__pool_registry = PTHREAD_MUTEX_INITIALIZER;
+/* Signalled (with the registry held) when a pool's `exiting` count drops to 0. */
+static pthread_cond_t exit_cv = PTHREAD_COND_INITIALIZER;
+/* Every live pool, under the registry (the fork handlers lock and repair them all). */
+static golf_pool *all_pools;
 
 struct golf__pool_tstate {
     golf__pool_tcache *caches; /* this thread's caches, live and dead */
@@ -66,38 +70,113 @@ mu_lock(golf_pool *p)
         golf__fatal("golf: pool mutex lock failed");
 }
 
-/* At thread exit: hand every live cache's objects back to its pool's depot (what does not fit
- * under the depot cap is freed, under the registry lock), and free the cache memory. */
+static void
+reg_lock(void)
+{
+    if (pthread_mutex_lock(&golf__pool_registry) != 0)
+        golf__fatal("golf: pool registry lock failed");
+}
+
+static void
+reg_unlock(void)
+{
+    pthread_mutex_unlock(&golf__pool_registry);
+}
+
+/* Unlinks c from its pool's cache list (registry held). */
+static void
+tcache_unlink(golf_pool *p, golf__pool_tcache *c)
+{
+    if (c->pool_prev)
+        c->pool_prev->pool_next = c->pool_next;
+    else
+        p->tcaches = c->pool_next;
+    if (c->pool_next)
+        c->pool_next->pool_prev = c->pool_prev;
+    c->pool_next = c->pool_prev = NULL;
+}
+
+/* At thread exit: hand every live cache's objects back to its pool's primary and free the cache
+ * memory. What does not fit under the depot cap is freed, with no lock held (free_object may use
+ * golf, even register a cache of another pool on this thread: the loop takes that one too). The
+ * pool stays alive meanwhile: its `exiting` count makes golf_pool_free wait (O4). */
 static void
 thread_exit(void *arg)
 {
     golf__pool_tstate *t = arg;
-    pthread_mutex_lock(&golf__pool_registry);
-    golf__pool_tcache *c = t->caches;
-    while (c) {
-        golf__pool_tcache *next = c->thr_next;
+    void *left[GOLF__POOL_SLOT_CAP];
+    reg_lock();
+    golf__pool_tcache *c;
+    while ((c = t->caches) != NULL) {
+        t->caches = c->thr_next;
+        if (t->last == c)
+            t->last = NULL;
         golf_pool *p = c->pool;
+        size_t nleft = 0;
         if (p) {
+            /* Free at once (trim and free hold the registry, the owner is us); taken for [P2]. */
             tcache_lock_wait(c);
             mu_lock(p);
-            size_t left = golf__pool_primary_add(p, c->objs, c->n);
+            nleft = golf__pool_primary_add(p, c->objs, c->n);
             pthread_mutex_unlock(&p->mu);
-            golf__pool_free_objs(p, c->objs, left);
+            memcpy(left, c->objs, nleft * sizeof *left);
             c->n = 0;
-            if (c->pool_prev)
-                c->pool_prev->pool_next = c->pool_next;
-            else
-                p->tcaches = c->pool_next;
-            if (c->pool_next)
-                c->pool_next->pool_prev = c->pool_prev;
+            tcache_unlink(p, c);
+            if (nleft)
+                p->exiting++;
         }
         free(c);
-        c = next;
+        if (nleft) {
+            reg_unlock();
+            golf__pool_free_objs(p, left, nleft);
+            reg_lock();
+            if (--p->exiting == 0)
+                pthread_cond_broadcast(&exit_cv);
+        }
     }
-    t->caches = NULL;
     t->last = NULL;
     t->keyed = false;
-    pthread_mutex_unlock(&golf__pool_registry);
+    reg_unlock();
+}
+
+/* ---- fork ----
+ * prepare: take the registry and every pool's mu, so that no trim, free, registration, thread
+ * exit or depot transfer is half-done in the child. parent: release them. child: the caches of
+ * threads that do not exist in the child become orphans (owner NULL) with their lock word reset:
+ * their owner may have held it mid-operation, but every operation under the cache lock alone is
+ * a pop or push whose single store of n leaves the cache consistent (an object in the dead
+ * thread's hands is simply held forever), and transfers under mu cannot be in progress. Trim and
+ * free reclaim orphans. The slots need no repair (rseq commits are single stores; see README). */
+static void
+fork_prepare(void)
+{
+    reg_lock();
+    for (golf_pool *p = all_pools; p; p = p->all_next)
+        mu_lock(p);
+}
+
+static void
+fork_parent(void)
+{
+    for (golf_pool *p = all_pools; p; p = p->all_next)
+        pthread_mutex_unlock(&p->mu);
+    reg_unlock();
+}
+
+static void
+fork_child(void)
+{
+    for (golf_pool *p = all_pools; p; p = p->all_next) {
+        for (golf__pool_tcache *c = p->tcaches; c; c = c->pool_next) {
+            if (c->owner != &tls) {
+                c->owner = NULL;
+                /* Relaxed: the child has one thread. */
+                atomic_store_explicit(&c->lock, 0, memory_order_relaxed);
+            }
+        }
+        pthread_mutex_unlock(&p->mu);
+    }
+    reg_unlock();
 }
 
 void
@@ -105,12 +184,32 @@ golf__pool_thread_init(void)
 {
     if (pthread_key_create(&exit_key, thread_exit) != 0)
         golf__fatal("golf: pool: pthread_key_create failed");
+    if (pthread_atfork(fork_prepare, fork_parent, fork_child) != 0)
+        golf__fatal("golf: pool: pthread_atfork failed");
+}
+
+void
+golf__pool_link(golf_pool *p)
+{
+    reg_lock();
+    p->all_prev = NULL;
+    p->all_next = all_pools;
+    if (all_pools)
+        all_pools->all_prev = p;
+    all_pools = p;
+    reg_unlock();
 }
 
 __attribute__((noinline, cold)) static golf__pool_tcache *
 tcache_register(golf_pool *p)
 {
-    pthread_mutex_lock(&golf__pool_registry);
+    /* Arm the exit destructor first: a cache it would not hand back at exit must not exist
+     * (its objects would stay out of every get until a trim). */
+    if (!tls.keyed)
+        tls.keyed = pthread_setspecific(exit_key, &tls) == 0;
+    if (!tls.keyed)
+        return NULL;
+    reg_lock();
     /* Free this thread's dead caches (their pools were freed) while we are here. */
     golf__pool_tcache **pp = &tls.caches;
     while (*pp) {
@@ -138,10 +237,7 @@ tcache_register(golf_pool *p)
         tls.caches = c;
         tls.last = c;
     }
-    pthread_mutex_unlock(&golf__pool_registry);
-    if (c && !tls.keyed) {
-        tls.keyed = pthread_setspecific(exit_key, &tls) == 0;
-    }
+    reg_unlock();
     return c;
 }
 
@@ -248,26 +344,53 @@ golf__pool_thread_to_victim(golf_pool *p)
 void
 golf__pool_thread_unlock_all(golf_pool *p)
 {
-    for (golf__pool_tcache *c = p->tcaches; c; c = c->pool_next)
-        tcache_unlock(c);
+    golf__pool_tcache *c = p->tcaches;
+    while (c) {
+        golf__pool_tcache *next = c->pool_next;
+        if (c->owner) {
+            tcache_unlock(c);
+        } else {
+            /* An orphan (fork): emptied by _to_victim, and no thread will ever use it. */
+            tcache_unlink(p, c);
+            free(c);
+        }
+        c = next;
+    }
 }
 
 void
 golf__pool_thread_detach_all(golf_pool *p)
 {
-    golf__pool_tcache *c = p->tcaches;
-    while (c) {
-        golf__pool_tcache *next = c->pool_next;
+    void *objs[GOLF__POOL_SLOT_CAP];
+    reg_lock();
+    golf__pool_tcache *c;
+    /* One cache at a time, its objects freed with no lock held (free_object may use golf). No
+     * allocation: free succeeds out of memory too. p's list only shrinks meanwhile (thread
+     * exits; nobody registers, since nobody uses p). */
+    while ((c = p->tcaches) != NULL) {
         tcache_lock_wait(c);
-        mu_lock(p);
-        size_t left = golf__pool_victim_add(p, c->objs, c->n);
-        pthread_mutex_unlock(&p->mu);
-        golf__pool_free_objs(p, c->objs, left); /* OOM only */
+        size_t n = c->n;
+        memcpy(objs, c->objs, n * sizeof *objs);
         c->n = 0;
-        c->pool = NULL; /* dead: the owner frees it at its next registration or at exit */
-        c->pool_next = c->pool_prev = NULL;
-        tcache_unlock(c);
-        c = next;
+        tcache_unlink(p, c);
+        if (c->owner) {
+            c->pool = NULL; /* dead: the owner frees it at its next registration or at exit */
+            tcache_unlock(c);
+        } else {
+            free(c); /* an orphan (fork): no owner will */
+        }
+        reg_unlock();
+        golf__pool_free_objs(p, objs, n);
+        reg_lock();
     }
-    p->tcaches = NULL;
+    /* Thread exits that took objects of p out of their caches are still freeing them (O4). */
+    while (p->exiting)
+        pthread_cond_wait(&exit_cv, &golf__pool_registry);
+    if (p->all_prev)
+        p->all_prev->all_next = p->all_next;
+    else
+        all_pools = p->all_next;
+    if (p->all_next)
+        p->all_next->all_prev = p->all_prev;
+    reg_unlock();
 }
