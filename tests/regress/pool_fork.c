@@ -1,0 +1,216 @@
+/* Regression: fork() while other threads are busy in the pool.
+ *
+ * Parent threads loop get/put (and one trims) on a busy pool; an idle pool has caches of threads
+ * that are alive but not in a pool call. The main thread forks repeatedly. Each child, under a
+ * watchdog, must be able to use the inherited idle pool, the inherited busy pool (its thread
+ * caches and depot were left by threads that do not exist in the child, possibly mid-operation)
+ * and a new pool: get, put, trim, free. Ownership is checked per object: an object is never freed
+ * while a (parent) thread holds it, nor twice; in the idle pool every object is freed; in the busy
+ * pool only objects held by the vanished threads may stay unfreed. Without the pool's fork
+ * handlers a child could find the registry or a depot mutex held forever (hang), or a thread
+ * cache's lock word held (trim spins). Both front ends; in the per-CPU one the child's thread is
+ * still registered with rseq (inherited) and trim re-registers membarrier-rseq. */
+#include "regress/regress.h"
+
+#include <golf/pool.h>
+#include <pthread.h>
+#include <sys/wait.h>
+
+#include "lockfree/percpu.h"
+
+#define MAGIC 0x666f726b6f626a21ull
+#define NBUSY 3
+#define HOLD 8
+
+typedef struct fobj {
+    uint64_t magic;
+    _Atomic int owner; /* 0: in the pool; else the holder's id */
+    _Atomic int freed;
+    int which; /* 0 idle, 1 busy, 2 new */
+} fobj;
+
+static atomic_long created[3], freed[3], errors;
+
+static void *
+mk(void *ctx)
+{
+    int which = (int)(intptr_t)ctx;
+    fobj *o = calloc(1, sizeof *o);
+    REGRESS_CHECK(o, "calloc");
+    o->magic = MAGIC;
+    o->which = which;
+    atomic_fetch_add(&created[which], 1);
+    return o;
+}
+
+static void
+rm(void *p, void *ctx)
+{
+    (void)ctx;
+    fobj *o = p;
+    if (o->magic != MAGIC || atomic_exchange(&o->freed, 1) || atomic_load(&o->owner)) {
+        atomic_fetch_add(&errors, 1);
+        return;
+    }
+    atomic_fetch_add(&freed[o->which], 1);
+    o->magic = 0;
+    free(o);
+}
+
+static fobj *
+take(golf_pool *p, int id)
+{
+    fobj *o = golf_pool_get(p);
+    if (!o || o->magic != MAGIC || atomic_exchange(&o->owner, id) != 0) {
+        atomic_fetch_add(&errors, 1);
+        return NULL;
+    }
+    return o;
+}
+
+static void
+give(golf_pool *p, fobj *o, int id)
+{
+    if (atomic_exchange(&o->owner, 0) != id)
+        atomic_fetch_add(&errors, 1);
+    golf_pool_put(p, o);
+}
+
+static golf_pool *idle, *busy;
+static atomic_int stop, idle_ready;
+
+static void *
+worker(void *arg)
+{
+    int id = (int)(intptr_t)arg;
+    fobj *h[HOLD];
+    /* Leave a cache of the idle pool behind, then never touch it again. */
+    for (int i = 0; i < HOLD; i++)
+        h[i] = take(idle, id);
+    for (int i = 0; i < HOLD; i++)
+        if (h[i])
+            give(idle, h[i], id);
+    atomic_fetch_add(&idle_ready, 1);
+    unsigned r = (unsigned)id;
+    while (!atomic_load(&stop)) {
+        int n = 1 + (int)((r = r * 1103515245u + 12345u) >> 16) % HOLD;
+        for (int i = 0; i < n; i++)
+            h[i] = take(busy, id);
+        for (int i = 0; i < n; i++)
+            if (h[i])
+                give(busy, h[i], id);
+        if (id == 1 && (r & 63) == 0)
+            golf_pool_trim(busy);
+    }
+    return NULL;
+}
+
+/* The child: one thread, the others gone. Returns the exit status. */
+static int
+child(bool rseq_in_parent)
+{
+    regress_watchdog(10);
+    const int me = 100;
+#if GOLF__HAVE_RSEQ
+    if (rseq_in_parent && !golf__rseq_registered()) {
+        fprintf(stderr, "child: rseq registration not inherited\n");
+        return 1;
+    }
+#else
+    (void)rseq_in_parent;
+#endif
+    golf_pool_options no = {mk, rm, (void *)(intptr_t)2};
+    golf_pool *fresh = golf_pool_new(&no);
+    if (!fresh)
+        return 1;
+    golf_pool *pools[3] = {idle, busy, fresh};
+    for (int k = 0; k < 3; k++) {
+        fobj *h[200];
+        for (int i = 0; i < 200; i++)
+            h[i] = take(pools[k], me);
+        for (int i = 0; i < 200; i++)
+            if (h[i])
+                give(pools[k], h[i], me);
+        golf_pool_trim(pools[k]);
+        for (int i = 0; i < 10; i++)
+            h[i] = take(pools[k], me);
+        for (int i = 0; i < 10; i++)
+            if (h[i])
+                give(pools[k], h[i], me);
+        golf_pool_trim(pools[k]);
+        golf_pool_trim(pools[k]);
+    }
+    golf_pool_free(idle);
+    golf_pool_free(busy);
+    golf_pool_free(fresh);
+    long lost_idle = created[0] - freed[0], lost_new = created[2] - freed[2];
+    long held_busy = created[1] - freed[1];
+    if (errors || lost_idle || lost_new || held_busy < 0 || held_busy > NBUSY * HOLD) {
+        fprintf(stderr, "child: errors %ld, idle unfreed %ld, new unfreed %ld, busy held %ld\n",
+                (long)errors, lost_idle, lost_new, held_busy);
+        return 1;
+    }
+    return 0;
+}
+
+static void
+run(const char *percpu)
+{
+    if (percpu)
+        setenv("GOLF_POOL_PERCPU", percpu, 1);
+    else
+        unsetenv("GOLF_POOL_PERCPU");
+    for (int k = 0; k < 3; k++) {
+        atomic_store(&created[k], 0);
+        atomic_store(&freed[k], 0);
+    }
+    atomic_store(&stop, 0);
+    atomic_store(&idle_ready, 0);
+    golf_pool_options io = {mk, rm, (void *)(intptr_t)0}, bo = {mk, rm, (void *)(intptr_t)1};
+    idle = golf_pool_new(&io);
+    busy = golf_pool_new(&bo);
+    REGRESS_CHECK(idle && busy, "new");
+    bool rseq = golf__rseq_usable() && !percpu;
+    pthread_t t[NBUSY];
+    for (int i = 0; i < NBUSY; i++)
+        pthread_create(&t[i], NULL, worker, (void *)(intptr_t)(i + 1));
+    while (atomic_load(&idle_ready) < NBUSY)
+        regress_sleep_us(100);
+    int forks = 30, failed = 0;
+    for (int i = 0; i < forks; i++) {
+        regress_sleep_us(1000 + 300 * i);
+        pid_t pid = fork();
+        REGRESS_CHECK(pid >= 0, "fork");
+        if (pid == 0)
+            _exit(child(rseq));
+        int st = 0;
+        REGRESS_CHECK(waitpid(pid, &st, 0) == pid, "waitpid");
+        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+            fprintf(stderr, "fork %d: child status %#x\n", i, st);
+            failed++;
+            break; /* one failure is enough (a hung child costs its 10 s watchdog) */
+        }
+    }
+    atomic_store(&stop, 1);
+    for (int i = 0; i < NBUSY; i++)
+        pthread_join(t[i], NULL);
+    golf_pool_free(idle);
+    golf_pool_free(busy);
+    fprintf(stderr, "%s: %d forks, %d children failed; parent created %ld freed %ld\n",
+            percpu ? "GOLF_POOL_PERCPU=0" : "default front end", forks, failed,
+            atomic_load(&created[0]) + atomic_load(&created[1]),
+            atomic_load(&freed[0]) + atomic_load(&freed[1]));
+    REGRESS_CHECK(failed == 0, "a forked child failed");
+    REGRESS_CHECK(atomic_load(&errors) == 0, "ownership errors in the parent");
+    REGRESS_CHECK(created[0] == freed[0] && created[1] == freed[1], "parent: objects lost");
+}
+
+int
+main(void)
+{
+    regress_watchdog(300);
+    run("0");
+    run(NULL);
+    printf("PASS pool_fork\n");
+    return 0;
+}
