@@ -397,10 +397,12 @@ golf_pool_put(golf_pool *p, void *obj)
     golf__pool_thread_put(p, obj);
 }
 
-/* Trim and free, with mu held: close every slot, fence, and empty the slots into `dst` (the
- * victim list for trim). Objects no magazine could be had for (OOM) are freed at once. */
+/* Trim, with mu held: close every slot, fence, and move the slots' objects into victim. Out of
+ * memory for a magazine, the objects that did not fit stay in their slot (still cached, in the
+ * current generation: a later trim or free takes them), so trim never calls free_object with a
+ * lock held. */
 static void
-slots_drain(golf_pool *p, golf__pool_maglist *dst, bool fence)
+slots_drain(golf_pool *p)
 {
 #if GOLF__HAVE_RSEQ
     if (!p->percpu)
@@ -412,10 +414,8 @@ slots_drain(golf_pool *p, golf__pool_maglist *dst, bool fence)
     }
     /* Fence: orders the lock stores above before every rseq section that starts after it, on
      * every CPU, and restarts (aborts) every section in flight. After it, no section that read
-     * lock == 0 can still commit, and the slot stores those sections made are visible here.
-     * free needs no fence (no concurrent use) but takes it anyway only when asked. */
-    if (fence)
-        golf__rseq_fence();
+     * lock == 0 can still commit, and the slot stores those sections made are visible here. */
+    golf__rseq_fence();
     for (unsigned c = 0; c < p->nslots; c++) {
         golf__pool_slot *s = &p->slots[c];
         /* Relaxed: the fence above ordered the sections' stores before these loads. */
@@ -423,19 +423,39 @@ slots_drain(golf_pool *p, golf__pool_maglist *dst, bool fence)
         void *objs[GOLF__POOL_SLOT_CAP];
         for (uint64_t i = 0; i < n; i++)
             objs[i] = atomic_load_explicit(&s->objs[i], memory_order_relaxed);
-        size_t left = maglist_add(p, dst, objs, n, SIZE_MAX);
-        /* OOM only: no magazine for them; free them now (with mu held: documented). */
-        golf__pool_free_objs(p, objs, left);
-        /* Relaxed: ordered before the release store of lock below. */
-        atomic_store_explicit(&s->n, 0, memory_order_relaxed);
-        /* [P1] release: publishes n = 0 before reopening the slot; pairs with [P1] the TSO
-         * load of lock (and then n) in every later rseq section (pool_rseq.h). */
+        size_t left = maglist_add(p, &p->victim, objs, n, SIZE_MAX);
+        /* OOM only: the leftovers (moved to the front of objs) stay in the slot. Relaxed: the
+         * slot is ours (lock == 1 after the fence); ordered before the release store below. */
+        for (size_t i = 0; i < left; i++)
+            atomic_store_explicit(&s->objs[i], objs[i], memory_order_relaxed);
+        atomic_store_explicit(&s->n, left, memory_order_relaxed);
+        /* [P1] release: publishes n and objs[0..n) before reopening the slot; pairs with [P1]
+         * the TSO load of lock (and then n) in every later rseq section (pool_rseq.h). */
         atomic_store_explicit(&s->lock, 0, memory_order_release);
     }
 #else
     (void)p;
-    (void)dst;
-    (void)fence;
+#endif
+}
+
+/* golf_pool_free: frees every slot's objects, no lock held, no allocation. No other thread
+ * uses p now (the contract), so the slots need no lock or fence: whatever synchronisation made
+ * that true also made their last stores visible (relaxed loads suffice). */
+static void
+slots_free(golf_pool *p)
+{
+#if GOLF__HAVE_RSEQ
+    if (!p->percpu)
+        return;
+    for (unsigned c = 0; c < p->nslots; c++) {
+        golf__pool_slot *s = &p->slots[c];
+        uint64_t n = atomic_load_explicit(&s->n, memory_order_relaxed);
+        for (uint64_t i = 0; i < n; i++)
+            free_one(p, atomic_load_explicit(&s->objs[i], memory_order_relaxed));
+        atomic_store_explicit(&s->n, 0, memory_order_relaxed);
+    }
+#else
+    (void)p;
 #endif
 }
 
@@ -453,7 +473,7 @@ golf_pool_trim(golf_pool *p)
     p->victim = p->primary;
     p->primary.head = NULL;
     p->primary.objs = 0;
-    slots_drain(p, &p->victim, true);
+    slots_drain(p);
     golf__pool_thread_to_victim(p);
     mu_unlock(p);
     golf__pool_thread_unlock_all(p);
@@ -467,17 +487,13 @@ golf_pool_free(golf_pool *p)
     if (!p)
         return;
     golf__pool_thread_detach_all(p);
-    /* No other thread uses p now (the contract), so the slots need no fence; whatever
-     * synchronisation made that true also made their last stores visible. */
-    golf__pool_maglist rest = {NULL, 0};
+    slots_free(p);
     mu_lock(p);
-    slots_drain(p, &rest, false);
     golf__pool_mag *a = maglist_detach(&p->primary);
     golf__pool_mag *b = maglist_detach(&p->victim);
     golf__pool_mag *sp = p->spare;
     p->spare = NULL;
     mu_unlock(p);
-    free_maglist(p, rest.head);
     free_maglist(p, a);
     free_maglist(p, b);
     free_spare(sp);

@@ -335,9 +335,9 @@ void
 golf__pool_thread_to_victim(golf_pool *p)
 {
     for (golf__pool_tcache *c = p->tcaches; c; c = c->pool_next) {
-        size_t left = golf__pool_victim_add(p, c->objs, c->n);
-        golf__pool_free_objs(p, c->objs, left); /* OOM only, with mu held: documented */
-        c->n = 0;
+        /* Out of memory for a magazine, the objects that did not fit (moved to the front) stay
+         * in the cache, still cached: no free_object with locks held, nothing lost. */
+        c->n = (uint32_t)golf__pool_victim_add(p, c->objs, c->n);
     }
 }
 
@@ -347,10 +347,10 @@ golf__pool_thread_unlock_all(golf_pool *p)
     golf__pool_tcache *c = p->tcaches;
     while (c) {
         golf__pool_tcache *next = c->pool_next;
-        if (c->owner) {
+        if (c->owner || c->n) {
             tcache_unlock(c);
         } else {
-            /* An orphan (fork): emptied by _to_victim, and no thread will ever use it. */
+            /* An orphan (fork), emptied by _to_victim: no thread will ever use it. */
             tcache_unlink(p, c);
             free(c);
         }
