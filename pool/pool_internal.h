@@ -10,8 +10,7 @@
  *       `mu` held, and trim holds `mu` from start to end: a slow path is entirely before or
  *       entirely after a trim, so an object's generation is exact.
  *   I4  Lock order: golf__pool_registry (global) -> per-thread cache locks -> pool->mu.
- *       free_object is never called with a lock held except for the OOM and thread-exit
- *       overflow paths documented in README.md.
+ *       new_object and free_object are never called with a lock held (README.md O6).
  *   I5  A magazine on the spare list is empty (n == 0): golf__pool_mag_recycle() zeroes n, and
  *       golf_pool_free frees spare magazines' memory only, never objects named in their objs[]. */
 #ifndef GOLF_POOL_INTERNAL_H

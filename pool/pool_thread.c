@@ -13,8 +13,10 @@
  *
  * Lifetime: the cache memory belongs to the owner thread, which frees it at exit (pthread key
  * destructor) or, once the pool was freed (cache->pool == NULL), the next time it registers a
- * cache. The owner matches caches by the pool's uid, never by address, so a pool allocated at
- * a freed pool's address never finds a dead cache. */
+ * cache; an orphan (a forked child's copy of another thread's cache) is freed by trim or free.
+ * The owner matches caches by the pool's uid, never by address, so a pool allocated at a freed
+ * pool's address never finds a dead cache. Ownership and liveness rules: README.md (O1-O7,
+ * L1-L4); fork: the handlers below. */
 #include "lockfree/alloc.h"
 #include "pool/pool_internal.h"
 

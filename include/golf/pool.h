@@ -14,17 +14,25 @@
  * returning x synchronizes before the get returning x.
  *
  * Lifetime and bounds: an object put is returned by a later get at most once, or freed with
- * free_object exactly once, by trim, by golf_pool_free, or at once by put when the pool is at its
- * cap (62 objects per CPU plus 124 per CPU in the shared depot; see pool/README.md).
+ * free_object exactly once, by trim, by golf_pool_free, or at once by put (or by a thread's exit,
+ * for its cached objects) when the pool is at its cap (62 objects per CPU plus 124 per CPU in the
+ * shared depot; see pool/README.md). The pool never frees or hands out an object a caller holds.
  *
  * Progress: get/put are a few loads and one store on the calling CPU's cache, no lock and no
  * atomic read-modify-write (Linux rseq, x86-64; elsewhere a per-thread cache and one uncontended
  * atomic exchange); one operation in about 31 touches a shared depot under a short mutex.
  *
- * Callbacks: new_object and free_object run on the calling thread, normally with no pool lock
- * held; free_object may run with an internal lock held when memory for the pool's own
- * bookkeeping runs out, and in a thread's exit destructor: it must not call golf_pool_new,
- * golf_pool_trim or golf_pool_free then. */
+ * Callbacks: new_object and free_object run on the calling thread (free_object also in a thread's
+ * exit destructor, for objects over the cap) with no pool lock held, so they may use golf: other
+ * pools, mutexes, channels. They must not call golf_pool_free on their own pool.
+ *
+ * Out of memory for the pool's own bookkeeping: golf_pool_new returns NULL (errno ENOMEM); get,
+ * put, trim and free still work and lose nothing (an object that cannot be cached is freed at
+ * once by put; one trim cannot move stays cached for a later trim or free).
+ *
+ * fork: a child may use every pool it inherited, and new ones, even if other threads of the
+ * parent were inside pool calls (pthread_atfork handlers); objects those threads held are held
+ * forever in the child. See pool/README.md. */
 #ifndef GOLF_POOL_H
 #define GOLF_POOL_H
 
