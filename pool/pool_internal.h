@@ -108,7 +108,7 @@ struct golf_pool {
     /* Per-thread caches of this pool, under golf__pool_registry. */
     golf__pool_tcache *tcaches;
     /* Under golf__pool_registry: thread-exit destructors now freeing this pool's excess objects
-     * with no lock held; golf_pool_free waits for 0 before it frees the pool (O4). */
+     * with no lock held; golf_pool_free waits for 0 before it frees the pool (README O5). */
     unsigned exiting;
     /* Every live pool, under golf__pool_registry: the fork handlers walk it. */
     golf_pool *all_next, *all_prev;

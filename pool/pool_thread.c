@@ -101,7 +101,7 @@ tcache_unlink(golf_pool *p, golf__pool_tcache *c)
 /* At thread exit: hand every live cache's objects back to its pool's primary and free the cache
  * memory. What does not fit under the depot cap is freed, with no lock held (free_object may use
  * golf, even register a cache of another pool on this thread: the loop takes that one too). The
- * pool stays alive meanwhile: its `exiting` count makes golf_pool_free wait (O4). */
+ * pool stays alive meanwhile: its `exiting` count makes golf_pool_free wait (README O5). */
 static void
 thread_exit(void *arg)
 {
@@ -116,7 +116,8 @@ thread_exit(void *arg)
         golf_pool *p = c->pool;
         size_t nleft = 0;
         if (p) {
-            /* Free at once (trim and free hold the registry, the owner is us); taken for [P2]. */
+            /* Uncontended (trim and free hold the registry, the owner is this thread); taken
+             * for [P2]: trim's last changes to the cache happen before this read. */
             tcache_lock_wait(c);
             mu_lock(p);
             nleft = golf__pool_primary_add(p, c->objs, c->n);
@@ -168,7 +169,13 @@ fork_parent(void)
 static void
 fork_child(void)
 {
+    /* A parent thread may have been waiting in golf_pool_free on exit_cv: its waiter record
+     * would confuse the condition variable in the child, which has no such thread. */
+    pthread_cond_init(&exit_cv, NULL);
     for (golf_pool *p = all_pools; p; p = p->all_next) {
+        /* Exits that were freeing p's excess do not exist in the child: their objects are held
+         * forever, and golf_pool_free must not wait for them. */
+        p->exiting = 0;
         for (golf__pool_tcache *c = p->tcaches; c; c = c->pool_next) {
             if (c->owner != &tls) {
                 c->owner = NULL;
@@ -385,7 +392,7 @@ golf__pool_thread_detach_all(golf_pool *p)
         golf__pool_free_objs(p, objs, n);
         reg_lock();
     }
-    /* Thread exits that took objects of p out of their caches are still freeing them (O4). */
+    /* Thread exits that took objects of p out of their caches are still freeing them (O5). */
     while (p->exiting)
         pthread_cond_wait(&exit_cv, &golf__pool_registry);
     if (p->all_prev)
