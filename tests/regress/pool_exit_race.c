@@ -11,6 +11,7 @@
 
 #include <golf/pool.h>
 #include <pthread.h>
+#include <sys/wait.h>
 
 #include "lockfree/percpu.h"
 
@@ -168,6 +169,22 @@ run(const char *percpu)
             REGRESS_CHECK(regress_wait_flag(&exit_freeing, 30), "no exit freed anything");
         while (atomic_load(&put_done) < NT)
             regress_sleep_us(50);
+        if (per_thread && round == 0) {
+            /* fork while an exit destructor is between taking objects out of its cache and
+             * freeing them: that exit does not exist in the child, whose golf_pool_free must
+             * not wait for it. */
+            pid_t pid = fork();
+            REGRESS_CHECK(pid >= 0, "fork");
+            if (pid == 0) {
+                regress_watchdog(10);
+                golf_pool_free(pool);
+                _exit(0);
+            }
+            int st = 0;
+            REGRESS_CHECK(waitpid(pid, &st, 0) == pid, "waitpid");
+            REGRESS_CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+                          "child of a fork during a thread exit: status %#x", st);
+        }
         golf_pool_free(pool); /* while exits free the excess of their caches */
         atomic_store(&x.done, 1);
         for (int i = 0; i < NT; i++)
