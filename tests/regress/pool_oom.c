@@ -8,7 +8,8 @@
  * ENOMEM; get never NULL while new_object succeeds (the pool's own bookkeeping failing is not
  * the caller's problem); put, trim and free have none. And nothing lost: every object created
  * is freed exactly once, by the pool or by the test for those it holds, never while held. Until
- * an n at which nothing failed. Both front ends. */
+ * an n at which nothing failed. Both front ends. free_object re-enters golf (a put into another
+ * pool) while out of memory. */
 #include "regress/regress.h"
 
 #include <errno.h>
@@ -26,6 +27,9 @@ typedef struct mobj {
 } mobj;
 
 static atomic_long created, freed_pool, errors;
+/* free_object also puts a token into this pool (created before the failures start): a callback
+ * that re-enters golf, here out of memory too, must not deadlock against the pool's locks. */
+static golf_pool *side;
 
 static void *
 mk(void *ctx)
@@ -52,6 +56,7 @@ rm(void *p, void *ctx)
     o->magic = 0;
     atomic_fetch_add(&freed_pool, 1);
     free(o);
+    golf_pool_put(side, malloc(16)); /* plain malloc: the token itself never fails */
 }
 
 static golf_pool *pool;
@@ -163,8 +168,11 @@ int
 main(void)
 {
     regress_watchdog(300);
+    side = golf_pool_new(NULL);
+    REGRESS_CHECK(side, "side pool");
     run("0");
     run(NULL);
+    golf_pool_free(side);
     printf("PASS pool_oom\n");
     return 0;
 }
