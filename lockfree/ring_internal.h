@@ -188,6 +188,11 @@ golf__ring_try_push(golf__ring_core *r, const void *elem)
              * and the slot was not free: full (or its reader mid-copy) at that instant. In a
              * quiescent ring it means exactly "full". */
             return GOLF_EAGAIN;
+        } else if ((int64_t)(stamp - tail) < 0) {
+            /* The stamp is a lap behind: the producer that reserved this slot's previous
+             * position has not published yet, so the ring is full up to a stalled writer.
+             * EAGAIN at once: reloading tail would spin until that thread runs again. */
+            return GOLF_EAGAIN;
         } else {
             /* Our tail is stale (another producer already filled this slot): reload. */
             golf__backoff_spin(&b);
@@ -225,10 +230,13 @@ golf__ring_try_pop(golf__ring_core *r, void *out, bool closable)
                 return GOLF_OK;
             }
             golf__backoff_spin(&b);
-        } else if (stamp == head) {
-            /* Nothing written at head yet. A ring that cannot be closed (golf_ring) answers
-             * EAGAIN at once, without loading tail (the producers' line): empty, or its
-             * producer is mid-copy; in a quiescent ring exactly "empty". */
+        } else if ((int64_t)(stamp - head) <= 0) {
+            /* Nothing written at head yet: stamp == head, or a lap behind (the consumer of this
+             * slot's previous position is still copying out, so no producer can have written
+             * it). A ring that cannot be closed (golf_ring) answers EAGAIN at once, without
+             * loading tail (the producers' line): empty, or its producer is mid-copy; in a
+             * quiescent ring exactly "empty". Never reload-and-spin here: that waits for a
+             * thread that may not be running. */
             if (!closable)
                 return GOLF_EAGAIN;
             /* The channel must tell "closed" apart. Empty, unless a producer holds the
@@ -240,7 +248,7 @@ golf__ring_try_pop(golf__ring_core *r, void *out, bool closable)
             uint64_t tail = atomic_load_explicit(&r->tail, memory_order_acquire);
             if ((tail & ~r->mark) == head)
                 return (tail & r->mark) ? GOLF_ECLOSED : GOLF_EAGAIN;
-            if (++stalled > GOLF__RING_STALL_STEPS)
+            if (stamp != head || ++stalled > GOLF__RING_STALL_STEPS)
                 return GOLF_EAGAIN; /* a producer holds the slot: do not wait on it (H6) */
             golf__backoff_spin(&b);
             /* relaxed: as above. */
@@ -291,19 +299,17 @@ golf__ring_recv_ready(golf__ring_core *r)
         }
         if (stamp == head + 1)
             return GOLF__RING_READY;
-        if (stamp == head) {
-            /* Empty, or a producer holds the position. [R3] acquire: a receive that will
-             * report "closed" sees what preceded the close. */
+        if ((int64_t)(stamp - head) <= 0) {
+            /* Empty, a producer holds the position, or the last lap's consumer of this slot
+             * is still reading it (stamp below head): not ready, unless closed and drained.
+             * A later push here is followed by its own check, which wakes us. [R3] acquire: a
+             * receive that will report "closed" sees what preceded the close. */
             uint64_t tail = atomic_load_explicit(&r->tail, memory_order_acquire);
             if ((tail & r->mark) && (tail & ~r->mark) == head)
                 return GOLF__RING_READY_CLOSED;
             return GOLF__RING_NOT_READY;
         }
-        /* Any other stamp: the last lap's consumer of this slot is still reading it (stamp
-         * below head: not ready; its release will be followed by a push here, whose check
-         * wakes us), or head is stale (stamp past head + 1: reload). */
-        if ((int64_t)(stamp - head) < 0)
-            return GOLF__RING_NOT_READY;
+        /* The stamp is past head + 1: head is stale, reload. */
         /* relaxed: as above. */
         head = atomic_load_explicit(&r->head, memory_order_relaxed);
     }
