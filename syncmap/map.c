@@ -616,14 +616,36 @@ typedef struct retired {
     golf__rcu_head rcu; /* first: the callback gets its address */
     void (*fn)(void *value);
     void *value;
+    golf_map *m;
+    struct retired *running_next; /* this thread's running fns, innermost first (below) */
 } retired;
+
+/* The retired fns running on this thread, innermost first (a fn may free a map, whose barrier
+ * runs more fns here). Thread-local and plain: only this thread touches it. */
+static _Thread_local retired *running_here;
+
+size_t
+golf__map_retiring_here(const golf_map *m)
+{
+    size_t n = 0;
+    for (const retired *r = running_here; r != NULL; r = r->running_next)
+        n += r->m == m;
+    return n;
+}
 
 static void
 retired_run(golf__rcu_head *head)
 {
     retired *r = (retired *)(void *)head;
+    golf_map *m = r->m;
+    r->running_next = running_here;
+    running_here = r;
     r->fn(r->value);
+    running_here = r->running_next;
     free(r);
+    /* [M10] release: the fn's effects on m happen before golf_map_free's [M10] acquire load
+     * that sees the count drop. */
+    atomic_fetch_sub_explicit(&m->retiring, 1, memory_order_release);
 }
 
 void
@@ -643,5 +665,9 @@ golf_map_retire(golf_map *m, void *value, void (*fn)(void *value))
     }
     r->fn = fn;
     r->value = value;
+    r->m = m;
+    /* Relaxed: golf_map_free reads it only after a barrier, which orders this retire (and its
+     * queueing, [U1]) before it returns. */
+    atomic_fetch_add_explicit(&m->retiring, 1, memory_order_relaxed);
     golf__rcu_call(&r->rcu, retired_run);
 }

@@ -90,6 +90,7 @@ struct golf_map {
     unsigned ncpu;                    /* slots in percpu; immutable */
     golf__map_percpu *percpu;         /* immutable pointer */
     pthread_mutex_t grow_lock;        /* serializes resize (trylock) and clear; never readers */
+    _Atomic size_t retiring;          /* [M10] fns retired through the map, not yet returned */
 };
 
 /* ---- the hash: a keyed multiply-fold hash over 8-byte words (per-map seed against flooding) */
@@ -278,5 +279,9 @@ void golf__map_grow(golf_map *m);
 bool golf__map_grow_due(golf_map *m, const golf__map_table *t);
 
 void golf__map_count_add(golf_map *m, intptr_t d);
+
+/* How many retired fns of m are running on this thread right now (a fn that frees its own map
+ * must not wait for itself). */
+size_t golf__map_retiring_here(const golf_map *m);
 
 #endif

@@ -161,17 +161,21 @@ golf__map_garbage(golf_map *m, golf__map_key *k)
     }
 }
 
-/* Submits every partial batch of m (map free). */
-static void
+/* Submits every partial batch of m (map free). True if there was any. */
+static bool
 garbage_flush(golf_map *m)
 {
+    bool any = false;
     for (unsigned c = 0; c < m->ncpu; c++) {
         /* [M9] acquire: as in golf__map_garbage(). */
         golf__map_key *batch =
             atomic_exchange_explicit(&m->percpu[c].garbage, NULL, memory_order_acquire);
-        if (batch != NULL)
+        if (batch != NULL) {
             golf__rcu_call(&batch->rcu, garbage_batch_free);
+            any = true;
+        }
     }
+    return any;
 }
 
 /* ---- resize ---- */
@@ -442,6 +446,10 @@ map_seed(const void *m)
 golf_map *
 golf_map_new(void)
 {
+    /* The deferred-work worker that will free this map's retired tables, key blocks and
+     * retired values: started here, where its failure can be reported. */
+    if (golf__rcu_start() != GOLF_OK)
+        goto nomem;
     golf_map *m = golf__map_alloc(sizeof *m);
     if (m == NULL)
         goto nomem;
@@ -457,6 +465,7 @@ golf_map_new(void)
     if (t == NULL)
         goto nomem_pc;
     atomic_init(&m->table, t);
+    atomic_init(&m->retiring, 0);
     m->seed = map_seed(m);
     pthread_mutex_init(&m->grow_lock, NULL);
     return m;
@@ -474,10 +483,22 @@ golf_map_free(golf_map *m)
 {
     if (m == NULL)
         return;
-    garbage_flush(m);
-    /* Waits for every callback queued so far: the batches just flushed, retired tables, and
-     * the fns retired through this map. Fatal inside a read section (it would deadlock). */
-    golf__rcu_barrier();
+    /* Retired fns may use m themselves (SPEC allows map calls and retire in them): delete long
+     * keys (garbage), retire more. So: flush the garbage and wait for everything queued
+     * (barrier: the batches just flushed, retired tables, the fns retired through m), until a
+     * round starts with no fn of m outstanding (none queued or running, so none can add
+     * garbage or retire again) and finds no garbage. A fn that frees its own map is not
+     * waited for by itself. The barrier is fatal inside a read section (it would deadlock). */
+    size_t self = golf__map_retiring_here(m);
+    for (;;) {
+        /* [M10] acquire: pairs with the [M10] release in retired_run(): what the fns that
+         * have returned did to m (their garbage pushes, their retires) is visible. */
+        size_t outstanding = atomic_load_explicit(&m->retiring, memory_order_acquire);
+        bool any = garbage_flush(m);
+        golf__rcu_barrier();
+        if (outstanding == self && !any)
+            break;
+    }
     golf__map_table *t = atomic_load_explicit(&m->table, memory_order_relaxed); /* sole user */
     while (t != NULL) {
         golf__map_table *next = atomic_load_explicit(&t->next, memory_order_relaxed);
