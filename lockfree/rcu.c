@@ -1,6 +1,6 @@
 /* The RCU glue: lazy per-thread registration with liburcu's memb flavour, golf's deferred-work
  * worker over liburcu's grace periods, and the fork() handlers. The only file in golf that
- * includes liburcu. The design, the invariants U-I1..U-I7 and the tags [U1]..[U5] are in
+ * includes liburcu. The design, the invariants (1..7) and the tags [U1]..[U4] are in
  * lockfree/README.md ("rcu.h").
  *
  * Why golf runs its own worker instead of liburcu's call_rcu thread:
@@ -218,7 +218,7 @@ static GOLF__CACHE_ALIGNED _Atomic uintptr_t pending; /* [U1] */
 /* Futex words, each on the queue's line: they change at most once per batch or per fork. */
 static _Atomic uint32_t worker_idle; /* 1 while the worker sleeps waiting for work */
 static _Atomic uint32_t urgent;      /* barriers waiting: the worker skips the batching delay */
-static _Atomic uint32_t fork_gen;    /* [U5] +1 when a fork ends: pushers waiting on it go on */
+static _Atomic uint32_t fork_gen;    /* [U4] +1 when a fork ends: pushers waiting on it go on */
 
 /* The worker waits this long after it wakes before it takes a batch, so a stream of deferred
  * calls costs one wake-up and one grace period per interval (liburcu's call_rcu thread waits
@@ -228,7 +228,7 @@ static _Atomic uint32_t fork_gen;    /* [U5] +1 when a fork ends: pushers waitin
 static uintptr_t
 queue_wait_fork_end(void)
 {
-    /* [U5] acquire: pairs with the [U5] release bump in rcu_fork_reopen(): if we see the new
+    /* [U4] acquire: pairs with the [U4] release bump in rcu_fork_reopen(): if we see the new
      * generation we see the queue reopened. */
     uint32_t gen = atomic_load_explicit(&fork_gen, memory_order_acquire);
     uintptr_t v = atomic_load_explicit(&pending, memory_order_relaxed);
@@ -298,14 +298,14 @@ queue_take_all(void)
  * word, not a pthread mutex, so the fork child can reset it whatever state it was copied in. */
 static _Atomic uint32_t drain_word;
 /* The batch whose grace period has passed, in queue order, not yet started. Only the drain
- * lock's holder touches it ([U4]). */
+ * lock's holder touches it ([U3]). */
 static golf__rcu_head *ready;
 
 static bool
 drain_trylock(void)
 {
     uint32_t expected = 0;
-    /* [U4] acquire: pairs with the [U4] release in drain_unlock(): the previous holder's ready
+    /* [U3] acquire: pairs with the [U3] release in drain_unlock(): the previous holder's ready
      * list and the effects of the callbacks it ran. */
     return atomic_compare_exchange_strong_explicit(&drain_word, &expected, 1, memory_order_acquire,
                                                    memory_order_relaxed);
@@ -316,7 +316,7 @@ drain_lock(void)
 {
     if (drain_trylock())
         return;
-    /* [U4] acquire: as in drain_trylock(). 2: the holder's unlock must wake us. */
+    /* [U3] acquire: as in drain_trylock(). 2: the holder's unlock must wake us. */
     while (atomic_exchange_explicit(&drain_word, 2, memory_order_acquire) != 0)
         golf__futex_wait(&drain_word, 2, GOLF__FOREVER);
 }
@@ -324,7 +324,7 @@ drain_lock(void)
 static void
 drain_unlock(void)
 {
-    /* [U4] release: see drain_trylock(). */
+    /* [U3] release: see drain_trylock(). */
     if (atomic_exchange_explicit(&drain_word, 0, memory_order_release) == 2)
         golf__futex_wake(&drain_word, 1);
 }
@@ -490,8 +490,8 @@ static void
 barrier_done(golf__rcu_head *head)
 {
     rcu_barrier_node *b = (rcu_barrier_node *)(void *)head;
-    /* [U3] release: every callback that ran before this one (all of those queued before the
-     * barrier) happens before the barrier returns; pairs with the [U3] acquire in
+    /* [U2] release: every callback that ran before this one (all of those queued before the
+     * barrier) happens before the barrier returns; pairs with the [U2] acquire in
      * golf__rcu_barrier(). After this store b may be gone (it lives on the waiter's stack): the
      * wake-up only uses its address (a stale wake-up is a spurious one, which every futex
      * waiter tolerates). */
@@ -521,7 +521,7 @@ golf__rcu_barrier(void)
     queue_push(&b.head);
     if (atomic_load_explicit(&worker_state, memory_order_relaxed) != WORKER_RUNNING)
         (void)rcu_start_slow();
-    /* [U3] acquire: pairs with the [U3] release in barrier_done(). */
+    /* [U2] acquire: pairs with the [U2] release in barrier_done(). */
     while (!atomic_load_explicit(&b.done, memory_order_acquire)) {
         if (atomic_load_explicit(&worker_state, memory_order_relaxed) == WORKER_RUNNING) {
             golf__futex_wait(&b.done, 0, GOLF__FOREVER);
@@ -530,7 +530,7 @@ golf__rcu_barrier(void)
         /* No worker and none can be started (a fork child out of threads): drain it here. */
         drain_lock();
         rcu_draining = true;
-        /* [U3] acquire: as above (it may have run under another drainer meanwhile). */
+        /* [U2] acquire: as above (it may have run under another drainer meanwhile). */
         if (!atomic_load_explicit(&b.done, memory_order_acquire))
             drain_batch();
         rcu_draining = false;
@@ -576,7 +576,7 @@ static void
 rcu_fork_reopen(void)
 {
     atomic_fetch_and_explicit(&pending, ~Q_CLOSED, memory_order_relaxed); /* published by: */
-    /* [U5] release: the reopened queue before the new generation; pairs with the [U5]
+    /* [U4] release: the reopened queue before the new generation; pairs with the [U4]
      * acquire in queue_wait_fork_end(). */
     atomic_fetch_add_explicit(&fork_gen, 1, memory_order_release);
     golf__futex_wake(&fork_gen, INT_MAX);

@@ -8,7 +8,7 @@
  * Deferred work: golf's own worker thread, not liburcu's call_rcu. golf__rcu_call queues a
  * callback; the worker takes the whole queue as one batch, waits for one grace period
  * (urcu_memb_synchronize_rcu) and runs the batch in queue order. The design, the invariants, the
- * ordering tags [U1]..[U5] and the fork() behaviour are in lockfree/README.md.
+ * ordering tags [U1]..[U4] and the fork() behaviour are in lockfree/README.md.
  *
  * Rules (checked, fatal when broken, because breaking them deadlocks or frees memory in use):
  *   - golf__rcu_synchronize() and golf__rcu_barrier() must not run inside a read section.
