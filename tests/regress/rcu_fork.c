@@ -29,20 +29,23 @@
 
 enum { N_FORKS = 6, IDLE_KEYS = 3000, CHILD_KEYS = 20000 };
 
-/* GCC 12's AddressSanitizer runtime does not take its allocator's locks across fork() (no fork
- * interceptor; LLVM added one in 2023), so a parent thread inside malloc at the fork leaves the
- * child's allocator locked: the child's next thread hangs in ASan's own start-up. Under ASan the
- * busy threads therefore pause around each fork (each operation under a read lock the forking
- * thread write-locks). Golf's fork handling under busy threads is exercised by the release and
- * TSan builds; ASan checks the child's memory use. */
-#if defined(__SANITIZE_ADDRESS__)
-#define ASAN_QUIESCE 1
+/* GCC 12's sanitizer runtimes are not fork-safe for a child that starts threads: ASan does not
+ * take its allocator's locks across fork() (no fork interceptor; LLVM added one in 2023), and
+ * TSan leaves its internal slab allocators' locks to whichever parent thread held them (TSan
+ * says so itself: "starting new threads after multi-threaded fork is not supported", hence
+ * die_after_fork=0 in the test environment). A parent thread inside malloc or TSan's runtime at
+ * the fork leaves the child's next thread (golf's worker) hung in the runtime's own code. Under
+ * a sanitizer the busy threads therefore pause around each fork (each operation under a read
+ * lock the forking thread write-locks). golf's fork handling with a parent busy inside golf is
+ * exercised by the release build; the sanitizers check the child's memory use and races. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define SANITIZER_QUIESCE 1
 #elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define ASAN_QUIESCE 1
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define SANITIZER_QUIESCE 1
 #endif
 #endif
-#ifdef ASAN_QUIESCE
+#ifdef SANITIZER_QUIESCE
 static pthread_rwlock_t fork_rw = PTHREAD_RWLOCK_INITIALIZER;
 #define BUSY_BEGIN() pthread_rwlock_rdlock(&fork_rw)
 #define BUSY_END() pthread_rwlock_unlock(&fork_rw)
@@ -116,7 +119,7 @@ chan_sender(void *arg)
 {
     (void)arg;
     uint64_t i = 0;
-#ifdef ASAN_QUIESCE
+#ifdef SANITIZER_QUIESCE
     for (;;) { /* non-blocking, so a pause never waits for the other end */
         BUSY_BEGIN();
         int rc = golf_chan_try_send(busy_ch, &i);
@@ -140,7 +143,7 @@ chan_receiver(void *arg)
 {
     (void)arg;
     uint64_t v;
-#ifdef ASAN_QUIESCE
+#ifdef SANITIZER_QUIESCE
     for (;;) {
         BUSY_BEGIN();
         int rc = golf_chan_try_recv(busy_ch, &v);
@@ -273,14 +276,14 @@ main(void)
     int failures = 0;
     for (int f = 0; f < N_FORKS; f++) {
         regress_sleep_us(50000); /* let the busy threads cause deferred frees */
-#ifdef ASAN_QUIESCE
+#ifdef SANITIZER_QUIESCE
         pthread_rwlock_wrlock(&fork_rw);
 #endif
         pid_t pid = fork();
         REGRESS_CHECK(pid >= 0, "fork: %s", strerror(errno));
         if (pid == 0)
             _exit(child_main());
-#ifdef ASAN_QUIESCE
+#ifdef SANITIZER_QUIESCE
         pthread_rwlock_unlock(&fork_rw);
 #endif
         int status = 0;
