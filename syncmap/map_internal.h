@@ -90,7 +90,9 @@ struct golf_map {
     unsigned ncpu;                    /* slots in percpu; immutable */
     golf__map_percpu *percpu;         /* immutable pointer */
     pthread_mutex_t grow_lock;        /* serializes resize (trylock) and clear; never readers */
-    _Atomic size_t retiring;          /* [M10] fns retired through the map, not yet returned */
+    /* [M10] fns retired through the map, not yet returned. Its own line: retire and the worker
+     * change it, and the fields above are read by every operation. */
+    GOLF__CACHE_ALIGNED _Atomic size_t retiring;
 };
 
 /* ---- the hash: a keyed multiply-fold hash over 8-byte words (per-map seed against flooding) */

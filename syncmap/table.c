@@ -450,7 +450,7 @@ golf_map_new(void)
      * retired values: started here, where its failure can be reported. */
     if (golf__rcu_start() != GOLF_OK)
         goto nomem;
-    golf_map *m = golf__map_alloc(sizeof *m);
+    golf_map *m = golf__map_alloc_aligned(_Alignof(golf_map), sizeof *m);
     if (m == NULL)
         goto nomem;
     m->ncpu = golf__ncpu_slots();
