@@ -36,7 +36,8 @@ enum { N_FORKS = 6, IDLE_KEYS = 3000, CHILD_KEYS = 20000 };
  * die_after_fork=0 in the test environment). A parent thread inside malloc or TSan's runtime at
  * the fork leaves the child's next thread (golf's worker) hung in the runtime's own code. Under
  * a sanitizer the busy threads therefore pause around each fork (each operation under a read
- * lock the forking thread write-locks). golf's fork handling with a parent busy inside golf is
+ * lock the forking thread write-locks), and golf's worker is left idle (a barrier, then a
+ * moment) before it. golf's fork handling with a parent busy inside golf is
  * exercised by the release build; the sanitizers check the child's memory use and races. */
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define SANITIZER_QUIESCE 1
@@ -278,6 +279,10 @@ main(void)
         regress_sleep_us(50000); /* let the busy threads cause deferred frees */
 #ifdef SANITIZER_QUIESCE
         pthread_rwlock_wrlock(&fork_rw);
+        /* golf's worker is a parent thread too: let it finish what is queued (a barrier) and
+         * go back to sleep before the fork. */
+        golf_map_free(golf_map_new());
+        regress_sleep_us(20000);
 #endif
         pid_t pid = fork();
         REGRESS_CHECK(pid >= 0, "fork: %s", strerror(errno));
