@@ -543,7 +543,8 @@ golf__rcu_barrier(void)
  *
  * fork() copies only the calling thread, and copies memory while the other threads run, so
  * what they were changing at that moment reaches the child half-done. The prepare handler
- * stops every change to the state the child needs: it takes reg_lock (no golf thread in
+ * stops every change to the state the child needs: it takes start_lock (no worker start half
+ * done), reg_lock (no golf thread in
  * liburcu's registry), gp_lock (no golf grace period in flight, so liburcu's locks are free),
  * closes the queue (pushers wait until the fork is over) and takes the drain lock if no batch
  * is running. The child then has a consistent queue, and repairs the rest: see
@@ -555,6 +556,8 @@ static bool fork_drain_held; /* prepare holds the drain lock */
 static void
 rcu_atfork_prepare(void)
 {
+    /* start_lock first: a thread starting the worker holds it across pthread_create only. */
+    pthread_mutex_lock(&start_lock);
     pthread_mutex_lock(&reg_lock);
     if (golf__rcu_in_read_section())
         /* A grace period in flight may be waiting for this very section: only try. If it
@@ -591,6 +594,7 @@ rcu_atfork_parent(void)
     if (fork_gp_held)
         pthread_mutex_unlock(&gp_lock);
     pthread_mutex_unlock(&reg_lock);
+    pthread_mutex_unlock(&start_lock);
 }
 
 static void
@@ -636,6 +640,7 @@ rcu_atfork_child(void)
     if (fork_gp_held)
         pthread_mutex_unlock(&gp_lock);
     pthread_mutex_unlock(&reg_lock);
+    pthread_mutex_unlock(&start_lock);
     /* Queued callbacks run once the child starts a worker: at its next deferred call, map
      * creation or barrier (golf_map_free). Not here: a child that only calls exec() should not
      * pay for a thread, and a child of a TSan build may not create one. */

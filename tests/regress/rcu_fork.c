@@ -312,6 +312,28 @@ main(void)
     golf_chan_close(busy_ch);
     for (int i = 0; i < 6; i++)
         pthread_join(th[i], NULL);
+    /* A fork inside a read section, with no grace period in flight (the worker idle): the
+     * child has grace periods and deferred frees as usual. */
+    golf_map_free(golf_map_new());
+    regress_sleep_us(20000);
+    golf_map_read_lock();
+    pid_t pid = fork();
+    REGRESS_CHECK(pid >= 0, "fork: %s", strerror(errno));
+    if (pid == 0) {
+        golf_map_read_unlock();
+        regress_watchdog(30);
+        golf_map *m = golf_map_new();
+        for (uint64_t k = 0; k < 5000; k++)
+            golf_map_store(m, &k, 8, (void *)(uintptr_t)(k + 1));
+        golf_map_retire(m, NULL, count_retired);
+        golf_map_free(m);
+        _exit(atomic_load(&child_retired) == 1 ? 0 : 1);
+    }
+    golf_map_read_unlock();
+    int status = 0;
+    waitpid(pid, &status, 0);
+    REGRESS_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+                  "the child of a fork inside a read section failed (status 0x%x)", status);
     golf_chan_free(busy_ch);
     golf_chan_free(idle_ch);
     golf_map_free(busy_map);
