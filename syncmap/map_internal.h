@@ -1,5 +1,5 @@
 /* syncmap internals: the table layout, the hash, and what map.c and table.c share.
- * Never installed. The design, the invariants and the ordering tags [M1]..[M9] are in
+ * Never installed. The design, the invariants and the ordering tags [M1]..[M10] are in
  * syncmap/README.md; every tagged access names its tag at both ends. */
 #ifndef GOLF_SYNCMAP_MAP_INTERNAL_H
 #define GOLF_SYNCMAP_MAP_INTERNAL_H

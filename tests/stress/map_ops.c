@@ -10,9 +10,9 @@
  * also ranges over the map. At the end the map must equal the union of the logs. Exit 1 on a
  * violation.
  *
- * Under TSan a run takes many times its seconds: every retired payload is freed on liburcu's
- * call_rcu thread, whose hand-off TSan cannot see, so each free is a (suppressed, see
- * tests/tsan.supp) race report, and golf_map_free waits for all of them. Hence the 1 s default. */
+ * Under TSan a run takes many times its seconds (every access is instrumented, and
+ * golf_map_free waits for every retired payload's free on golf's deferred-work worker, whose
+ * grace periods lockfree/rcu.c describes to TSan). Hence the 1 s default. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
