@@ -137,12 +137,16 @@ rcu_register_slow(void)
         golf__fatal("golf: cannot create the RCU thread-exit key or fork handlers");
     pthread_mutex_lock(&reg_lock);
     urcu_memb_register_thread();
-    rcu_owned = true;
-    rcu_self.reader = &URCU_TLS(urcu_memb_reader);
-    rcu_self.next = reg_list.next;
-    rcu_self.prev = &reg_list;
-    reg_list.next->prev = &rcu_self;
-    reg_list.next = &rcu_self;
+    /* On reg_list already if golf registered this thread before and the application has
+     * unregistered it since. */
+    if (!rcu_owned) {
+        rcu_owned = true;
+        rcu_self.reader = &URCU_TLS(urcu_memb_reader);
+        rcu_self.next = reg_list.next;
+        rcu_self.prev = &reg_list;
+        reg_list.next->prev = &rcu_self;
+        reg_list.next = &rcu_self;
+    }
     pthread_mutex_unlock(&reg_lock);
     /* Any non-NULL value makes the destructor run at thread exit. */
     pthread_setspecific(rcu_exit_key, (void *)1);
