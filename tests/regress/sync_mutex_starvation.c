@@ -1,0 +1,105 @@
+/* Regression (audit fair2): starvation mode must hand the mutex to the waiter that starves.
+ *
+ * Go's Mutex (and SPEC.md): once a waiter has waited over 1 ms the mutex switches to starvation
+ * mode, unlock hands it directly to the waiter at the front of the queue, and newcomers queue at
+ * the tail; a waiter leaves starvation mode only if it is the last one or waited under 1 ms. So a
+ * thread competing with hogs that re-lock at once is overtaken only a handful of times: the hogs
+ * queued ahead of it, plus what they get in the first millisecond, in normal mode.
+ *
+ * Before the fix an unlocker that re-locked at once took its own hand-off: registering as a waiter
+ * it saw the SIGNAL it had just granted and took it on its first look (the woken head had not run
+ * yet); having waited ~0 ms it left starvation mode while the starving waiter was still queued,
+ * and that waiter, finding no SIGNAL, parked again at the back. Measured: victim waits of 60-420
+ * ms and hundreds of overtakes, where Go's bound is ~1 ms plus a few hold times.
+ *
+ * 3 hogs: lock, hold ~HOLD_US (asleep: the test needs little CPU on a loaded machine), unlock, and
+ * at once lock again. The victim: ROUNDS times { sleep 100 us; lock; unlock }, counting the hog
+ * critical sections that completed during each of its waits (overtakes). The assertion is a
+ * fairness property, not a speed one: the overtake count does not depend on how fast the machine
+ * is. Its bound is generous (a fair mutex gives ~20 + 3 even when a waiter's wake-up is slow;
+ * the bug gives hundreds); the wait time is reported too, with a bound far above Go's.
+ *
+ *   regress_sync_mutex_starvation [rounds=300]
+ *
+ * Exit 0 on success, 1 with a message on failure. */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "golf/sync.h"
+#include "regress/regress.h"
+
+#define HOGS 3
+#define HOLD_US 50
+#define MAX_OVERTAKES 150 /* per victim acquisition */
+#define MAX_WAIT_S 0.25   /* per victim acquisition: only against a stranded waiter */
+
+static golf_mutex mu;
+static atomic_bool stop;
+static atomic_long hog_sections; /* hog critical sections completed (written under mu) */
+static atomic_int hogs_running;
+
+static void *
+hog(void *arg)
+{
+    (void)arg;
+    atomic_fetch_add_explicit(&hogs_running, 1, memory_order_relaxed);
+    while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
+        golf_mutex_lock(&mu);
+        regress_sleep_us(HOLD_US);
+        /* relaxed: the victim reads it under mu, which orders it. */
+        atomic_fetch_add_explicit(&hog_sections, 1, memory_order_relaxed);
+        golf_mutex_unlock(&mu);
+    }
+    return NULL;
+}
+
+int
+main(int argc, char **argv)
+{
+    int rounds = argc > 1 ? atoi(argv[1]) : 300;
+    regress_watchdog(120);
+    pthread_t t[HOGS];
+    for (int i = 0; i < HOGS; i++)
+        REGRESS_CHECK(pthread_create(&t[i], NULL, hog, NULL) == 0, "pthread_create");
+    while (atomic_load_explicit(&hogs_running, memory_order_relaxed) < HOGS)
+        regress_sleep_us(1000);
+    regress_sleep_us(20000); /* let the hogs get into their loop */
+
+    long max_overtakes = 0;
+    double max_wait = 0, sum_wait = 0;
+    int worst = -1;
+    for (int i = 0; i < rounds; i++) {
+        regress_sleep_us(100);
+        long before = atomic_load_explicit(&hog_sections, memory_order_relaxed);
+        double t0 = regress_now_s();
+        golf_mutex_lock(&mu);
+        double w = regress_now_s() - t0;
+        long overtakes = atomic_load_explicit(&hog_sections, memory_order_relaxed) - before;
+        golf_mutex_unlock(&mu);
+        sum_wait += w;
+        if (w > max_wait)
+            max_wait = w;
+        if (overtakes > max_overtakes) {
+            max_overtakes = overtakes;
+            worst = i;
+        }
+    }
+    atomic_store_explicit(&stop, true, memory_order_relaxed);
+    for (int i = 0; i < HOGS; i++)
+        pthread_join(t[i], NULL);
+
+    printf("regress_sync_mutex_starvation: %d rounds, max overtakes %ld (round %d), max wait %.2f "
+           "ms, mean wait %.3f ms, hog sections %ld\n",
+           rounds, max_overtakes, worst, max_wait * 1e3, sum_wait / rounds * 1e3,
+           atomic_load_explicit(&hog_sections, memory_order_relaxed));
+    REGRESS_CHECK(max_overtakes <= MAX_OVERTAKES,
+                  "a waiter was overtaken %ld times (bound %d): starvation mode did not hand the "
+                  "mutex to it",
+                  max_overtakes, MAX_OVERTAKES);
+    REGRESS_CHECK(max_wait <= MAX_WAIT_S, "a waiter waited %.1f ms (bound %.0f ms)", max_wait * 1e3,
+                  MAX_WAIT_S * 1e3);
+    printf("regress_sync_mutex_starvation: ok\n");
+    return 0;
+}
