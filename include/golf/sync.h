@@ -36,8 +36,9 @@ extern "C" {
 #endif
 
 typedef struct golf_mutex {
-    int32_t state_;   /* locked | woken | starving | signal | waiters << 4; the waiters' futex */
-    uint32_t sema_;   /* unused (kept for the layout) */
+    int32_t state_;   /* locked | woken | starving | signal | prewait | heir | waiters << 6;
+                         the waiters' futex */
+    uint32_t sema_;   /* where arriving threads wait while a wake-up is outstanding */
 } golf_mutex;
 
 typedef struct golf_rwmutex {
