@@ -71,6 +71,8 @@ enum {
 /* Go's active_spin and active_spin_cnt. */
 enum { ACTIVE_SPIN = 4, ACTIVE_SPIN_CNT = 30 };
 
+GOLF_API void (*golf__sync_test_after_release)(void) = NULL;
+
 static void mutex_lock_slow(golf_mutex *m);
 static void mutex_unlock_slow(golf_mutex *m, int32_t new_state);
 
@@ -341,6 +343,7 @@ mutex_unlock_slow(golf_mutex *m, int32_t old)
             /* *m may already be freed by the next owner: FUTEX_WAKE reads no user memory (a
              * private futex is keyed by address alone); a stray wake-up of a reused address is
              * a spurious one, which every futex waiter tolerates. */
+            golf__sync_after_release();
             if (wake)
                 golf__futex_wake(futex, 1);
             return;

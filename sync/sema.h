@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "lockfree/futex.h"
+#include "sync/sync_internal.h"
 
 static inline _Atomic uint32_t *
 golf__sema_word(uint32_t *sema)
@@ -54,6 +55,7 @@ golf__sema_release(uint32_t *sema, uint32_t n)
     /* [S1] release: pairs with [S1] acquire in golf__sema_acquire(). The last access to *sema:
      * an acquirer may return and free it before the futex_wake below, which reads no memory. */
     atomic_fetch_add_explicit(w, n, memory_order_release);
+    golf__sync_after_release();
     /* Always a syscall: callers release only when their own state says somebody waits (or is
      * about to), so there is no "nobody waits" case to optimise here. */
     golf__futex_wake(w, (int)n);

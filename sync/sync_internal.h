@@ -14,6 +14,24 @@ _Static_assert(sizeof(_Atomic int32_t) == sizeof(int32_t), "atomic int32 layout"
 _Static_assert(sizeof(_Atomic uint32_t) == sizeof(uint32_t), "atomic uint32 layout");
 _Static_assert(sizeof(_Atomic uint64_t) == sizeof(uint64_t), "atomic uint64 layout");
 
+/* Test hook (NULL outside tests): called right after the releasing RMW of an unlock's slow path
+ * (mutex, RWMutex, the RWMutex writer semaphore) and of the add that zeroes a WaitGroup, before
+ * the futex_wake. tests/regress/sync_lifetime.c sets it to a sched_yield so that the thread that
+ * frees the object runs inside that window, which is otherwise a few instructions wide
+ * (sync/README.md L1: nothing may touch the object there). Never called on the uncontended fast
+ * paths. Set it only while no golf sync call runs (before starting the threads): it is a plain
+ * pointer. */
+GOLF_API extern void (*golf__sync_test_after_release)(void);
+
+static inline void
+golf__sync_after_release(void)
+{
+    /* Reads a global, not the object: allowed after the release. */
+    void (*hook)(void) = golf__sync_test_after_release;
+    if (__builtin_expect(hook != NULL, 0))
+        hook();
+}
+
 #define GOLF__A32(p) ((_Atomic int32_t *)(p))
 #define GOLF__AU32(p) ((_Atomic uint32_t *)(p))
 #define GOLF__AU64(p) ((_Atomic uint64_t *)(p))

@@ -15,6 +15,15 @@
  * scenario runs with 8 threads on every CPU, then again with the whole process pinned to one CPU
  * (many threads on one core: a thread preempted inside an unlock is the widest window).
  *
+ * The window is a few instructions wide (between an unlock's releasing RMW and its return), too
+ * narrow to hit by chance: the program sets golf's test hook golf__sync_test_after_release
+ * (sync/sync_internal.h) to a sched_yield, which golf calls right after the releasing RMW of
+ * every unlock slow path and of the add that zeroes a WaitGroup. The yield lets the thread that
+ * frees run inside the window; the pinned one-CPU pass makes that the rule rather than the
+ * exception. (Checked: with 72143de's mutex, which released and then touched the state and its
+ * semaphore, ASan reported heap-use-after-free in mutex_unlock_slow in the "mutex: last locker
+ * frees" scenario in 4 runs of 4; this program without the hook passed 3 runs of 3.)
+ *
  * Run under ASan (the asan preset) to catch the use-after-free; under TSan a missing
  * happens-before between the last unlock and the free shows as a race on the freed memory.
  *
@@ -29,11 +38,26 @@
 
 #include "golf/sync.h"
 #include "regress/regress.h"
+#include "sync/sync_internal.h"
 
 #define THREADS 8
 #define GROUP 4 /* threads per object: 2 groups of 4 run side by side */
 
 static double budget_s = 0.75; /* per scenario and CPU setting */
+
+/* golf__sync_test_after_release: widen the window after each release. A yield lets a thread
+ * waiting for this CPU run (the one-CPU pass); every fourth call sleeps ~20 us instead, long
+ * enough for a thread on another CPU that is spinning for the lock (trylock) to lock, unlock
+ * and free. */
+static void
+yield_after_release(void)
+{
+    static _Thread_local unsigned calls;
+    if (++calls % 4 == 0)
+        regress_sleep_us(20);
+    else
+        sched_yield();
+}
 
 static inline void
 spin_yield(unsigned *n)
@@ -445,6 +469,8 @@ main(int argc, char **argv)
     if (argc > 2)
         only = argv[2];
     regress_watchdog(300);
+    /* Before any thread starts: the hook is a plain pointer. */
+    golf__sync_test_after_release = yield_after_release;
     run_all("all CPUs");
     /* Many threads on one core: pin the process (threads inherit it) to its first allowed CPU. */
     cpu_set_t set;
