@@ -13,9 +13,11 @@
  *     address, which reads no memory. Go's Add, after that store, still resets the word and
  *     releases a semaphore: with a garbage collector that is safe, in C a Wait that returned on the
  *     zero could already have freed the WaitGroup.
- *   - Misuse, fatal as in Go: an add of delta > 0 that takes the counter from 0 to delta while
- *     waiters are still counted (they have not all returned from the previous Wait: Go's "reused
- *     before previous Wait has returned"), and a negative counter. */
+ *   - Misuse, fatal: an add of delta > 0 that takes the counter from 0 to delta while waiters
+ *     are still counted (they have not all returned from the previous Wait), and a negative
+ *     counter. The first aborts here, "Add called concurrently with Wait"; Go lets that Add
+ *     succeed and panics in the late waiter, "WaitGroup is reused before previous Wait has
+ *     returned" (its waiters are counted out by the done that wakes them; docs/DEVIATIONS.md). */
 #include "lockfree/alloc.h"
 #include "lockfree/fatal.h"
 #include "lockfree/futex.h"
