@@ -255,6 +255,9 @@ mutex_lock_slow(golf_mutex *m)
                  * it only while WOKEN is clear, and starvation mode never has WOKEN set. */
                 if (awoke)
                     golf__fatal("sync: inconsistent mutex state");
+                /* The pre-wait counts towards starvation: it is a wait for the mutex. */
+                if (wait_start == 0)
+                    wait_start = golf__now_ns();
                 mutex_prewait(m, state, &old);
                 continue;
             }
