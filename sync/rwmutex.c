@@ -222,7 +222,8 @@ golf_rwmutex_unlock(golf_rwmutex *m)
     /* *m may be freed now: FUTEX_WAKE reads no user memory (private futexes are keyed by address
      * alone) and a stray wake-up of a reused address is a spurious one. `state` is an address
      * computed before the release, not a load. */
-    golf__sync_after_release();
-    if ((s & RW_READER_MASK) != 0 || (s & RW_WRITER_WAITING))
+    if ((s & RW_READER_MASK) != 0 || (s & RW_WRITER_WAITING)) {
+        golf__sync_after_release();
         golf__futex_wake(state, INT_MAX);
+    }
 }

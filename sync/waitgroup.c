@@ -65,10 +65,9 @@ golf_waitgroup_add(golf_waitgroup *wg, int64_t delta)
         golf__fatal("sync: WaitGroup misuse: Add called concurrently with Wait");
     /* The fetch_add was the last access: a Wait may return on this zero and free *wg at once.
      * FUTEX_WAKE reads no user memory; a stray wake-up of a reused address is spurious. */
-    if (v == 0) {
+    if (v == 0 && w != 0) {
         golf__sync_after_release();
-        if (w != 0)
-            golf__futex_wake(futex, INT_MAX);
+        golf__futex_wake(futex, INT_MAX);
     }
 }
 
