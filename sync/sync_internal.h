@@ -16,11 +16,11 @@ _Static_assert(sizeof(_Atomic uint64_t) == sizeof(uint64_t), "atomic uint64 layo
 
 /* Test hook (NULL outside tests): called right after the releasing RMW of an unlock's slow path
  * (mutex; RWMutex unlock and the writer semaphore when they wake someone) and of the add that
- * zeroes a WaitGroup with waiters, before the futex_wake. tests/regress/sync_lifetime.c sets it to a sched_yield so that the thread that
- * frees the object runs inside that window, which is otherwise a few instructions wide
- * (sync/README.md L1: nothing may touch the object there). Never called on the uncontended fast
- * paths. Set it only while no golf sync call runs (before starting the threads): it is a plain
- * pointer. */
+ * zeroes a WaitGroup with waiters, before the futex_wake. tests/regress/sync_lifetime.c sets it to
+ * a yield (or a short sleep) so that the thread that frees the object runs inside that window,
+ * which is otherwise a few instructions wide (sync/README.md L1: nothing may touch the object
+ * there). Never called on the uncontended fast paths. Set it only while no golf sync call runs
+ * (before starting the threads): it is a plain pointer. */
 GOLF_API extern void (*golf__sync_test_after_release)(void);
 
 static inline void
