@@ -128,10 +128,7 @@ survivor(void *arg)
 static void
 run(const char *percpu)
 {
-    if (percpu)
-        setenv("GOLF_POOL_PERCPU", percpu, 1);
-    else
-        unsetenv("GOLF_POOL_PERCPU");
+    regress_pool_front_end(percpu);
     bool per_thread = percpu || !golf__rseq_usable();
     for (int round = 0; round < 10; round++) {
         ectx x = {.pool_no = 2 * round};

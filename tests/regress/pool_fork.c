@@ -236,10 +236,7 @@ child(bool rseq_in_parent)
 static void
 run(const char *percpu)
 {
-    if (percpu)
-        setenv("GOLF_POOL_PERCPU", percpu, 1);
-    else
-        unsetenv("GOLF_POOL_PERCPU");
+    regress_pool_front_end(percpu);
     for (int k = 0; k < 3; k++) {
         atomic_store(&created[k], 0);
         atomic_store(&freed[k], 0);

@@ -103,10 +103,7 @@ thread_b(void *arg)
 static int
 run(const char *percpu, bool a_lingers)
 {
-    if (percpu)
-        setenv("GOLF_POOL_PERCPU", percpu, 1);
-    else
-        unsetenv("GOLF_POOL_PERCPU");
+    regress_pool_front_end(percpu);
     for (int i = 0; i < MAXOBJ; i++)
         atomic_store(&state[i], ST_NONE);
     atomic_store(&nobj, 0);

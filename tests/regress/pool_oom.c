@@ -150,10 +150,7 @@ round_n(long n, const char *mode)
 static void
 run(const char *percpu)
 {
-    if (percpu)
-        setenv("GOLF_POOL_PERCPU", percpu, 1);
-    else
-        unsetenv("GOLF_POOL_PERCPU");
+    regress_pool_front_end(percpu);
     const char *mode = percpu ? "GOLF_POOL_PERCPU=0" : "default front end";
     long n = 0;
     while (!round_n(n, mode)) {

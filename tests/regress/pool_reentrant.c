@@ -101,10 +101,7 @@ exiter(void *arg)
 static void
 run(const char *percpu)
 {
-    if (percpu)
-        setenv("GOLF_POOL_PERCPU", percpu, 1);
-    else
-        unsetenv("GOLF_POOL_PERCPU");
+    regress_pool_front_end(percpu);
     atomic_store(&created, 0);
     atomic_store(&freed, 0);
     atomic_store(&sent, 0);

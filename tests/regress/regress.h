@@ -130,6 +130,17 @@ regress_stall_release(void)
     atomic_store(&regress_released, 1);
 }
 
+/* Chooses the pool front end for the pools created next: percpu "0" forces the per-thread one,
+ * NULL leaves the default (per-CPU where rseq is usable). */
+static inline void
+regress_pool_front_end(const char *percpu)
+{
+    if (percpu)
+        setenv("GOLF_POOL_PERCPU", percpu, 1);
+    else
+        unsetenv("GOLF_POOL_PERCPU");
+}
+
 /* Exits with a failure message if the process is still running after `seconds` (a hang is a
  * failure, not a ctest time-out). */
 static void
