@@ -36,7 +36,8 @@ extern "C" {
 
 typedef struct golf_map golf_map;
 
-/* A new empty map, or NULL with errno = ENOMEM. */
+/* A new empty map, or NULL with errno = ENOMEM (out of memory, or golf's one deferred-work
+ * thread, started by the first map of the process, could not be created). */
 GOLF_API golf_map *golf_map_new(void);
 
 /* Frees the map (NULL: nothing). Returns only after every fn retired through it has run. Must
