@@ -32,8 +32,9 @@
  * queue is FIFO, so a re-queued waiter goes to the back. A waiter that starves does so after a
  * wake-up in normal mode, so it re-queues behind waiters that may have waited less; Go would let
  * the first of those leave starvation mode, which here would strand the starving one (it would
- * go on losing in normal mode). HEIR keeps starvation mode until it is served: its wait stays
- * bounded by ~1 ms plus one hold time per thread queued ahead of it.
+ * go on losing in normal mode). HEIR keeps starvation mode until it is served, so its wait is
+ * bounded (not by one hold time per thread ahead of it: a waiter that registered later but has
+ * not parked can still take a hand-off first; sync/README.md, known limits).
  * Go's Unlock releases LOCKED first and then, in a second step, wakes a waiter through a separate
  * semaphore word; with a garbage collector that is safe, in C the second step could touch a mutex
  * that the next owner has already freed (glibc bug 13690), so golf decides whom to wake in the
