@@ -39,6 +39,10 @@ struct golf__pool_tstate {
 };
 
 static __thread golf__pool_tstate tls;
+/* The pool whose excess this thread's exit destructor is freeing right now (its `exiting`
+ * count includes us), or NULL. Read by fork_child: a free_object that forks makes a child in
+ * which this very thread goes on to decrement that count. */
+static __thread golf_pool *tls_exiting_in;
 static pthread_key_t exit_key;
 
 static inline bool
@@ -131,7 +135,9 @@ thread_exit(void *arg)
         free(c);
         if (nleft) {
             reg_unlock();
+            tls_exiting_in = p;
             golf__pool_free_objs(p, left, nleft);
+            tls_exiting_in = NULL;
             reg_lock();
             if (--p->exiting == 0)
                 pthread_cond_broadcast(&exit_cv);
@@ -174,8 +180,11 @@ fork_child(void)
     pthread_cond_init(&exit_cv, NULL);
     for (golf_pool *p = all_pools; p; p = p->all_next) {
         /* Exits that were freeing p's excess do not exist in the child: their objects are held
-         * forever, and golf_pool_free must not wait for them. */
-        p->exiting = 0;
+         * forever, and golf_pool_free must not wait for them. Except ours: if a free_object of
+         * our own exit destructor forked, the child's copy of us finishes that exit and
+         * decrements the count (resetting it to 0 made that wrap, and golf_pool_free wait
+         * forever). */
+        p->exiting = tls_exiting_in == p ? 1u : 0u;
         for (golf__pool_tcache *c = p->tcaches; c; c = c->pool_next) {
             if (c->owner != &tls) {
                 c->owner = NULL;
