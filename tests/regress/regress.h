@@ -14,21 +14,10 @@
 #include <time.h>
 #include <unistd.h>
 
-static inline void
-regress_sleep_us(long us)
-{
-    struct timespec ts = {us / 1000000, (us % 1000000) * 1000};
-    while (nanosleep(&ts, &ts) != 0) {
-    }
-}
+#include "golf_test.h" /* the sleep and clock helpers the Criterion tests use (no Criterion) */
 
-static inline double
-regress_now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
+#define regress_sleep_us golf_test_sleep_us
+#define regress_now_s golf_test_now_s
 
 #define REGRESS_FAIL(...)                                                                          \
     do {                                                                                           \
