@@ -26,12 +26,14 @@ static golf_mutex idle_mu;    /* used before the forks, idle at every fork */
 static golf_rwmutex idle_rw;  /* likewise */
 static long hot_counter;      /* protected by hot_mu */
 static atomic_bool hammer_stop;
+static atomic_int hammers_running;
 
 static void *
 hammer(void *arg)
 {
     long id = (long)arg;
     unsigned i = 0;
+    atomic_fetch_add(&hammers_running, 1);
     while (!atomic_load_explicit(&hammer_stop, memory_order_relaxed)) {
         switch ((i++ + (unsigned)id) % 4) {
         case 0:
@@ -139,10 +141,17 @@ Test(sync_fork, idle_and_new_locks_work_in_the_child_of_a_busy_parent, .timeout 
     golf_rwmutex_rlock(&idle_rw);
     golf_rwmutex_runlock(&idle_rw);
     atomic_store(&hammer_stop, false);
+    atomic_store(&hammers_running, 0);
     enum { HAMMERS = 4, FORKS = 16 };
     pthread_t t[HAMMERS];
     for (long i = 0; i < HAMMERS; i++)
         cr_assert_eq(pthread_create(&t[i], NULL, hammer, (void *)i), 0);
+    /* Fork only once every hammer runs its loop, which never allocates: a thread still starting
+     * may hold the allocator's lock (ASan's thread set-up callocs; GCC 12's libasan, unlike
+     * glibc's malloc, takes no lock around fork), and the child, whose pthread_create allocates,
+     * would hang on a lock no thread of its own holds. */
+    while (atomic_load(&hammers_running) < HAMMERS)
+        golf_test_sleep_us(100);
     for (int f = 0; f < FORKS; f++) {
         golf_test_sleep_us(2000);
         fflush(NULL);
