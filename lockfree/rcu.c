@@ -75,8 +75,11 @@ typedef struct rcu_thread {
 } rcu_thread;
 
 /* Per thread, plain: only the thread itself touches them (and the fork child, single-threaded).
- * rcu_owned: golf registered this thread and unregisters it at exit. */
+ * rcu_owned: golf registered this thread and unregisters it at exit. rcu_transient: it
+ * unregisters it at the outermost read unlock instead, the exit hook being out of memory (see
+ * rcu_register_slow). */
 static _Thread_local bool rcu_owned;
+static _Thread_local bool rcu_transient;
 static _Thread_local rcu_thread rcu_self;
 /* rcu_draining: this thread holds the drain lock (it is running a batch); rcu_is_worker: this
  * thread is the worker. */
@@ -102,12 +105,11 @@ rcu_thread_registered(void)
     return URCU_TLS(urcu_memb_reader).registered;
 }
 
+/* Undoes golf's registration of this thread: at its exit, or at the outermost read unlock of a
+ * transient registration. */
 static void
-rcu_thread_exit(void *unused)
+rcu_unregister_owned(void)
 {
-    (void)unused;
-    if (!rcu_owned)
-        return;
     pthread_mutex_lock(&reg_lock);
     /* Registered by us; the application may have unregistered it since (then it is not ours to
      * unregister again). */
@@ -116,7 +118,16 @@ rcu_thread_exit(void *unused)
     rcu_self.prev->next = rcu_self.next;
     rcu_self.next->prev = rcu_self.prev;
     rcu_owned = false;
+    rcu_transient = false;
     pthread_mutex_unlock(&reg_lock);
+}
+
+static void
+rcu_thread_exit(void *unused)
+{
+    (void)unused;
+    if (rcu_owned)
+        rcu_unregister_owned();
 }
 
 static void
@@ -129,12 +140,19 @@ rcu_init(void)
     rcu_init_rc = GOLF_OK;
 }
 
+/* A read lock cannot fail, so neither can this; but arming the thread-exit hook that undoes the
+ * registration can: pthread_setspecific allocates for keys past glibc's first 32, and
+ * rcu_init can fail. A thread that exited still registered would leave its record,
+ * in TLS that glibc recycles for the next thread, linked in liburcu's registry (a later grace
+ * period then walks a corrupted list). So without the hook the registration is transient: the
+ * outermost read unlock undoes it, and the next read section tries again. */
 __attribute__((noinline, cold)) static void
 rcu_register_slow(void)
 {
     pthread_once(&rcu_init_once, rcu_init);
-    if (rcu_init_rc != GOLF_OK)
-        golf__fatal("golf: cannot create the RCU thread-exit key or fork handlers");
+    bool hooked = rcu_init_rc == GOLF_OK &&
+                  /* Any non-NULL value makes the destructor run at thread exit. */
+                  pthread_setspecific(rcu_exit_key, (void *)1) == 0;
     pthread_mutex_lock(&reg_lock);
     urcu_memb_register_thread();
     /* On reg_list already if golf registered this thread before and the application has
@@ -147,9 +165,8 @@ rcu_register_slow(void)
         reg_list.next->prev = &rcu_self;
         reg_list.next = &rcu_self;
     }
+    rcu_transient = !hooked;
     pthread_mutex_unlock(&reg_lock);
-    /* Any non-NULL value makes the destructor run at thread exit. */
-    pthread_setspecific(rcu_exit_key, (void *)1);
 }
 
 /* liburcu's own flag, not a golf copy of it: a thread the application registered is used as
@@ -175,6 +192,8 @@ golf__rcu_read_unlock(void)
         golf__fatal("golf: RCU read unlock without a read lock");
     RCU_TSAN_READ_UNLOCK();
     urcu_memb_read_unlock();
+    if (GOLF__UNLIKELY(rcu_transient) && !urcu_memb_read_ongoing())
+        rcu_unregister_owned();
 }
 
 bool

@@ -6,6 +6,7 @@
  * the model during the run and once allocation works again, when every key must be storable. */
 #include "oom.h"
 
+#include <pthread.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -259,11 +260,45 @@ free_map(void)
     OOM_CHECK(map_works(), "a new map after the free");
 }
 
+/* Threads that use the map, exit, and are followed by more threads (which reuse their stacks),
+ * then a grace period: with the application's pthread keys filling glibc's first block, each
+ * thread's exit hook is a pthread_setspecific that allocates. */
+static void *
+thread_user(void *arg)
+{
+    golf_map *m = arg;
+    unsigned char k[LONG_KLEN];
+    size_t kl = key_bytes(3, k);
+    (void)golf_map_load(m, k, kl, NULL);
+    golf_map_read_lock();
+    golf_map_read_unlock();
+    return NULL;
+}
+
+static void
+threads(void)
+{
+    oom_start();
+    golf_map *m = m_new();
+    m_store(m, 3, 33);
+    for (int round = 0; round < 4; round++) {
+        pthread_t t;
+        if (pthread_create(&t, NULL, thread_user, m) != 0)
+            continue; /* glibc out of memory for the thread: nothing of golf's to check */
+        pthread_join(t, NULL);
+        m_store(m, NSHORT + round, (uintptr_t)round + 1); /* a long key: a block to free later */
+        m_delete(m, NSHORT + round);
+    }
+    m_verify(m);
+    m_finish(m); /* golf_map_free: grace periods over the registry those threads left */
+}
+
 const oom_scenario oom_map_scenarios[] = {
     {"map_first_store", NULL, first_store},
     {"map_grow", NULL, grow},
     {"map_clear", NULL, clear},
     {"map_retire", NULL, retire},
     {"map_free", NULL, free_map},
+    {"map_threads_many_keys", oom_fill_keys, threads},
     {NULL, NULL, NULL},
 };
