@@ -27,6 +27,7 @@
 #include "lockfree/fatal.h"
 #include "lockfree/futex.h"
 #include "lockfree/percpu.h" /* GOLF__TSAN */
+#include "lockfree/setup.h"
 
 #include <limits.h>
 #include <pthread.h>
@@ -91,9 +92,9 @@ static _Thread_local bool rcu_is_worker;
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
 static rcu_thread reg_list = {&reg_list, &reg_list, NULL};
 
-static pthread_key_t rcu_exit_key;
-static pthread_once_t rcu_init_once = PTHREAD_ONCE_INIT;
-static int rcu_init_rc = GOLF_ENOMEM; /* written once under rcu_init_once */
+/* The thread-exit key and the fork handlers: made at load time (rcu_load), retried by the first
+ * registration or worker start if that failed (setup.h). */
+static golf__setup rcu_setup = GOLF__SETUP_INIT;
 
 static void rcu_atfork_prepare(void);
 static void rcu_atfork_parent(void);
@@ -130,29 +131,31 @@ rcu_thread_exit(void *unused)
         rcu_unregister_owned();
 }
 
-static void
+static int
 rcu_init(void)
 {
-    if (pthread_key_create(&rcu_exit_key, rcu_thread_exit) != 0)
-        return;
-    if (pthread_atfork(rcu_atfork_prepare, rcu_atfork_parent, rcu_atfork_child) != 0)
-        return;
-    rcu_init_rc = GOLF_OK;
+    return golf__setup_run(&rcu_setup, rcu_thread_exit, rcu_atfork_prepare, rcu_atfork_parent,
+                           rcu_atfork_child);
+}
+
+__attribute__((constructor)) static void
+rcu_load(void)
+{
+    (void)rcu_init();
 }
 
 /* A read lock cannot fail, so neither can this; but arming the thread-exit hook that undoes the
  * registration can: pthread_setspecific allocates for keys past glibc's first 32, and
- * rcu_init can fail. A thread that exited still registered would leave its record,
+ * rcu_init can be out of memory. A thread that exited still registered would leave its record,
  * in TLS that glibc recycles for the next thread, linked in liburcu's registry (a later grace
  * period then walks a corrupted list). So without the hook the registration is transient: the
  * outermost read unlock undoes it, and the next read section tries again. */
 __attribute__((noinline, cold)) static void
 rcu_register_slow(void)
 {
-    pthread_once(&rcu_init_once, rcu_init);
-    bool hooked = rcu_init_rc == GOLF_OK &&
+    bool hooked = rcu_init() == GOLF_OK &&
                   /* Any non-NULL value makes the destructor run at thread exit. */
-                  pthread_setspecific(rcu_exit_key, (void *)1) == 0;
+                  pthread_setspecific(rcu_setup.key, (void *)1) == 0;
     pthread_mutex_lock(&reg_lock);
     urcu_memb_register_thread();
     /* On reg_list already if golf registered this thread before and the application has
@@ -447,8 +450,7 @@ worker_main(void *arg)
 __attribute__((noinline, cold)) static int
 rcu_start_slow(void)
 {
-    pthread_once(&rcu_init_once, rcu_init);
-    if (rcu_init_rc != GOLF_OK)
+    if (rcu_init() != GOLF_OK)
         return GOLF_ENOMEM;
     int rc = GOLF_OK;
     pthread_mutex_lock(&start_lock);

@@ -293,6 +293,19 @@ threads(void)
     m_finish(m); /* golf_map_free: grace periods over the registry those threads left */
 }
 
+/* The first read section and the first map of a process whose next fork-handler registration
+ * allocates (golf's handlers are registered with the thread-exit key, on first use). */
+static void
+first_use_atfork(void)
+{
+    oom_start();
+    golf_map_read_lock();
+    golf_map_read_unlock();
+    golf_map *m = m_new();
+    m_store(m, 0, 1);
+    m_finish(m);
+}
+
 const oom_scenario oom_map_scenarios[] = {
     {"map_first_store", NULL, first_store},
     {"map_grow", NULL, grow},
@@ -300,5 +313,6 @@ const oom_scenario oom_map_scenarios[] = {
     {"map_retire", NULL, retire},
     {"map_free", NULL, free_map},
     {"map_threads_many_keys", oom_fill_keys, threads},
+    {"map_first_use_atfork", oom_fill_atfork, first_use_atfork},
     {NULL, NULL, NULL},
 };
