@@ -302,12 +302,13 @@ percpu_put_slow(golf_pool *p, struct rseq *rs, void *obj)
 /* ---- public API ---- */
 
 static _Atomic uint64_t next_uid = 1; /* relaxed: only uniqueness matters, no data published */
-static pthread_once_t pool_once = PTHREAD_ONCE_INIT;
-
 GOLF_API golf_pool *
 golf_pool_new(const golf_pool_options *opts)
 {
-    pthread_once(&pool_once, golf__pool_thread_init);
+    if (golf__pool_thread_init() != GOLF_OK) {
+        errno = ENOMEM;
+        return NULL;
+    }
     golf_pool *p = golf__aligned_alloc(GOLF_CACHELINE, (sizeof(golf_pool) + GOLF_CACHELINE - 1) /
                                                            GOLF_CACHELINE * GOLF_CACHELINE);
     if (!p) {

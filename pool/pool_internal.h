@@ -130,7 +130,8 @@ void *golf__pool_depot_take_one(golf_pool *p);
 void golf__pool_free_objs(golf_pool *p, void **objs, size_t n); /* free_object each; no lock */
 
 /* ---- per-thread fallback (pool_thread.c) ---- */
-void golf__pool_thread_init(void);  /* once per process, from golf_pool_new */
+/* The thread-exit key and fork handlers: GOLF_OK, or GOLF_ENOMEM (retried at the next call). */
+int golf__pool_thread_init(void);
 void golf__pool_link(golf_pool *p); /* golf_pool_new: p joins the list of live pools */
 void *golf__pool_thread_get(golf_pool *p);
 void golf__pool_thread_put(golf_pool *p, void *obj);

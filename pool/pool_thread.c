@@ -21,6 +21,7 @@
 #include "pool/pool_internal.h"
 
 #include "lockfree/fatal.h"
+#include "lockfree/setup.h"
 
 #include <sched.h>
 #include <stdlib.h>
@@ -43,7 +44,9 @@ static __thread golf__pool_tstate tls;
  * count includes us), or NULL. Read by fork_child: a free_object that forks makes a child in
  * which this very thread goes on to decrement that count. */
 static __thread golf_pool *tls_exiting_in;
-static pthread_key_t exit_key;
+/* The exit destructor's key and the fork handlers: made at load time (pool_load), retried by
+ * golf_pool_new if that failed (lockfree/setup.h). */
+static golf__setup pool_setup = GOLF__SETUP_INIT;
 
 static inline bool
 tcache_trylock(golf__pool_tcache *c)
@@ -197,13 +200,16 @@ fork_child(void)
     reg_unlock();
 }
 
-void
+int
 golf__pool_thread_init(void)
 {
-    if (pthread_key_create(&exit_key, thread_exit) != 0)
-        golf__fatal("golf: pool: pthread_key_create failed");
-    if (pthread_atfork(fork_prepare, fork_parent, fork_child) != 0)
-        golf__fatal("golf: pool: pthread_atfork failed");
+    return golf__setup_run(&pool_setup, thread_exit, fork_prepare, fork_parent, fork_child);
+}
+
+__attribute__((constructor)) static void
+pool_load(void)
+{
+    (void)golf__pool_thread_init();
 }
 
 void
@@ -224,7 +230,7 @@ tcache_register(golf_pool *p)
     /* Arm the exit destructor first: a cache it would not hand back at exit must not exist
      * (its objects would stay out of every get until a trim). */
     if (!tls.keyed)
-        tls.keyed = pthread_setspecific(exit_key, &tls) == 0;
+        tls.keyed = pthread_setspecific(pool_setup.key, &tls) == 0;
     if (!tls.keyed)
         return NULL;
     reg_lock();

@@ -153,6 +153,20 @@ threads(void)
         OOM_CHECK(state[id] == FREED, "object %d in state %d after golf_pool_free", id, state[id]);
 }
 
+/* A process's first pool, when its fork-handler registration has to allocate. */
+static void
+first_use_atfork(void)
+{
+    oom_start();
+    golf_pool *p = golf_pool_new(&opts);
+    if (!OOM_PTR(p, "golf_pool_new"))
+        oom_recovered(pool_works);
+    p_put(p, p_get(p));
+    golf_pool_free(p);
+    oom_disarm();
+    OOM_CHECK(pool_works(), "a pool after the run");
+}
+
 static void
 per_thread_front_end(void)
 {
@@ -170,5 +184,6 @@ const oom_scenario oom_pool_scenarios[] = {
     {"pool_ops", NULL, ops},
     {"pool_ops_per_thread", per_thread_front_end, ops},
     {"pool_threads_many_keys", per_thread_many_keys, threads},
+    {"pool_first_use_atfork", oom_fill_atfork, first_use_atfork},
     {NULL, NULL, NULL},
 };
