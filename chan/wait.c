@@ -72,7 +72,11 @@ golf__fence_slow(void)
 {
     /* relaxed: see golf__fence_fast(). */
     if (atomic_load_explicit(&golf__chan_asym, memory_order_relaxed)) {
-        if (syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) != 0)
+        /* Registered, it fails only when the kernel cannot allocate its CPU mask (ENOMEM). The
+         * global command allocates nothing (it waits for a kernel RCU grace period, which every
+         * CPU running a thread of ours passes with a full barrier): slower, the same order. */
+        if (syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) != 0 &&
+            syscall(__NR_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0) != 0)
             golf__fatal("golf: membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) failed");
     } else {
         /* seq_cst fence, the symmetric fallback: forbids the store(count)->load(stamp)

@@ -4,6 +4,7 @@
 #include "lockfree/cacheline.h"
 #include "lockfree/fatal.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -68,14 +69,35 @@ golf__rseq_usable(void)
     return s == 1 && golf__rseq_registered();
 }
 
+#ifndef MEMBARRIER_CMD_FLAG_CPU
+#define MEMBARRIER_CMD_FLAG_CPU (1 << 0) /* Linux 5.10 */
+#endif
+
+/* The fence one CPU at a time. The all-CPU form fails with ENOMEM when the kernel cannot
+ * allocate its CPU mask; this one allocates nothing. A thread that moves from a CPU not yet
+ * visited to one already visited is preempted on the way, which aborts its section too. */
+static bool
+rseq_fence_each_cpu(void)
+{
+    unsigned n = golf__ncpu_slots();
+    for (unsigned c = 0; c < n; c++)
+        if (syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ, MEMBARRIER_CMD_FLAG_CPU,
+                    (int)c) != 0)
+            return false;
+    return true;
+}
+
 void
 golf__rseq_fence(void)
 {
     if (syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ, 0, 0) == 0)
         return;
     /* EPERM: this mm is not registered, e.g. in the child of a fork(). Register and retry. */
-    if (syscall(__NR_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ, 0, 0) == 0 &&
+    if (errno == EPERM &&
+        syscall(__NR_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ, 0, 0) == 0 &&
         syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ, 0, 0) == 0)
+        return;
+    if (errno == ENOMEM && rseq_fence_each_cpu())
         return;
     /* Going on would let a section that missed the lock commit into a slot being emptied. */
     golf__fatal("golf: membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ) failed");
