@@ -3,10 +3,8 @@
 #include "oom.h"
 
 #include <pthread.h>
-#include <signal.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 
 long oom_k = -1;
 
@@ -100,23 +98,6 @@ oom_fill_atfork(void)
         pthread_atfork(no_handler, no_handler, no_handler);
 }
 
-static void
-on_alarm(int sig)
-{
-    (void)sig;
-    static const char msg[] = "FAIL: watchdog: the child hung\n";
-    (void)!write(2, msg, sizeof msg - 1);
-    _exit(1);
-}
-
-static double
-now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* The sweep of one scenario: the number of allocation points injected, or -1 on failure. */
 static long
 sweep(const oom_scenario *s)
@@ -132,8 +113,7 @@ sweep(const oom_scenario *s)
         }
         if (pid == 0) {
             oom_k = k;
-            signal(SIGALRM, on_alarm);
-            alarm(CHILD_SECONDS);
+            regress_watchdog(CHILD_SECONDS);
             s->run();
             long hit = oom_injected();
             oom_disarm();
@@ -187,12 +167,12 @@ main(int argc, char **argv)
         fflush(NULL);
         pid_t pid = fork();
         if (pid == 0) {
-            double t0 = now_s();
+            double t0 = regress_now_s();
             long n = sweep(s);
             if (n < 0)
                 _exit(1);
             printf("oom %-24s %5ld allocation points, each failed in turn: ok (%.2f s)\n", s->name,
-                   n, now_s() - t0);
+                   n, regress_now_s() - t0);
             fflush(stdout);
             _exit(0);
         }

@@ -86,13 +86,20 @@ pool_works(void)
     return o != NULL;
 }
 
+static golf_pool *
+p_new(void)
+{
+    golf_pool *p = golf_pool_new(&opts);
+    if (!OOM_PTR(p, "golf_pool_new"))
+        oom_recovered(pool_works);
+    return p;
+}
+
 static void
 ops(void)
 {
     oom_start();
-    golf_pool *p = golf_pool_new(&opts);
-    if (!OOM_PTR(p, "golf_pool_new"))
-        oom_recovered(pool_works);
+    golf_pool *p = p_new();
     obj *hand[NHAND];
     for (int i = 0; i < NHAND; i++)
         hand[i] = p_get(p);
@@ -139,9 +146,7 @@ static void
 threads(void)
 {
     oom_start();
-    shared = golf_pool_new(&opts);
-    if (!OOM_PTR(shared, "golf_pool_new"))
-        oom_recovered(pool_works);
+    shared = p_new();
     for (int round = 0; round < 4; round++) {
         pthread_t t;
         if (pthread_create(&t, NULL, thread_user, NULL) == 0)
@@ -158,9 +163,7 @@ static void
 first_use_atfork(void)
 {
     oom_start();
-    golf_pool *p = golf_pool_new(&opts);
-    if (!OOM_PTR(p, "golf_pool_new"))
-        oom_recovered(pool_works);
+    golf_pool *p = p_new();
     p_put(p, p_get(p));
     golf_pool_free(p);
     oom_disarm();

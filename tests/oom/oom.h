@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "golf/error.h"
+#include "regress/regress.h" /* REGRESS_FAIL, regress_watchdog */
 
 /* ---- the countdown (malloc.c) ---- */
 
@@ -40,10 +41,8 @@ extern long oom_k; /* the countdown of this child, for messages */
 #define OOM_FAIL(...)                                                                              \
     do {                                                                                           \
         oom_disarm();                                                                              \
-        fprintf(stderr, "FAIL k=%ld %s:%d: ", oom_k, __FILE__, __LINE__);                          \
-        fprintf(stderr, __VA_ARGS__);                                                              \
-        fprintf(stderr, "\n");                                                                     \
-        _exit(1);                                                                                  \
+        fprintf(stderr, "k=%ld: ", oom_k);                                                         \
+        REGRESS_FAIL(__VA_ARGS__);                                                                 \
     } while (0)
 
 #define OOM_CHECK(cond, ...)                                                                       \
