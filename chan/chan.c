@@ -25,7 +25,6 @@ golf_chan_new(size_t elem_size, size_t cap)
 {
     size_t slot_size = 0, bytes = 0;
     if (cap > 0) {
-        golf__chan_asym_init();
         bytes = golf__ring_slots_bytes(elem_size, cap, &slot_size);
         if (bytes == 0) {
             errno = EINVAL;

@@ -24,6 +24,12 @@
  *       completes elsewhere. An unbuffered claimer stores DONE after its unlock; a close holds
  *       the lock from before the mark to after the wake-ups, and every GOLF_ECLOSED return
  *       settles on the lock first. A buffered value does *not* say its sender has returned.
+ *   C9  A single unbuffered operation (one case, on the waiter's own node) decides its round
+ *       only under its channel's lock: it links its node only when no peer waits, and its
+ *       timeout aborts by unlinking the node under the lock. So a claimer that finds the node
+ *       linked, holding the lock, owns the round without a CAS, and writes the owner's state
+ *       once: DONE, after its unlock (C8), with a single exchange that also tells it whether
+ *       to wake. A select's nodes are still claimed by CAS (C2): other channels race for them.
  */
 #ifndef GOLF_CHAN_INTERNAL_H
 #define GOLF_CHAN_INTERNAL_H
@@ -37,6 +43,7 @@
 #include "golf/chan.h"
 #include "lockfree/backoff.h"
 #include "lockfree/cacheline.h"
+#include "lockfree/fence.h"
 #include "lockfree/futex.h"
 #include "lockfree/ring_internal.h"
 
@@ -225,29 +232,12 @@ void golf__chan_wake_all_closed(golf_chan *ch);
 int golf__zero_try_send(golf_chan *ch, const void *elem, golf__waiter *self);
 int golf__zero_try_recv(golf_chan *ch, void *out, golf__waiter *self);
 
-/* The [F1]/[F2] Dekker pair, made asymmetric when the kernel offers
- * membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) (the technique of liburcu's memb flavour and
- * Folly's asymmetricLightBarrier): the fast side (every successful buffered send/recv) issues
- * only a compiler barrier, and the slow side (a thread about to park) issues membarrier, which
- * runs a full barrier on every CPU currently running a thread of this process. Either the fast
- * thread's stamp store precedes that barrier (the parker's re-check sees it) or its count load
- * follows it (it sees the parker's registration). golf__chan_asym is set once, by the first
- * golf_chan_new of a buffered channel, before any channel is shared, and never changes again;
- * when registration fails both sides use seq_cst fences. */
-extern _Atomic int golf__chan_asym;
-
-static inline void
-golf__fence_fast(void)
-{
-    /* relaxed: written once before any channel exists (see above). */
-    if (GOLF__LIKELY(atomic_load_explicit(&golf__chan_asym, memory_order_relaxed)))
-        atomic_signal_fence(memory_order_seq_cst); /* the compiler must not reorder either */
-    else
-        atomic_thread_fence(memory_order_seq_cst); /* fallback: forbids store->load reordering */
-}
-
-void golf__fence_slow(void);
-void golf__chan_asym_init(void);
+/* The [F1]/[F2] Dekker pair: the waker's publish then its load of the waiter counts, against
+ * the owner's count increment then its re-check; with a full barrier (lockfree/fence.h) on both
+ * sides at least one sees the other, so no wake-up is lost (chan/README.md, "Park and wake").
+ * Both sides pay the same small price (a locked instruction): no membarrier, whose IPI cost
+ * (40-50 us on some hypervisors while a peer runs) would land on every thread of the process
+ * at every park. */
 
 /* The waker check after a successful buffered push or pop; cold, out of line (wait.c). nr / ns
  * are the waiter counts the fast path loaded. Wakes one receiver if a receive is ready now (every
@@ -262,10 +252,11 @@ void golf__buf_wake(golf_chan *ch, uint32_t nr, uint32_t ns);
 static inline void
 golf__buf_after_op(golf_chan *ch)
 {
-    /* [F1] (asymmetric) fence: orders our ring publish (stamp store) before the count loads;
-     * pairs with [F2] in golf__select_run() (H1: a waiter that registered before our loads is
-     * seen here, one that registers after sees our slot in its re-check). */
-    golf__fence_fast();
+    /* [F1] full fence: orders our ring publish (stamp store) before the count loads; pairs
+     * with [F2] in golf__select_run() (a waiter that registered before our loads is seen here,
+     * one that registers after sees our slot in its re-check), and with the [F1] of every other
+     * fast path (two operations that each made the other's waiter's case ready, C7). */
+    golf__fence_full();
     /* relaxed: ordered by the fence; nonzero sends us to the locked slow path. Both counts
      * share one line that only slow paths write. */
     uint32_t nr = atomic_load_explicit(&ch->nrecv, memory_order_relaxed);

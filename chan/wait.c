@@ -30,12 +30,9 @@
  * one of them and the other moves on to the next waiter (H2). */
 #include "chan/chan_internal.h"
 
-#include <linux/membarrier.h>
 #include <string.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
-#include "lockfree/fatal.h"
+#include "lockfree/spin.h"
 
 static _Thread_local GOLF__CACHE_ALIGNED golf__waiter golf__tls_waiter;
 static _Thread_local uint64_t golf__tls_rng;
@@ -46,53 +43,13 @@ golf__self(void)
     return &golf__tls_waiter;
 }
 
-/* ---- the asymmetric [F1]/[F2] fence (see chan_internal.h) ---------------------------------- */
-
-_Atomic int golf__chan_asym;
-static _Atomic int golf__chan_asym_tried;
-
-void
-golf__chan_asym_init(void)
-{
-    /* [A1] acquire: pairs with [A1] release below: a caller that finds the registration done
-     * also sees its outcome in golf__chan_asym, and so does everyone it hands a channel to. */
-    if (atomic_load_explicit(&golf__chan_asym_tried, memory_order_acquire))
-        return;
-    /* Two first callers may both register: the call is idempotent. */
-    if (syscall(__NR_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0)
-        /* relaxed: published by the [A1] release below, and by whatever hands our channel to
-         * other threads (it is created after this store). */
-        atomic_store_explicit(&golf__chan_asym, 1, memory_order_relaxed);
-    /* [A1] release: publishes the store above. */
-    atomic_store_explicit(&golf__chan_asym_tried, 1, memory_order_release);
-}
-
-void
-golf__fence_slow(void)
-{
-    /* relaxed: see golf__fence_fast(). */
-    if (atomic_load_explicit(&golf__chan_asym, memory_order_relaxed)) {
-        /* Registered, it fails only when the kernel cannot allocate its CPU mask (ENOMEM). The
-         * global command allocates nothing (it waits for a kernel RCU grace period, which every
-         * CPU running a thread of ours passes with a full barrier): slower, the same order. */
-        if (syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) != 0 &&
-            syscall(__NR_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0) != 0)
-            golf__fatal("golf: membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) failed");
-    } else {
-        /* seq_cst fence, the symmetric fallback: forbids the store(count)->load(stamp)
-         * reordering, against the same fence in golf__fence_fast(). */
-        atomic_thread_fence(memory_order_seq_cst);
-    }
-}
-
 /* ---- the list lock ---------------------------------------------------------------------- */
-
-enum { GOLF__LOCK_SPINS = 100 };
 
 void
 golf__lock_slow(golf__lock *l)
 {
-    for (int i = 0; i < GOLF__LOCK_SPINS; i++) {
+    uint32_t spins = golf__spin_pauses(GOLF__SPIN_LOCK_NS);
+    for (uint32_t i = 0; i < spins; i++) {
         golf__cpu_relax();
         uint32_t expected = 0;
         /* relaxed pre-check: only avoids a CAS that would fail; the CAS below acquires. */
@@ -231,6 +188,18 @@ golf__claim_node(golf__wlist *q, _Atomic uint32_t *count, golf__wnode *n, uint32
         else
             memcpy(x->dst, n->buf, x->size); /* a send's value, ours only if we win */
     }
+    if (to == GOLF__W_CLAIMED && n == &w->node) {
+        /* A single unbuffered operation (C9): its owner decides its round only under this
+         * lock (a timeout aborts under it, a ready peer is found under it before linking), so
+         * a linked node of it is WAITING and ours: no claim CAS. Its state is written once, by
+         * golf__waiter_finish() after our unlock, which also learns whether it sleeps. */
+        golf__wlist_unlink(q, n); /* [N1]: the owner now waits for DONE */
+        golf__count_add(count, -1);
+        *old = 0;
+        if (x)
+            x->done = direct;
+        return true;
+    }
     /* Claim *before* releasing the node: while `linked` says 1 its owner cannot leave this
      * round (it waits for the lock or for [N1]), so the CAS can only hit the round the node
      * belongs to, never the owner's next one. */
@@ -348,15 +317,10 @@ golf__chan_wake_all_closed(golf_chan *ch)
 __attribute__((noinline, cold)) void
 golf__buf_wake(golf_chan *ch, uint32_t nr, uint32_t ns)
 {
-    /* [F3] seq_cst fence: orders our publish (the stamp store of our push or pop) before the
-     * readiness loads below, against the same fence in every other thread that reaches here.
-     * [F1] is only a compiler barrier, which is enough against a thread about to park (its
-     * [F2] is a membarrier) but not between two fast-path threads: a producer that filled
-     * slot h+1 and a consumer that just took slot h could each miss the other's store (the
-     * store-buffering pattern, measured: 3 in 2,000,000 with a compiler barrier, 0 with the
-     * fence) and neither wake the receiver waiting for h+1. We only get here when a waiter
-     * exists, so the fence is off the uncontended path. */
-    atomic_thread_fence(memory_order_seq_cst);
+    /* No fence of our own: [F1] in golf__buf_after_op() was a full one, and every other thread
+     * that reaches here issued the same after its publish (store-buffering between two fast
+     * paths: a producer that filled slot h+1 and a consumer that just took slot h each see the
+     * other's store, so one of them wakes the receiver waiting for h+1, C7). */
     /* Only wake for a case that is ready *now* at the ring's current head / tail: a wake-up
      * spent on a receiver whose head slot is still being filled would be lost, and the
      * producer filling it wakes a receiver itself when it is done (C7). */
@@ -435,6 +399,15 @@ golf__chan_register(golf_chan *ch, golf_case *cases, size_t n, const uint32_t *p
         golf__lock_release(&ch->lock);
         return true;
     }
+    if (!buffered && !nodes) {
+        /* A single unbuffered operation (C9): a peer waiting now means ready, and then we do
+         * not link at all: no claimer ever sees this round, so it needs no abort. */
+        bool send = cases[perm[k]].op == GOLF_SEND;
+        if (golf__has_peer(send ? &ch->recvq : &ch->sendq, self)) {
+            golf__lock_release(&ch->lock);
+            return true;
+        }
+    }
     for (size_t j = k; j < n; j++) {
         golf_case *c = &cases[perm[j]];
         if (c->ch != ch)
@@ -485,6 +458,28 @@ golf__chan_unregister(golf_chan *ch, int op, golf__wnode *node)
 
 /* ---- parking ------------------------------------------------------------------------------- */
 
+/* A single unbuffered operation's timeout (C9): abort only under the channel's lock, by
+ * unlinking our node. False when a claimer unlinked it first: it owns the round and stores
+ * DONE right after its unlock, so the caller waits for that. */
+static bool
+golf__solo_abort(golf_chan *ch, int op, golf__wnode *node)
+{
+    golf__lock_acquire(&ch->lock);
+    /* relaxed: under the lock that every writer holds. */
+    bool linked = atomic_load_explicit(&node->linked, memory_order_relaxed) != 0;
+    if (linked) {
+        if (op == GOLF_SEND) {
+            golf__wlist_unlink(&ch->sendq, node);
+            golf__count_add(&ch->nsend, -1);
+        } else {
+            golf__wlist_unlink(&ch->recvq, node);
+            golf__count_add(&ch->nrecv, -1);
+        }
+    }
+    golf__lock_release(&ch->lock);
+    return linked;
+}
+
 /* Moves our own WAITING state to ABORTED. False when a waker decided the round first. */
 static bool
 golf__abort(golf__waiter *w)
@@ -500,23 +495,20 @@ golf__abort(golf__waiter *w)
     return false;
 }
 
-/* Pauses a parked thread spins, looking at its state after each one, before it sleeps: about
- * 14 us here (a pause is ~27 ns on this EPYC). That is longer than a futex wake-up takes to get
- * a sleeping peer running again, on purpose: with a shorter spin two threads handing values to
- * each other (unbuffered ping-pong) each give up before the other's reply arrives, both sleep on
- * every message and stay in that regime (measured at load ~1.5: 128 pauses 3 us per round trip,
- * 512 pauses 0.35-0.5 us; an adaptive budget that shrank after each sleep fell into the same trap
- * and stayed there, 20 us). Buffered workloads were indifferent between 128 and 1024. Linear,
- * not exponential: a peer's DONE is seen within one pause. No sched_yield: on a loaded machine a
- * yield hands the core to another process for a whole time slice. */
-enum { GOLF__PARK_SPINS = 512 };
+/* A parked thread spins GOLF__SPIN_PARK_NS (lockfree/spin.h) looking at its state, then sleeps.
+ * The budget is a time, so it means the same wait whatever a pause costs here; it is long
+ * enough that two threads handing values to each other (unbuffered ping-pong) see each other's
+ * reply before they give up, and short against a time slice. Linear, not exponential: a peer's
+ * DONE is seen within one pause. No sched_yield: on a loaded machine a yield hands the core to
+ * another process for a whole time slice. A waker never makes a system call for a waiter that
+ * is still spinning: it wakes only one that set SLEEPING. */
 
 /* Waits until our round is decided (DONE or ABORTED, never returning while CLAIMED, C3).
  * Spins, then yields, then sleeps on the futex. Sets *timed_out when the deadline aborted it. */
 static uint32_t
-golf__park(golf__waiter *w, uint64_t deadline, bool *timed_out)
+golf__park(golf__waiter *w, uint64_t deadline, bool *timed_out, golf_case *solo)
 {
-    unsigned spins = 0;
+    uint32_t spins = 0, budget = golf__spin_pauses(GOLF__SPIN_PARK_NS);
     for (;;) {
         /* [W1] acquire: pairs with [W1] release in golf__waiter_finish() or, for an inline
          * hand-off, in golf__waiter_claim() (the copied value) and [W2] release in
@@ -526,13 +518,16 @@ golf__park(golf__waiter *w, uint64_t deadline, bool *timed_out)
         if (phase == GOLF__W_DONE || phase == GOLF__W_ABORTED)
             return s;
         if (phase == GOLF__W_WAITING && deadline != GOLF__FOREVER && golf__now_ns() >= deadline) {
-            if (golf__abort(w)) {
+            if (solo ? golf__solo_abort(solo->ch, solo->op, &w->node) : golf__abort(w)) {
                 *timed_out = true;
                 return GOLF__W_ABORTED;
             }
-            continue; /* decided by a waker meanwhile: honour it (H4) */
+            /* Decided by a waker meanwhile: honour it (H4). A solo claimer stores DONE after
+             * its unlock: wait for that, with no deadline. */
+            deadline = GOLF__FOREVER;
+            continue;
         }
-        if (spins < GOLF__PARK_SPINS) {
+        if (spins < budget) {
             spins++;
             golf__cpu_relax();
             continue;
@@ -603,6 +598,8 @@ golf__select_run(golf_case *cases, size_t n, golf__wnode *nodes, uint32_t *perm,
     bool inline_val = !nodes && n == 1 && cases[0].ch && !any_buffered &&
                       cases[0].ch->elem_size > 0 && cases[0].ch->elem_size <= GOLF__W_INLINE;
     size_t inline_size = inline_val ? cases[0].ch->elem_size : 0;
+    /* A single unbuffered operation decides its rounds under the channel's lock (C9). */
+    bool solo = !nodes && n == 1 && cases[0].ch && !any_buffered;
 
     for (;;) {
         /* Pass 1: a woken buffered case first (the item that woke us), then every case in a
@@ -651,10 +648,9 @@ golf__select_run(golf_case *cases, size_t n, golf__wnode *nodes, uint32_t *perm,
             ready = golf__chan_register(c->ch, cases, n, perm, k, nodes, self, inline_val);
         }
         if (!ready && any_buffered) {
-            /* [F2] (asymmetric, heavy side) fence: orders our nrecv/nsend increments (in
-             * register) before the re-check loads below; pairs with [F1] in the buffered
-             * send/recv (H1). */
-            golf__fence_slow();
+            /* [F2] full fence: orders our nrecv/nsend increments (in register) before the
+             * re-check loads below; pairs with [F1] in the buffered send/recv. */
+            golf__fence_full();
             for (size_t k = 0; k < n && !ready; k++) {
                 golf_case *c = &cases[perm[k]];
                 golf__wnode *node = nodes ? &nodes[perm[k]] : &self->node;
@@ -666,11 +662,13 @@ golf__select_run(golf_case *cases, size_t n, golf__wnode *nodes, uint32_t *perm,
                                            : golf__ring_recv_ready(&c->ch->ring);
             }
         }
+        if (ready && solo)
+            continue; /* never linked: retry at once */
         if (ready)
             golf__abort(self); /* fails only if a waker decided first: then honour it */
 
         bool timed_out = false;
-        uint32_t s = golf__park(self, deadline, &timed_out);
+        uint32_t s = golf__park(self, deadline, &timed_out, solo ? cases : NULL);
 
         /* Pass 3: unlink what is still linked before our stack frame goes (H4). A node a
          * waker unlinked ([N1]) costs no lock, and no touch of its channel (C8). */
