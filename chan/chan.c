@@ -34,9 +34,12 @@ golf_chan_new(size_t elem_size, size_t cap)
         errno = EINVAL;
         return NULL;
     }
-    size_t head_bytes = (sizeof(golf_chan) + GOLF_CACHELINE - 1) & ~(size_t)(GOLF_CACHELINE - 1);
-    size_t total = (head_bytes + bytes + GOLF_CACHELINE - 1) & ~(size_t)(GOLF_CACHELINE - 1);
-    golf_chan *ch = golf__aligned_alloc(GOLF_CACHELINE, total);
+    /* The header line, then (buffered) the ring's three lines and its slots; the total stays a
+     * multiple of the alignment. Sizes were checked above (the slot area is at most a quarter
+     * of the address space), so nothing here can wrap. */
+    size_t head_bytes = sizeof(golf_chan) + (cap > 0 ? sizeof(golf__ring_core) : 0);
+    size_t total = (head_bytes + bytes + GOLF__LINE - 1) & ~(size_t)(GOLF__LINE - 1);
+    golf_chan *ch = golf__aligned_alloc(GOLF__LINE, total);
     if (!ch) {
         errno = ENOMEM;
         return NULL;
@@ -45,7 +48,7 @@ golf_chan_new(size_t elem_size, size_t cap)
     ch->elem_size = elem_size;
     ch->cap = cap;
     if (cap > 0)
-        golf__ring_init(&ch->ring, elem_size, cap, slot_size, (unsigned char *)ch + head_bytes);
+        golf__ring_init(ch->ring, elem_size, cap, slot_size, (unsigned char *)ch + head_bytes);
     /* relaxed: the channel is not shared yet; handing the pointer to another thread publishes
      * it (thread creation, or another channel). */
     atomic_store_explicit(&ch->lock.word, 0, memory_order_relaxed);
@@ -66,7 +69,7 @@ golf_chan_len(const golf_chan *ch)
 {
     if (!ch || !golf__chan_is_buffered(ch))
         return 0;
-    return golf__ring_len(&ch->ring);
+    return golf__ring_len(ch->ring);
 }
 
 GOLF_API size_t
@@ -89,8 +92,8 @@ golf_chan_close(golf_chan *ch)
          * golf__ring_try_pop()) sees everything before the close. The RMW puts the mark in
          * tail's modification order: every later send CAS fails (I4). */
         uint64_t old =
-            atomic_fetch_or_explicit(&ch->ring.tail, ch->ring.mark, memory_order_release);
-        if (old & ch->ring.mark) {
+            atomic_fetch_or_explicit(&ch->ring->tail, ch->ring->mark, memory_order_release);
+        if (old & ch->ring->mark) {
             golf__lock_release(&ch->lock);
             return GOLF_ECLOSED;
         }

@@ -155,21 +155,23 @@ golf__lock_release(golf__lock *l)
 /* ---- the channel ------------------------------------------------------------------------- */
 
 struct golf_chan {
-    /* Read-only after golf_chan_new (the ring's own read-only fields included). */
-    size_t elem_size;
+    /* One line, every flavour: read-only fields, the waiting side (written only on slow paths;
+     * the fast paths read nrecv and nsend, so they share the line with what those paths read
+     * anyway). An unbuffered channel is this line and nothing else. */
+    GOLF__LINE_ALIGNED size_t elem_size;
     size_t cap;
-
-    /* Buffered only: the ring (head and tail on their own lines; closed = tail mark). */
-    golf__ring_core ring;
-
-    /* Waiting side, its own line: written only on slow paths. */
-    GOLF__CACHE_ALIGNED golf__lock lock;
+    golf__lock lock;
     _Atomic uint32_t nrecv;  /* nodes on recvq (C4): the "has waiters" word senders read */
     _Atomic uint32_t nsend;  /* nodes on sendq (C4): the "has waiters" word receivers read */
     _Atomic uint32_t closed; /* unbuffered only; written under lock */
     golf__wlist recvq;       /* protected by lock */
     golf__wlist sendq;       /* protected by lock */
+    /* Buffered only, allocated only then: the ring (its read-only fields, head and tail each
+     * on their own line; closed = tail mark), then its slots. */
+    golf__ring_core ring[];
 };
+
+_Static_assert(sizeof(struct golf_chan) == GOLF__LINE, "a channel's header is one line");
 
 /* ---- waiter helpers (wait.c) --------------------------------------------------------------- */
 
@@ -269,7 +271,7 @@ golf__buf_after_op(golf_chan *ch)
 static inline int
 golf__buf_try_send(golf_chan *ch, const void *elem)
 {
-    int r = golf__ring_try_push(&ch->ring, elem);
+    int r = golf__ring_try_push(ch->ring, elem);
     if (r == GOLF_OK)
         golf__buf_after_op(ch);
     return r;
@@ -279,7 +281,7 @@ golf__buf_try_send(golf_chan *ch, const void *elem)
 static inline int
 golf__buf_try_recv(golf_chan *ch, void *out)
 {
-    int r = golf__ring_try_pop(&ch->ring, out, true);
+    int r = golf__ring_try_pop(ch->ring, out, true);
     if (r == GOLF_OK)
         golf__buf_after_op(ch);
     return r;

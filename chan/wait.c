@@ -325,7 +325,7 @@ golf__buf_wake(golf_chan *ch, uint32_t nr, uint32_t ns)
      * spent on a receiver whose head slot is still being filled would be lost, and the
      * producer filling it wakes a receiver itself when it is done (C7). */
     if (nr) {
-        int rr = golf__ring_recv_ready(&ch->ring);
+        int rr = golf__ring_recv_ready(ch->ring);
         if (rr == GOLF__RING_READY_CLOSED) {
             /* The last value of a closed channel is gone: every receiver gets GOLF_ECLOSED,
              * as at the close itself (which woke those registered before it). */
@@ -338,7 +338,7 @@ golf__buf_wake(golf_chan *ch, uint32_t nr, uint32_t ns)
     }
     /* Senders registered before a close were woken by it; later ones see the mark in their
      * re-check. So only a free slot wakes one. */
-    if (ns && golf__ring_send_ready(&ch->ring) == GOLF__RING_READY)
+    if (ns && golf__ring_send_ready(ch->ring) == GOLF__RING_READY)
         golf__chan_notify_one(ch, &ch->sendq, &ch->nsend);
 }
 
@@ -658,8 +658,8 @@ golf__select_run(golf_case *cases, size_t n, golf__wnode *nodes, uint32_t *perm,
                  * completed by a peer that then freed its channel (C8). */
                 if (!c->ch || !node->w || !node->buffered)
                     continue;
-                ready = c->op == GOLF_SEND ? golf__ring_send_ready(&c->ch->ring)
-                                           : golf__ring_recv_ready(&c->ch->ring);
+                ready = c->op == GOLF_SEND ? golf__ring_send_ready(c->ch->ring)
+                                           : golf__ring_recv_ready(c->ch->ring);
             }
         }
         if (ready && solo)

@@ -9,6 +9,12 @@
 #define GOLF_CACHELINE 128
 #define GOLF__CACHE_ALIGNED alignas(GOLF_CACHELINE)
 
+/* One 64-byte line, for objects a program may make by the million (a channel and its ring):
+ * there the pair padding would double the footprint; chan/README.md measures what each line
+ * buys. */
+#define GOLF__LINE 64
+#define GOLF__LINE_ALIGNED alignas(GOLF__LINE)
+
 /* A pause hint for spin loops: lets the sibling hyper-thread run and saves power. */
 static inline void
 golf__cpu_relax(void)

@@ -74,9 +74,9 @@ typedef struct golf__ring_core {
     unsigned char *slots;
 
     /* Written by consumers only. */
-    GOLF__CACHE_ALIGNED _Atomic uint64_t head;
+    GOLF__LINE_ALIGNED _Atomic uint64_t head;
     /* Written by producers (and by close, which sets the mark). */
-    GOLF__CACHE_ALIGNED _Atomic uint64_t tail;
+    GOLF__LINE_ALIGNED _Atomic uint64_t tail;
 } golf__ring_core;
 
 /* Largest slot area a ring may have: a quarter of the address space, so that the callers'
