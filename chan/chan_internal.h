@@ -234,13 +234,6 @@ void golf__chan_wake_all_closed(golf_chan *ch);
 int golf__zero_try_send(golf_chan *ch, const void *elem, golf__waiter *self);
 int golf__zero_try_recv(golf_chan *ch, void *out, golf__waiter *self);
 
-/* The [F1]/[F2] Dekker pair: the waker's publish then its load of the waiter counts, against
- * the owner's count increment then its re-check; with a full barrier (lockfree/fence.h) on both
- * sides at least one sees the other, so no wake-up is lost (chan/README.md, "Park and wake").
- * Both sides pay the same small price (a locked instruction): no membarrier, whose IPI cost
- * (40-50 us on some hypervisors while a peer runs) would land on every thread of the process
- * at every park. */
-
 /* The waker check after a successful buffered push or pop; cold, out of line (wait.c). nr / ns
  * are the waiter counts the fast path loaded. Wakes one receiver if a receive is ready now (every
  * receiver if the ring is closed and drained) and one sender if a send is ready now. */
@@ -254,15 +247,13 @@ void golf__buf_wake(golf_chan *ch, uint32_t nr, uint32_t ns);
 static inline void
 golf__buf_after_op(golf_chan *ch)
 {
-    /* [F1] full fence: orders our ring publish (stamp store) before the count loads; pairs
-     * with [F2] in golf__select_run() (a waiter that registered before our loads is seen here,
-     * one that registers after sees our slot in its re-check), and with the [F1] of every other
-     * fast path (two operations that each made the other's waiter's case ready, C7). */
-    golf__fence_full();
-    /* relaxed: ordered by the fence; nonzero sends us to the locked slow path. Both counts
-     * share one line that only slow paths write. */
-    uint32_t nr = atomic_load_explicit(&ch->nrecv, memory_order_relaxed);
-    uint32_t ns = atomic_load_explicit(&ch->nsend, memory_order_relaxed);
+    /* [S3] seq_cst loads: after our push's or pop's [S1] seq_cst CAS in the single seq_cst
+     * order, so a waiter whose registration ([S3] count store) precedes that CAS is seen here,
+     * and one that registers later sees our CAS in its re-check ([S2]): no fence on this path
+     * (chan/README.md, "Park and wake"). On x86 these are plain loads. Nonzero sends us to the
+     * locked slow path. Both counts share the header line, which only slow paths write. */
+    uint32_t nr = atomic_load_explicit(&ch->nrecv, memory_order_seq_cst);
+    uint32_t ns = atomic_load_explicit(&ch->nsend, memory_order_seq_cst);
     if (GOLF__UNLIKELY((nr | ns) != 0))
         golf__buf_wake(ch, nr, ns);
 }

@@ -74,13 +74,16 @@ golf__unlock_slow(golf__lock *l)
 /* ---- waiter lists (caller holds the channel lock) ------------------------------------------- */
 
 /* Changes a waiter count (C4). Only ever changed under the channel lock, so a load and a store
- * do (no locked RMW); relaxed: the fast paths read it after a fence [F1] and treat it as a
- * hint ("someone may wait"), the lock orders the writers. */
+ * do (no locked RMW). The store is [S3] seq_cst: a registration's increment precedes its
+ * re-check's [S2] loads in the single seq_cst order, and a buffered fast path's count load
+ * follows its [S1] CAS there, so one of the two sees the other (chan/README.md, "Park and
+ * wake"); every store to the word is seq_cst so that such a load reads the latest. The load:
+ * relaxed, the lock orders the writers. */
 static inline void
 golf__count_add(_Atomic uint32_t *count, int32_t delta)
 {
     uint32_t v = atomic_load_explicit(count, memory_order_relaxed);
-    atomic_store_explicit(count, v + (uint32_t)delta, memory_order_relaxed);
+    atomic_store_explicit(count, v + (uint32_t)delta, memory_order_seq_cst);
 }
 
 void
@@ -317,10 +320,12 @@ golf__chan_wake_all_closed(golf_chan *ch)
 __attribute__((noinline, cold)) void
 golf__buf_wake(golf_chan *ch, uint32_t nr, uint32_t ns)
 {
-    /* No fence of our own: [F1] in golf__buf_after_op() was a full one, and every other thread
-     * that reaches here issued the same after its publish (store-buffering between two fast
-     * paths: a producer that filled slot h+1 and a consumer that just took slot h each see the
-     * other's store, so one of them wakes the receiver waiting for h+1, C7). */
+    /* [F3] full fence: orders our publish (the stamp store of our push or pop) before the
+     * readiness loads below, against the same fence in every other thread that reaches here:
+     * a producer that filled slot h+1 and a consumer that just took slot h could otherwise each
+     * miss the other's stamp (store buffering) and neither wake the receiver waiting for h+1
+     * (C7). Only reached when a waiter exists: off the uncontended path. */
+    golf__fence_full();
     /* Only wake for a case that is ready *now* at the ring's current head / tail: a wake-up
      * spent on a receiver whose head slot is still being filled would be lost, and the
      * producer filling it wakes a receiver itself when it is done (C7). */
@@ -458,6 +463,46 @@ golf__chan_unregister(golf_chan *ch, int op, golf__wnode *node)
 
 /* ---- parking ------------------------------------------------------------------------------- */
 
+/* Re-checks every registered buffered case: READY (or READY_CLOSED) if one is ready now,
+ * else IN_FLIGHT if one waits on a position another thread holds, else NOT_READY. */
+static int
+golf__buf_recheck(golf_case *cases, size_t n, golf__wnode *nodes, const uint32_t *perm,
+                  golf__waiter *self)
+{
+    int worst = GOLF__RING_NOT_READY;
+    for (size_t k = 0; k < n; k++) {
+        golf_case *c = &cases[perm[k]];
+        golf__wnode *node = nodes ? &nodes[perm[k]] : &self->node;
+        /* node->buffered, not c->ch->cap: an unbuffered case may already have been completed
+         * by a peer that then freed its channel (C8). */
+        if (!c->ch || !node->w || !node->buffered)
+            continue;
+        int r = c->op == GOLF_SEND ? golf__ring_send_ready(c->ch->ring)
+                                   : golf__ring_recv_ready(c->ch->ring);
+        if (r == GOLF__RING_READY || r == GOLF__RING_READY_CLOSED)
+            return r;
+        if (r == GOLF__RING_IN_FLIGHT)
+            worst = r;
+    }
+    return worst;
+}
+
+/* What golf__park needs to know about the operation it waits for. */
+typedef struct golf__park_ctx {
+    golf_case *cases;
+    size_t n;
+    golf__wnode *nodes;
+    uint32_t *perm;
+    bool solo; /* a single unbuffered operation: aborts under the lock (C9) */
+    bool poll; /* a buffered case was IN_FLIGHT at the re-check: no sleep without a limit */
+} golf__park_ctx;
+
+/* Polling an IN_FLIGHT case: the first pause, and the cap of its doubling. The thread we wait
+ * on is normally inside a few instructions (its CAS to its stamp store) and its own check
+ * wakes us; a pause this long means it was descheduled there, and then a scheduler tick
+ * (milliseconds) is the time scale. */
+enum { GOLF__POLL_FIRST_NS = 50000, GOLF__POLL_MAX_NS = 5000000 };
+
 /* A single unbuffered operation's timeout (C9): abort only under the channel's lock, by
  * unlinking our node. False when a claimer unlinked it first: it owns the round and stores
  * DONE right after its unlock, so the caller waits for that. */
@@ -506,9 +551,10 @@ golf__abort(golf__waiter *w)
 /* Waits until our round is decided (DONE or ABORTED, never returning while CLAIMED, C3).
  * Spins, then yields, then sleeps on the futex. Sets *timed_out when the deadline aborted it. */
 static uint32_t
-golf__park(golf__waiter *w, uint64_t deadline, bool *timed_out, golf_case *solo)
+golf__park(golf__waiter *w, uint64_t deadline, bool *timed_out, golf__park_ctx *pc)
 {
     uint32_t spins = 0, budget = golf__spin_pauses(GOLF__SPIN_PARK_NS);
+    uint64_t poll_ns = GOLF__POLL_FIRST_NS;
     for (;;) {
         /* [W1] acquire: pairs with [W1] release in golf__waiter_finish() or, for an inline
          * hand-off, in golf__waiter_claim() (the copied value) and [W2] release in
@@ -518,7 +564,8 @@ golf__park(golf__waiter *w, uint64_t deadline, bool *timed_out, golf_case *solo)
         if (phase == GOLF__W_DONE || phase == GOLF__W_ABORTED)
             return s;
         if (phase == GOLF__W_WAITING && deadline != GOLF__FOREVER && golf__now_ns() >= deadline) {
-            if (solo ? golf__solo_abort(solo->ch, solo->op, &w->node) : golf__abort(w)) {
+            if (pc->solo ? golf__solo_abort(pc->cases->ch, pc->cases->op, &w->node)
+                         : golf__abort(w)) {
                 *timed_out = true;
                 return GOLF__W_ABORTED;
             }
@@ -539,9 +586,26 @@ golf__park(golf__waiter *w, uint64_t deadline, bool *timed_out, golf_case *solo)
                 continue;
             s |= GOLF__W_SLEEPING;
         }
+        uint64_t until = phase == GOLF__W_WAITING ? deadline : GOLF__FOREVER;
+        bool polling = pc->poll && phase == GOLF__W_WAITING;
+        if (polling) {
+            uint64_t p = golf__deadline(poll_ns);
+            if (p < until)
+                until = p;
+        }
         /* Sleeps only while the word still says "undecided, sleeping": a waker changes the
          * word before its futex_wake, so no wake-up is lost. */
-        golf__futex_wait_until(&w->state, s, phase == GOLF__W_WAITING ? deadline : GOLF__FOREVER);
+        golf__futex_wait_until(&w->state, s, until);
+        if (polling) {
+            /* A case was IN_FLIGHT: look again (the re-check has no side effects). */
+            int rc = golf__buf_recheck(pc->cases, pc->n, pc->nodes, pc->perm, w);
+            if (rc == GOLF__RING_READY || rc == GOLF__RING_READY_CLOSED)
+                golf__abort(w); /* fails only if a waker decided first: then honour it */
+            else if (rc == GOLF__RING_NOT_READY)
+                pc->poll = false; /* whoever takes the position now sees us: sleep for good */
+            else if (poll_ns < GOLF__POLL_MAX_NS)
+                poll_ns *= 2;
+        }
     }
 }
 
@@ -647,20 +711,14 @@ golf__select_run(golf_case *cases, size_t n, golf__wnode *nodes, uint32_t *perm,
                 continue; /* nil channel, or linked with an earlier case on its channel */
             ready = golf__chan_register(c->ch, cases, n, perm, k, nodes, self, inline_val);
         }
+        /* Buffered cases: re-check after registering. No fence: our count stores [S3] and
+         * the re-check's index loads [S2] are seq_cst, as are the fast paths' CAS [S1] and
+         * count loads. IN_FLIGHT: the thread holding the position we need may have missed our
+         * registration; park polls instead of sleeping for good. */
+        int rc = GOLF__RING_NOT_READY;
         if (!ready && any_buffered) {
-            /* [F2] full fence: orders our nrecv/nsend increments (in register) before the
-             * re-check loads below; pairs with [F1] in the buffered send/recv. */
-            golf__fence_full();
-            for (size_t k = 0; k < n && !ready; k++) {
-                golf_case *c = &cases[perm[k]];
-                golf__wnode *node = nodes ? &nodes[perm[k]] : &self->node;
-                /* node->buffered, not c->ch->cap: an unbuffered case may already have been
-                 * completed by a peer that then freed its channel (C8). */
-                if (!c->ch || !node->w || !node->buffered)
-                    continue;
-                ready = c->op == GOLF_SEND ? golf__ring_send_ready(c->ch->ring)
-                                           : golf__ring_recv_ready(c->ch->ring);
-            }
+            rc = golf__buf_recheck(cases, n, nodes, perm, self);
+            ready = rc == GOLF__RING_READY || rc == GOLF__RING_READY_CLOSED;
         }
         if (ready && solo)
             continue; /* never linked: retry at once */
@@ -668,7 +726,8 @@ golf__select_run(golf_case *cases, size_t n, golf__wnode *nodes, uint32_t *perm,
             golf__abort(self); /* fails only if a waker decided first: then honour it */
 
         bool timed_out = false;
-        uint32_t s = golf__park(self, deadline, &timed_out, solo ? cases : NULL);
+        golf__park_ctx pc = {cases, n, nodes, perm, solo, rc == GOLF__RING_IN_FLIGHT};
+        uint32_t s = golf__park(self, deadline, &timed_out, &pc);
 
         /* Pass 3: unlink what is still linked before our stack frame goes (H4). A node a
          * waker unlinked ([N1]) costs no lock, and no touch of its channel (C8). */

@@ -165,10 +165,13 @@ golf__ring_try_push(golf__ring_core *r, const void *elem)
         uint64_t stamp = atomic_load_explicit(&slot->stamp, memory_order_acquire);
         if (stamp == tail) {
             uint64_t next = golf__ring_next(r, tail);
-            /* relaxed: the CAS only hands out the position (I2, by tail's modification order);
-             * the data is published by the stamp store [R2], not by tail. On failure tail is
-             * reloaded (and may now carry the mark: closed). */
-            if (atomic_compare_exchange_weak_explicit(&r->tail, &tail, next, memory_order_relaxed,
+            /* [S1] seq_cst: the CAS hands out the position (I2, by tail's modification order;
+             * the data is published by the stamp store [R2], not by tail) and is the
+             * channel's publish point in the park/wake order: its later load of the waiter
+             * counts is ordered after it (chan/README.md, "Park and wake"). On x86 every CAS
+             * is a full barrier anyway. Failure relaxed: tail is reloaded (and may now carry
+             * the mark: closed). */
+            if (atomic_compare_exchange_weak_explicit(&r->tail, &tail, next, memory_order_seq_cst,
                                                       memory_order_relaxed)) {
                 golf__ring_copy(slot->data, elem, r->elem_size);
                 /* [R2] release: publishes the data; pairs with [R2] acquire in
@@ -219,8 +222,9 @@ golf__ring_try_pop(golf__ring_core *r, void *out, bool closable)
         uint64_t stamp = atomic_load_explicit(&slot->stamp, memory_order_acquire);
         if (stamp == head + 1) {
             uint64_t next = golf__ring_next(r, head);
-            /* relaxed: hands out the position only (I2); see the push side. */
-            if (atomic_compare_exchange_weak_explicit(&r->head, &head, next, memory_order_relaxed,
+            /* [S1] seq_cst: hands out the position (I2) and is the pop's publish point in the
+             * park/wake order; see the push side. */
+            if (atomic_compare_exchange_weak_explicit(&r->head, &head, next, memory_order_seq_cst,
                                                       memory_order_relaxed)) {
                 if (out)
                     golf__ring_copy(out, slot->data, r->elem_size);
@@ -263,36 +267,48 @@ golf__ring_try_pop(golf__ring_core *r, void *out, bool closable)
 }
 
 /* Side-effect-free readiness checks for a parked channel operation's re-check and for the
- * wake-up checks after a successful push or pop (chan/README.md, "Why no wake-up is lost").
- * Callers issue the [F1]/[F2] fence before them (the park/unpark Dekker pattern).
+ * wake-up checks after a successful push or pop (chan/README.md, "Park and wake").
  *
  * A receive is ready when the slot at the *current* head holds a value, or when the ring is
- * closed and drained (head == tail): then it returns GOLF__RING_READY_CLOSED, so the caller
- * wakes every receiver, not one. A closed ring whose head slot a producer is still filling is
- * not ready: that producer's own wake-up check will find it (a receiver that spun on "closed"
- * there would burn a CPU until the producer runs again).
+ * closed and drained (head == tail): then GOLF__RING_READY_CLOSED, so the caller wakes every
+ * receiver, not one. A send is ready when the slot at the current tail is free, or the ring is
+ * closed.
+ *
+ * Not ready comes in two kinds, told apart by a seq_cst load of the other index [S2]:
+ *   GOLF__RING_NOT_READY  nobody holds the position we need (receive: head == tail, empty;
+ *                         send: head is a whole lap behind tail, full). The thread that will
+ *                         take that position has not made its [S1] CAS yet, so its count load
+ *                         (after the CAS) sees a waiter that registered before this check:
+ *                         it wakes us. Safe to sleep.
+ *   GOLF__RING_IN_FLIGHT  a thread holds the position and has not stamped the slot yet (a
+ *                         producer mid-copy at head, or a consumer mid-copy at last lap's
+ *                         tail). Its count load may have come before our registration: it
+ *                         may not wake us. The caller must not sleep without a time limit,
+ *                         and must not spin on it either (that thread may be descheduled):
+ *                         it polls, with growing pauses (chan/wait.c, golf__park).
  *
  * "Current" matters: a head (or tail) loaded before another thread moved it points at a slot
  * whose stamp says "already taken"; reporting "not ready" then could strand a waiter whose
- * ready slot is the next one, so the check reloads the index instead. And a slot that shows a
- * value at a head that has since moved (its consumer took the position and is mid-copy) is
- * not ready either: the index is re-read after the stamp, so a consumer stalled inside its
- * copy does not make waiters spin on a slot they can never take. */
-enum { GOLF__RING_NOT_READY = 0, GOLF__RING_READY = 1, GOLF__RING_READY_CLOSED = 2 };
+ * ready slot is the next one, so the check reloads the index instead. */
+enum {
+    GOLF__RING_NOT_READY = 0,
+    GOLF__RING_READY = 1,
+    GOLF__RING_READY_CLOSED = 2,
+    GOLF__RING_IN_FLIGHT = 3,
+};
 
 static inline int
 golf__ring_recv_ready(golf__ring_core *r)
 {
-    /* relaxed: ordered after the caller's fence; a stale value is detected by the stamp below
-     * and reloaded. */
-    uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
+    /* seq_cst [S2]: a first look; what decides is the tail load below. */
+    uint64_t head = atomic_load_explicit(&r->head, memory_order_seq_cst);
     for (;;) {
         /* [R2] acquire: see golf__ring_try_pop(); also orders the index reloads below after
          * the stamp store of whoever moved the index past this slot. */
         uint64_t stamp =
             atomic_load_explicit(&golf__ring_slot_at(r, head)->stamp, memory_order_acquire);
-        /* relaxed: as above. */
-        uint64_t now = atomic_load_explicit(&r->head, memory_order_relaxed);
+        /* seq_cst [S2]: see below. */
+        uint64_t now = atomic_load_explicit(&r->head, memory_order_seq_cst);
         if (now != head) { /* head moved while we looked: look at the new one */
             head = now;
             continue;
@@ -300,48 +316,49 @@ golf__ring_recv_ready(golf__ring_core *r)
         if (stamp == head + 1)
             return GOLF__RING_READY;
         if ((int64_t)(stamp - head) <= 0) {
-            /* Empty, a producer holds the position, or the last lap's consumer of this slot
-             * is still reading it (stamp below head): not ready, unless closed and drained.
-             * A later push here is followed by its own check, which wakes us. [R3] acquire: a
-             * receive that will report "closed" sees what preceded the close. */
-            uint64_t tail = atomic_load_explicit(&r->tail, memory_order_acquire);
-            if ((tail & r->mark) && (tail & ~r->mark) == head)
-                return GOLF__RING_READY_CLOSED;
-            return GOLF__RING_NOT_READY;
+            /* No value at head. [S2] seq_cst, and [R3] (acquire part): pairs with the
+             * producers' [S1] CAS (after our registration in the seq_cst order, or seen
+             * here) and with golf_chan_close()'s mark: a receive that will report "closed"
+             * sees what preceded the close. */
+            uint64_t tail = atomic_load_explicit(&r->tail, memory_order_seq_cst);
+            if ((tail & ~r->mark) == head)
+                return (tail & r->mark) ? GOLF__RING_READY_CLOSED : GOLF__RING_NOT_READY;
+            return GOLF__RING_IN_FLIGHT; /* a producer holds head, not stamped yet */
         }
         /* The stamp is past head + 1: head is stale, reload. */
-        /* relaxed: as above. */
-        head = atomic_load_explicit(&r->head, memory_order_relaxed);
+        /* seq_cst [S2]: as above. */
+        head = atomic_load_explicit(&r->head, memory_order_seq_cst);
     }
 }
 
-/* A send is ready when the slot at the current tail is free, or the ring is closed (a send
- * then fails at once with GOLF_ECLOSED). */
 static inline int
 golf__ring_send_ready(golf__ring_core *r)
 {
-    /* relaxed: ordered after the caller's fence, see golf__ring_recv_ready(). */
-    uint64_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
+    /* seq_cst [S2]: see golf__ring_recv_ready(). */
+    uint64_t tail = atomic_load_explicit(&r->tail, memory_order_seq_cst);
     for (;;) {
         if (tail & r->mark)
             return GOLF__RING_READY_CLOSED;
         /* [R1] acquire: see golf__ring_try_push(). */
         uint64_t stamp =
             atomic_load_explicit(&golf__ring_slot_at(r, tail)->stamp, memory_order_acquire);
-        /* relaxed: as above. */
-        uint64_t now = atomic_load_explicit(&r->tail, memory_order_relaxed);
+        /* seq_cst [S2]: as above. */
+        uint64_t now = atomic_load_explicit(&r->tail, memory_order_seq_cst);
         if (now != tail) {
             tail = now;
             continue;
         }
         if (stamp == tail)
             return GOLF__RING_READY;
-        /* stamp + one_lap == tail + 1: full, or the slot's reader is still copying out (its
-         * release check wakes us). Anything else: tail is stale, reload. */
-        if (stamp + r->one_lap == tail + 1 || (int64_t)(stamp - tail) < 0)
-            return GOLF__RING_NOT_READY;
-        /* relaxed: as above. */
-        tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
+        if (stamp + r->one_lap == tail + 1 || (int64_t)(stamp - tail) < 0) {
+            /* Last lap's value is still in the slot (or last lap's producer has not stamped
+             * it). Full if no consumer has taken that position yet: head is exactly a lap
+             * behind. [S2] seq_cst: pairs with the consumers' [S1] CAS. */
+            uint64_t head = atomic_load_explicit(&r->head, memory_order_seq_cst);
+            return head == tail - r->one_lap ? GOLF__RING_NOT_READY : GOLF__RING_IN_FLIGHT;
+        }
+        /* Tail is stale: reload. seq_cst [S2]: as above. */
+        tail = atomic_load_explicit(&r->tail, memory_order_seq_cst);
     }
 }
 
