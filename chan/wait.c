@@ -1,33 +1,29 @@
 /* Blocking for channels: the per-thread waiter, the waiter lists, the list lock and the engine
  * shared by every blocking operation and every select (golf__select_run).
  *
- * The protocol (research/channels.md E2; Go's selectDone CAS and crossbeam's Context merged
- * into one futex word per thread):
+ * The protocol (Go's selectDone CAS and crossbeam's Context merged into one futex word per
+ * thread; chan/README.md, "Design" and "Park and wake"):
  *
  *   owner (blocking)                          waker (a send, receive or close elsewhere)
- *   1. try every case (random order)          1. make the case ready (publish, or close)
- *   2. state = WAITING; link a node per case  2. fence [F1] (buffered: the ring publish)
- *   3. fence [F2]; re-check every case        3. load nrecv and nsend; if 0: done, no waker
- *                                                work (buffered: wake only a side whose case
- *                                                is ready now, C7)
- *      (unbuffered: checked under the lock    4. lock; claim the first node whose waiter CAS
- *      that linked the node)                     WAITING -> DONE|CLAIMED wins; unlink it; unlock
- *   4. ready: CAS WAITING -> ABORTED          5. CLAIMED: copy, then DONE; futex_wake only if
- *   5. spin (~14 us), then set SLEEPING,         the waiter had set SLEEPING (a single
- *      futex_wait                                operation's inline value: copied under the
- *                                                lock; DONE still after the unlock, C8;
- *                                                see golf__claim_node)
- *   6. unlink every node still linked
- *   7. DONE on an unbuffered case: complete. DONE on a buffered case: a hint; retry that case
- *      first. ABORTED: retry all, or time out.
+ *   1. try every case (random order)          1. make the case ready (buffered: the ring's
+ *   2. state = WAITING; link a node per case     seq_cst CAS [S1], copy, stamp; or close)
+ *      (count store [S3], seq_cst)            2. load nrecv and nsend (seq_cst); if 0: done,
+ *   3. re-check every case ([S2] loads)          no waker work (buffered: wake only a side
+ *      (unbuffered: checked under the lock       whose case is ready now, C7)
+ *      that linked the node)                  3. lock; claim the first node (a select's by a
+ *   4. ready: CAS WAITING -> ABORTED             CAS WAITING -> DONE|CLAIMED; a single
+ *   5. spin (GOLF__SPIN_PARK_NS), then set       unbuffered operation's without one, C9);
+ *      SLEEPING, futex_wait (bounded and         unlink it; unlock
+ *      re-checked while a case is IN_FLIGHT)  4. copy if not done under the lock, then DONE;
+ *   6. unlink every node still linked            futex_wake only if the waiter had set
+ *   7. DONE on an unbuffered case: complete.     SLEEPING (DONE after the unlock, C8)
+ *      DONE on a buffered case: a hint; retry
+ *      that case first. ABORTED: retry all, or time out.
  *
- * [F1]/[F2] are the two halves of the store->load Dekker pattern: the waker's publish then its
- * load of the waiter count, against the owner's count increment then its re-check load. With a
- * full barrier on both sides at least one sees the other, so a wake-up is never lost (H1): a
- * compiler barrier + membarrier(PRIVATE_EXPEDITED) pair when the kernel has it (chan_internal.h),
- * else seq_cst fences on both sides.
- * Claims are CASes on the waiter's own state, so a select woken by two channels is decided by
- * one of them and the other moves on to the next waiter (H2). */
+ * Steps 2-3 against the waker's 1-2 are the store->load race of every park/wake protocol; the
+ * seq_cst order of [S1], [S2] and [S3] settles it without a fence on the fast path (README,
+ * "Why no wake-up is lost"). A select woken by two channels is decided by one claim CAS; the
+ * other waker moves on to the next waiter. */
 #include "chan/chan_internal.h"
 
 #include <string.h>
