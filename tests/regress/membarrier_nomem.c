@@ -1,9 +1,10 @@
 /* Regression: the kernel cannot allocate for membarrier's all-CPU commands.
  *
  * membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) and (..._RSEQ) allocate a CPU mask in the kernel
- * and fail with ENOMEM when they cannot. golf issues them on a channel's park path (the slow side
- * of its asymmetric fence) and on a pool trim (the fence that aborts every rseq section); before
- * the fix either failure was fatal ("golf: membarrier(...) failed"). A seccomp filter plays the
+ * and fail with ENOMEM when they cannot. golf issues the _RSEQ one on a pool trim (the fence
+ * that aborts every rseq section); before the fix its failure was fatal ("golf: membarrier(...)
+ * failed"). Channels used to issue the other on their park path; they issue none now, and the
+ * channel part of this test checks that a filter failing both changes nothing for them. A seccomp filter plays the
  * kernel out of memory: those two commands, in their all-CPU form (flags 0), return ENOMEM;
  * every other command works. golf must fall back to commands that allocate nothing and go on.
  * (liburcu's grace period issues the same command and aborts on its failure: no map here;
