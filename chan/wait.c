@@ -26,6 +26,7 @@
  * other waker moves on to the next waiter. */
 #include "chan/chan_internal.h"
 
+#include <sched.h>
 #include <string.h>
 
 #include "lockfree/spin.h"
@@ -635,16 +636,15 @@ golf__case_done(golf_case *cases, size_t k, int r)
     return (int)k;
 }
 
-/* Pre-registration spin: this many backoff steps of trying before we register and park. Short:
- * on an oversubscribed machine the thread we wait for is probably not running. */
-enum { GOLF__PRESPIN_STEPS = 8 };
-
 int
 golf__select_run(golf_case *cases, size_t n, golf__wnode *nodes, uint32_t *perm, uint64_t deadline,
                  bool nonblocking)
 {
     golf__waiter *self = golf__self();
-    golf__backoff pre = GOLF__BACKOFF_INIT;
+    /* Retrying a buffered case before registering: pauses doubling up to GOLF__SPIN_RETRY_NS
+     * in all, then one sched_yield (lets the peer run when 16 threads share 2 cores). */
+    uint32_t pre_budget = 0, pre_spent = 0, pre_step = 1;
+    bool pre_yielded = false;
     bool any_buffered = false;
     long hint = -1;
 
@@ -689,8 +689,19 @@ golf__select_run(golf_case *cases, size_t n, golf__wnode *nodes, uint32_t *perm,
             return GOLF_EAGAIN;
         if (deadline != GOLF__FOREVER && golf__now_ns() >= deadline)
             return GOLF_ETIMEDOUT;
-        if (any_buffered && pre.step < GOLF__PRESPIN_STEPS) {
-            golf__backoff_snooze(&pre);
+        if (any_buffered && !pre_yielded) {
+            if (pre_budget == 0)
+                pre_budget = golf__spin_pauses(GOLF__SPIN_RETRY_NS);
+            if (pre_spent < pre_budget) {
+                for (uint32_t i = 0; i < pre_step; i++)
+                    golf__cpu_relax();
+                pre_spent += pre_step;
+                if (pre_step < 64)
+                    pre_step *= 2;
+            } else {
+                sched_yield();
+                pre_yielded = true;
+            }
             continue;
         }
 

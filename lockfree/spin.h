@@ -23,6 +23,11 @@ enum {
     /* A short internal lock (a channel's waiter lists): critical sections of tens of ns; a
      * holder that is not done after this is off its CPU, and sleeping is the better bet. */
     GOLF__SPIN_LOCK_NS = 2000,
+    /* A buffered channel operation that found nothing, retrying before it registers: a
+     * registration and its undoing cost a lock and a few read-modify-writes (~0.5 us), so a
+     * few us of retrying wins whenever the peer is active on another CPU, and costs little
+     * when it is not. */
+    GOLF__SPIN_RETRY_NS = 3000,
 };
 
 /* How many pause instructions take about `ns` nanoseconds here (at least 1). The first call
