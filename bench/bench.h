@@ -5,6 +5,8 @@
 #ifndef GOLF_BENCH_H
 #define GOLF_BENCH_H
 
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -65,5 +67,74 @@ gb_splitmix64(uint64_t *state)
 
 /* Marks *out failed with a printf-style reason. */
 void gb_fail(gb_result *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* CLOCK_MONOTONIC now, in seconds. */
+double gb_now_s(void);
+
+/* ---- the host's floors (host.c) ---- */
+
+/* One measured cost in ns: the median over `batches` batches, or over `trials` single trials
+ * grouped into `batches` for the spread. */
+typedef struct gb_stat {
+    bool ok;       /* false: not measurable here ("n/a"), why[] says why */
+    double median; /* ns per operation */
+    double p90;    /* 90th percentile of the single trials (when trials > 0) */
+    double spread; /* (max-min)/median of the batch medians */
+    int batches;   /* batches the spread is over */
+    int trials;    /* single timed trials (futex, busy membarrier; else 0) */
+    char why[96];
+} gb_stat;
+
+enum {
+    GB_HOST_SYSCALL,         /* syscall(SYS_getppid) */
+    GB_HOST_FUTEX_WAKE,      /* FUTEX_WAKE issued -> the sleeper runs */
+    GB_HOST_MEMBARRIER,      /* membarrier(PRIVATE_EXPEDITED), no other thread running */
+    GB_HOST_MEMBARRIER_BUSY, /* the same while another thread spins on another CPU */
+    GB_HOST_CACHELINE_RTT,   /* a token through one atomic word, there and back */
+    GB_HOST_PAUSE,           /* one spin-loop relax instruction (x86 pause) */
+    GB_HOST_NFLOORS
+};
+
+typedef struct gb_floor {
+    const char *key;   /* CSV workload "host_<key>", JSON key "<key>_ns" */
+    const char *label; /* the header's words */
+    int threads;       /* threads the probe runs */
+    gb_stat st;
+} gb_floor;
+
+typedef struct gb_host {
+    gb_floor floor[GB_HOST_NFLOORS];
+    double probe_s; /* how long the probes took */
+} gb_host;
+
+/* Measures every floor (well under 1.5 s). Call it while no other thread of the process runs. */
+void gb_host_probe(gb_host *h);
+
+/* A token bouncing between two threads through one atomic word: the physical minimum of a
+ * round trip. Thread 0 stores 2i+1 and spin-waits for thread 1's answer 2i+2; either ends the
+ * other with GB_BOUNCE_STOP. Run gb_bounce_worker with ids 0 and 1 (gb_run_workers(2, ...)). */
+#define GB_BOUNCE_STOP UINT64_MAX
+typedef struct gb_bounce {
+    _Alignas(128) _Atomic uint64_t word; /* alone on its line pair: only the token moves */
+    _Alignas(128) uint64_t n;            /* round trips thread 0 makes */
+    double limit_s;                      /* thread 0 stops after this long (0: no limit) */
+    int cpu[2];                          /* pin thread id to cpu[id]; -1: leave it unpinned */
+    uint64_t done;                       /* thread 0: round trips made */
+    uint64_t bad;                        /* thread 0: answers that were not token + 1 */
+    uint64_t answered;                   /* thread 1: tokens answered */
+    double seconds;                      /* thread 0: time over round trips 2..done */
+} gb_bounce;
+void gb_bounce_worker(void *arg, int id);
+
+/* One step of a floor spin-wait: plain re-reads, no relax instruction (the floor is the cache
+ * line's trip, not pause's latency); every GB_SPIN_YIELD steps a sched_yield, so that more
+ * spinners than CPUs (P=4 on 2 cores) still progress. */
+#define GB_SPIN_YIELD 4096
+static inline void
+gb_spin_step(unsigned *spins)
+{
+    if (++*spins % GB_SPIN_YIELD == 0)
+        sched_yield();
+}
 
 #endif

@@ -12,11 +12,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
 #ifndef GOLF_BENCH_GO_DEFAULT
 #define GOLF_BENCH_GO_DEFAULT "golf-bench-go"
+#endif
+#ifndef GOLF_BENCH_VERSION
+#define GOLF_BENCH_VERSION "unknown"
 #endif
 
 #define MAX_WORKLOADS 64
@@ -42,8 +46,8 @@ gb_fail(gb_result *out, const char *fmt, ...)
     out->ok = false;
 }
 
-static double
-now_s(void)
+double
+gb_now_s(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -73,7 +77,7 @@ gb_run_workers(int nthreads, void (*worker)(void *arg, int id), void *arg)
         fprintf(stderr, "golf-bench: out of memory\n");
         exit(2);
     }
-    double t0 = now_s();
+    double t0 = gb_now_s();
     for (int i = 0; i < nthreads; i++) {
         starts[i] = (worker_start){worker, arg, i};
         if (pthread_create(&tids[i], NULL, worker_main, &starts[i]) != 0) {
@@ -83,7 +87,7 @@ gb_run_workers(int nthreads, void (*worker)(void *arg, int id), void *arg)
     }
     for (int i = 0; i < nthreads; i++)
         pthread_join(tids[i], NULL);
-    double t = now_s() - t0;
+    double t = gb_now_s() - t0;
     free(tids);
     free(starts);
     return t;
@@ -99,9 +103,10 @@ static struct {
     const char *go_path;
     bool no_go;
     bool quiet;
+    bool host_only;         /* --host: the host's floors, no workload */
     const char *only_impls; /* comma list or NULL */
     double budget;          /* seconds one run of one implementation may take; 0: no limit */
-} opt = {3, 1.0, NULL, NULL, NULL, false, false, NULL, 10.0};
+} opt = {3, 1.0, NULL, NULL, NULL, false, false, false, NULL, 10.0};
 
 /* One (workload, threads) selection from the command line. */
 typedef struct selection {
@@ -115,6 +120,9 @@ usage(FILE *f)
     fprintf(f,
             "usage: golf-bench [options] [WORKLOAD[:T1,T2,...]]...\n"
             "  With no workload: the standard comparison (every workload, its thread counts).\n"
+            "  Every run first measures the host's floors (system call, futex wake-up,\n"
+            "  membarrier, cache-line round trip, pause) and prints them in its header.\n"
+            "  --host          measure and print only the host's floors\n"
             "  --list          list workloads, their thread counts and implementations\n"
             "  --runs N        rounds per measurement, median reported (default 3)\n"
             "  --scale F       multiply every workload's operation count by F (default 1)\n"
@@ -528,6 +536,74 @@ write_plot(const char *path)
     unlink(data_path);
 }
 
+/* ---- the host: facts and floors ---- */
+
+static struct {
+    char hostname[128];
+    char date[64];     /* for people: 2026-11-29 20:01 UTC */
+    char iso_date[32]; /* for programs: 2026-11-29T20:01:07Z */
+    char kernel[128];
+    char machine[128];
+    char cpu_model[128];
+    long cpus;
+    gb_host floors;
+} host;
+
+static void
+read_host_facts(void)
+{
+    snprintf(host.hostname, sizeof host.hostname, "?");
+    gethostname(host.hostname, sizeof host.hostname);
+    time_t now = time(NULL);
+    strftime(host.date, sizeof host.date, "%Y-%m-%d %H:%M UTC", gmtime(&now));
+    strftime(host.iso_date, sizeof host.iso_date, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+    struct utsname u;
+    if (uname(&u) == 0) {
+        snprintf(host.kernel, sizeof host.kernel, "%s", u.release);
+        snprintf(host.machine, sizeof host.machine, "%s", u.machine);
+    }
+    host.cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    snprintf(host.cpu_model, sizeof host.cpu_model, "?");
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    char line[256];
+    while (f && fgets(line, sizeof line, f)) {
+        char *colon = strchr(line, ':');
+        if (colon && strncmp(line, "model name", 10) == 0) {
+            colon += 1 + strspn(colon + 1, " \t");
+            colon[strcspn(colon, "\n")] = 0;
+            snprintf(host.cpu_model, sizeof host.cpu_model, "%s", colon);
+            break;
+        }
+    }
+    if (f)
+        fclose(f);
+}
+
+static void
+print_header(FILE *f)
+{
+    fprintf(f, "golf-bench %s, %s, %ld CPUs online, host %s (%s, Linux %s %s)\n",
+            GOLF_BENCH_VERSION, host.date, host.cpus, host.hostname, host.cpu_model, host.kernel,
+            host.machine);
+    fprintf(f,
+            "host floors, ns (median; spread = (max-min)/median of the batch medians; probed "
+            "in %.2f s):\n",
+            host.floors.probe_s);
+    for (int i = 0; i < GB_HOST_NFLOORS; i++) {
+        const gb_floor *fl = &host.floors.floor[i];
+        if (!fl->st.ok) {
+            fprintf(f, "  %-40s %9s  (%s)\n", fl->label, "n/a", fl->st.why);
+            continue;
+        }
+        fprintf(f, "  %-40s %9.1f  spread %3.0f%% over %d batches", fl->label, fl->st.median,
+                fl->st.spread * 100, fl->st.batches);
+        if (fl->st.trials)
+            fprintf(f, "; p90 %.1f, %d trials", fl->st.p90, fl->st.trials);
+        fputc('\n', f);
+    }
+    fflush(f);
+}
+
 static void
 list_workloads(void)
 {
@@ -554,6 +630,8 @@ main(int argc, char **argv)
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             usage(stdout);
             return 0;
+        } else if (strcmp(a, "--host") == 0) {
+            opt.host_only = true;
         } else if (strcmp(a, "--list") == 0) {
             list_workloads();
             return 0;
@@ -620,6 +698,18 @@ main(int argc, char **argv)
         for (int i = 0; i < nworkloads; i++)
             sel[nsel++].w = workloads[i];
 
+    /* The floors first, while no other thread of ours runs. */
+    read_host_facts();
+    progress("host floors");
+    gb_host_probe(&host.floors);
+    if (!opt.quiet && isatty(2))
+        fputs("\r\033[K", stderr);
+    print_header(stdout);
+    if (opt.host_only) {
+        free(sel);
+        return 0;
+    }
+
     if (!opt.no_go && !go_available())
         fprintf(stderr, "golf-bench: Go peer skipped: %s not found (install golang-go and "
                         "rebuild, or pass --go PATH)\n",
@@ -640,12 +730,6 @@ main(int argc, char **argv)
     if (!opt.quiet && isatty(2))
         fputs("\r\033[K", stderr);
 
-    char host[128] = "?";
-    gethostname(host, sizeof host);
-    time_t now = time(NULL);
-    char date[64];
-    strftime(date, sizeof date, "%Y-%m-%d %H:%M UTC", gmtime(&now));
-    printf("golf-bench %s, %ld CPUs online, host %s\n", date, sysconf(_SC_NPROCESSORS_ONLN), host);
     print_table(stdout);
     if (opt.csv_path) {
         if (strcmp(opt.csv_path, "-") == 0) {
