@@ -1,5 +1,6 @@
 /* Channel and ring workloads (BENCH.md): golf beside the mutex reference (ref/ref_chan.h) and
- * ConcurrencyKit's ck_ring.
+ * ConcurrencyKit's ck_ring; for the unbuffered and ping-pong workloads also beside their floor,
+ * the same hand-offs done with raw atomics (the least any channel could cost on this host).
  *
  * Queue conventions, exactly BENCH.md's: int64 payload; N = 10,000,000; producer p of P sends
  * p*(N/P)+1 ... (p+1)*(N/P); each consumer receives N/P; the check is count and sum of the
@@ -130,6 +131,40 @@ ref_ring_get(void *q)
     return v;
 }
 
+/* The floor of an unbuffered hand-off: one atomic word per producer/consumer pair, 0 = empty.
+ * The producer waits for empty and stores its value, the consumer waits for a value and stores
+ * 0: per value one trip of one cache line there and back, and nothing else (no queue, no
+ * parking, no line shared with another pair). Acquire/release as a channel would need them to
+ * publish a payload stored elsewhere (free on x86). */
+typedef struct {
+    _Alignas(128) _Atomic int64_t word;
+} floor_slot;
+
+static inline void
+floor_put(void *q, int64_t v)
+{
+    floor_slot *s = q;
+    unsigned spins = 0;
+    /* [B1] acquire: the consumer is done with the last value; pairs with [B1] in floor_get(). */
+    while (atomic_load_explicit(&s->word, memory_order_acquire) != 0)
+        gb_spin_step(&spins);
+    /* [B2] release: hands v over; pairs with [B2] acquire in floor_get(). */
+    atomic_store_explicit(&s->word, v, memory_order_release);
+}
+static inline int64_t
+floor_get(void *q)
+{
+    floor_slot *s = q;
+    unsigned spins = 0;
+    int64_t v;
+    /* [B2] acquire: the producer's value; pairs with [B2] release in floor_put(). */
+    while ((v = atomic_load_explicit(&s->word, memory_order_acquire)) == 0)
+        gb_spin_step(&spins);
+    /* [B1] release: the slot is free again; pairs with [B1] acquire in floor_put(). */
+    atomic_store_explicit(&s->word, 0, memory_order_release);
+    return v;
+}
+
 /* ck_ring stores pointers: the payload travels as an intptr_t (values are never 0). The buffer
  * hangs off the ring's qctx; q is the ck_ring_t. */
 typedef struct {
@@ -211,18 +246,19 @@ ck_q_free(ck_q *k)
 
 /* ---- P producers + P consumers on one queue (chan_buf1024_mpmc, chan_unbuf_mpmc, ring) ---- */
 
+/* Producer or consumer `id` on queue q (c->q, or the floor's pair of this id). */
 static inline void
-mpmc_body(qctx *c, int id, put_fn put, get_fn get)
+mpmc_body(qctx *c, int id, void *q, put_fn put, get_fn get)
 {
     const uint64_t per = c->per;
     if (id < c->producers) {
         int64_t first = (int64_t)((uint64_t)id * per) + 1;
         for (int64_t v = first; v < first + (int64_t)per; v++)
-            put(c->q, v);
+            put(q, v);
     } else {
         uint64_t sum = 0, got = 0;
         for (uint64_t i = 0; i < per; i++) {
-            int64_t v = get(c->q);
+            int64_t v = get(q);
             sum += (uint64_t)v;
             got += v != 0; /* values are never 0: a 0 is a ck get given up by the watchdog */
         }
@@ -234,30 +270,36 @@ mpmc_body(qctx *c, int id, put_fn put, get_fn get)
 static void
 w_golf_chan(void *a, int id)
 {
-    mpmc_body(a, id, golf_chan_put, golf_chan_get);
+    mpmc_body(a, id, ((qctx *)a)->q, golf_chan_put, golf_chan_get);
 }
 static void
 w_ref_chan(void *a, int id)
 {
-    mpmc_body(a, id, ref_chan_put, ref_chan_get);
+    mpmc_body(a, id, ((qctx *)a)->q, ref_chan_put, ref_chan_get);
 }
 static void
 w_golf_ring(void *a, int id)
 {
-    mpmc_body(a, id, golf_ring_put, golf_ring_get);
+    mpmc_body(a, id, ((qctx *)a)->q, golf_ring_put, golf_ring_get);
 }
 static void
 w_ref_ring(void *a, int id)
 {
-    mpmc_body(a, id, ref_ring_put, ref_ring_get);
+    mpmc_body(a, id, ((qctx *)a)->q, ref_ring_put, ref_ring_get);
 }
 static void
 w_ck(void *a, int id)
 {
-    mpmc_body(a, id, ck_put, ck_get);
+    mpmc_body(a, id, ((qctx *)a)->q, ck_put, ck_get);
+}
+static void
+w_floor(void *a, int id)
+{
+    qctx *c = a;
+    mpmc_body(c, id, (floor_slot *)c->q + id % c->producers, floor_put, floor_get);
 }
 
-enum kind { K_GOLF_CHAN, K_REF_CHAN, K_GOLF_RING, K_REF_RING, K_CK };
+enum kind { K_GOLF_CHAN, K_REF_CHAN, K_GOLF_RING, K_REF_RING, K_CK, K_FLOOR };
 
 static void
 run_mpmc(enum kind k, size_t cap, int threads, uint64_t n, gb_result *out)
@@ -284,6 +326,12 @@ run_mpmc(enum kind k, size_t cap, int threads, uint64_t n, gb_result *out)
     case K_CK:
         c->q = ck_q_new((unsigned)cap);
         w = w_ck;
+        break;
+    case K_FLOOR:
+        c->q = aligned_alloc(128, (size_t)threads * sizeof(floor_slot));
+        if (c->q)
+            memset(c->q, 0, (size_t)threads * sizeof(floor_slot));
+        w = w_floor;
         break;
     }
     if (!c->q) {
@@ -334,6 +382,9 @@ run_mpmc(enum kind k, size_t cap, int threads, uint64_t n, gb_result *out)
     case K_CK:
         ck_q_free(c->q);
         break;
+    case K_FLOOR:
+        free(c->q);
+        break;
     }
     free(c);
 }
@@ -375,12 +426,18 @@ ref_unbuf(int t, uint64_t n, gb_result *o)
 {
     run_mpmc(K_REF_CHAN, 0, t, n, o);
 }
+/* The physical minimum: P pairs, each handing values one at a time through one word. */
+static void
+floor_unbuf(int t, uint64_t n, gb_result *o)
+{
+    run_mpmc(K_FLOOR, 0, t, n, o);
+}
 
 static const gb_workload chan_unbuf_mpmc = {
     .name = "chan_unbuf_mpmc",
     .n = 10000000,
     .threads = {1, 4},
-    .impls = {{"golf", golf_unbuf}, {"ref", ref_unbuf}},
+    .impls = {{"golf", golf_unbuf}, {"ref", ref_unbuf}, {"floor", floor_unbuf}},
     .go = true,
 };
 GB_REGISTER(chan_unbuf_mpmc)
@@ -580,12 +637,28 @@ ref_pingpong(int t, uint64_t n, gb_result *o)
     run_pingpong(false, n, o);
 }
 
+/* The physical minimum: one token bouncing between the two threads through one atomic word
+ * (the host probe's cache-line round trip, unpinned like the channels' threads). The check: every
+ * answer is the token + 1, and thread 1 answered every token. */
+static void
+floor_pingpong(int t, uint64_t n, gb_result *out)
+{
+    (void)t;
+    gb_bounce c = {.n = n, .cpu = {-1, -1}};
+    out->seconds = gb_run_workers(2, gb_bounce_worker, &c);
+    out->ops = n;
+    if (c.done != n || c.answered != n || c.bad)
+        gb_fail(out, "%llu of %llu round trips made, %llu answered, %llu answers wrong",
+                (unsigned long long)c.done, (unsigned long long)n, (unsigned long long)c.answered,
+                (unsigned long long)c.bad);
+}
+
 static const gb_workload chan_pingpong_rtt = {
     .name = "chan_pingpong_rtt",
     .n = 1000000,
     .rtt = true,
     .threads = {2},
-    .impls = {{"golf", golf_pingpong}, {"ref", ref_pingpong}},
+    .impls = {{"golf", golf_pingpong}, {"ref", ref_pingpong}, {"floor", floor_pingpong}},
     .go = true,
 };
 GB_REGISTER(chan_pingpong_rtt)

@@ -182,10 +182,11 @@ typedef struct impl_ref {
     gb_run_fn run; /* NULL: the Go mirror */
 } impl_ref;
 
+/* golf and the floor (what the others are measured against) always run. */
 static bool
 impl_wanted(const char *name)
 {
-    if (opt.only_impls == NULL || strcmp(name, "golf") == 0)
+    if (opt.only_impls == NULL || strcmp(name, "golf") == 0 || strcmp(name, "floor") == 0)
         return true;
     size_t n = strlen(name);
     for (const char *p = opt.only_impls; *p;) {
@@ -317,11 +318,13 @@ run_once(const gb_workload *w, const impl_ref *impl, int threads, uint64_t n, ch
     return (double)res.ops / res.seconds;
 }
 
-/* golf's and the reference's failures are bugs in this repository; a peer's are not. */
+/* golf's, the reference's and the floor's failures are bugs in this repository; a peer's are
+ * not. */
 static bool
 impl_is_ours(const char *name)
 {
-    return strncmp(name, "golf", 4) == 0 || strncmp(name, "ref", 3) == 0;
+    return strncmp(name, "golf", 4) == 0 || strncmp(name, "ref", 3) == 0 ||
+           strcmp(name, "floor") == 0;
 }
 
 /* Runs one (workload, threads): every implementation, `runs` rounds interleaved. */
@@ -411,12 +414,13 @@ measure(const gb_workload *w, int threads, int index, int total)
     }
 }
 
+/* The row of impl for (workload, threads) when it succeeded. */
 static const row *
-find_golf(const char *workload, int threads)
+find_ok(const char *workload, int threads, const char *impl)
 {
     for (size_t i = 0; i < nrows; i++)
-        if (rows[i].threads == threads && strcmp(rows[i].workload, workload) == 0 &&
-            strcmp(rows[i].impl, "golf") == 0)
+        if (rows[i].ok && rows[i].threads == threads && strcmp(rows[i].workload, workload) == 0 &&
+            strcmp(rows[i].impl, impl) == 0)
             return &rows[i];
     return NULL;
 }
@@ -424,8 +428,11 @@ find_golf(const char *workload, int threads)
 static void
 print_table(FILE *f)
 {
-    fprintf(f, "\n%-22s %7s %-7s %12s %12s %8s %12s\n", "workload", "threads", "impl", "Mops/s",
-            "ns/op", "spread", "golf/impl");
+    bool floors = false; /* a floor column only where some workload has a floor row */
+    for (size_t i = 0; i < nrows; i++)
+        floors = floors || strcmp(rows[i].impl, "floor") == 0;
+    fprintf(f, "\n%-22s %7s %-7s %12s %12s %8s %12s%s\n", "workload", "threads", "impl", "Mops/s",
+            "ns/op", "spread", "golf/impl", floors ? "   vs floor" : "");
     const char *last = NULL;
     int last_t = -1;
     for (size_t i = 0; i < nrows; i++) {
@@ -438,18 +445,28 @@ print_table(FILE *f)
             fprintf(f, "%-22s %7d %-7s  FAILED: %s\n", r->workload, r->threads, r->impl, r->why);
             continue;
         }
-        const row *g = find_golf(r->workload, r->threads);
-        char ratio[32] = "";
-        if (g && g->ok && r != g)
+        const row *g = find_ok(r->workload, r->threads, "golf");
+        const row *fl = find_ok(r->workload, r->threads, "floor");
+        char ratio[32] = "", to_floor[32] = "";
+        if (g && r != g)
             snprintf(ratio, sizeof ratio, "%.2fx", g->ops_per_sec / r->ops_per_sec);
-        fprintf(f, "%-22s %7d %-7s %11.2f%c %12.1f %7.0f%% %12s%s\n", r->workload, r->threads,
-                r->impl, r->ops_per_sec / 1e6, r->scaled ? '*' : ' ', 1e9 / r->ops_per_sec,
-                r->spread * 100, ratio, r->rtt ? "  (ns/op = ns per round trip)" : "");
+        if (fl && r != fl)
+            snprintf(to_floor, sizeof to_floor, "%.2fx", fl->ops_per_sec / r->ops_per_sec);
+        fprintf(f, "%-22s %7d %-7s %11.2f%c %12.1f %7.0f%% %12s", r->workload, r->threads, r->impl,
+                r->ops_per_sec / 1e6, r->scaled ? '*' : ' ', 1e9 / r->ops_per_sec, r->spread * 100,
+                ratio);
+        if (floors)
+            fprintf(f, " %10s", to_floor);
+        fprintf(f, "%s\n", r->rtt ? "  (ns/op = ns per round trip)" : "");
     }
     fprintf(f, "\ngolf/impl > 1: golf is faster. Medians of %d interleaved rounds; spread = "
                "(max-min)/median.\n* fewer operations per run than the workload's, to fit the "
                "%.0f s budget (--budget).\n",
             opt.runs, opt.budget);
+    if (floors)
+        fprintf(f, "vs floor: ns/op as a multiple of the floor row's, the same hand-offs done with "
+                   "raw atomics\n(this host's physical minimum; 1.00x would be a perfect channel)."
+                   "\n");
 }
 
 static void
