@@ -126,6 +126,12 @@ typedef struct gb_bounce {
 } gb_bounce;
 void gb_bounce_worker(void *arg, int id);
 
+/* Heap bytes per channel of `count` channels of int64 with capacity cap, made by impl ("golf",
+ * "ref") and then freed: malloc's in-use bytes (chunk headers included) before and after. False,
+ * with why[], when it cannot be measured. (bench_chan.c) */
+bool gb_chan_footprint(const char *impl, size_t cap, int count, double *bytes, char *why,
+                       size_t whylen);
+
 /* One step of a floor spin-wait: plain re-reads, no relax instruction (the floor is the cache
  * line's trip, not pause's latency); every GB_SPIN_YIELD steps a sched_yield, so that more
  * spinners than CPUs (P=4 on 2 cores) still progress. */

@@ -10,8 +10,10 @@
  * one of them retries with the same backoff (golf's: a short exponential spin, then yield), so
  * the comparison is between the queues, not between retry policies. */
 #include <ck_ring.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -662,3 +664,62 @@ static const gb_workload chan_pingpong_rtt = {
     .go = true,
 };
 GB_REGISTER(chan_pingpong_rtt)
+
+/* ---- footprint: heap bytes per channel ----
+ * malloc's own count of the bytes it has handed out, before and after making `count` channels:
+ * in-use chunks (their headers and alignment padding included, as a program pays them) plus
+ * mmapped blocks. Every arena is counted, so the thread that calls does not matter. */
+
+/* malloc's in-use bytes; false where glibc's mallinfo2 (2.33 and later) is missing. */
+static bool
+heap_in_use(size_t *bytes)
+{
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
+    struct mallinfo2 m = mallinfo2();
+    *bytes = m.uordblks + m.hblkhd;
+    return true;
+#else
+    (void)bytes;
+    return false;
+#endif
+}
+
+bool
+gb_chan_footprint(const char *impl, size_t cap, int count, double *bytes, char *why, size_t whylen)
+{
+    bool golf = strcmp(impl, "golf") == 0;
+    size_t before, after;
+    if (!heap_in_use(&before)) {
+        snprintf(why, whylen, "needs glibc's mallinfo2 (glibc 2.33 or later)");
+        return false;
+    }
+    void **chans = calloc((size_t)count, sizeof *chans);
+    if (chans == NULL || (!golf && strcmp(impl, "ref") != 0)) {
+        snprintf(why, whylen, "%s", chans ? "no such implementation" : "out of memory");
+        free(chans);
+        return false;
+    }
+    heap_in_use(&before);
+    int made = 0;
+    while (made < count) {
+        chans[made] = golf ? (void *)golf_chan_new(sizeof(int64_t), cap)
+                           : (void *)ref_chan_new(sizeof(int64_t), cap);
+        if (chans[made] == NULL)
+            break;
+        made++;
+    }
+    heap_in_use(&after);
+    for (int i = 0; i < made; i++) {
+        if (golf)
+            golf_chan_free(chans[i]);
+        else
+            ref_chan_free(chans[i]);
+    }
+    free(chans);
+    if (made < count) {
+        snprintf(why, whylen, "channel %d of %d could not be made", made + 1, count);
+        return false;
+    }
+    *bytes = ((double)after - (double)before) / count;
+    return true;
+}

@@ -211,22 +211,33 @@ go_available(void)
     return !opt.no_go && access(go_path(), X_OK) == 0;
 }
 
+/* Runs the Go mirror with args; line[] gets the first line it prints, without the newline ("" when
+ * none). False when it cannot be started. */
+static bool
+go_line(const char *args, char *line, size_t len)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "'%s' %s", go_path(), args);
+    FILE *p = popen(cmd, "r");
+    if (p == NULL)
+        return false;
+    if (fgets(line, (int)len, p) == NULL)
+        line[0] = 0;
+    pclose(p);
+    line[strcspn(line, "\n")] = 0;
+    return true;
+}
+
 static void
 run_go(const gb_workload *w, int threads, uint64_t n, gb_result *out)
 {
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, "'%s' -w %s -t %d -n %llu", go_path(), w->name, threads,
-             (unsigned long long)n);
+    char args[256], line[512];
+    snprintf(args, sizeof args, "-w %s -t %d -n %llu", w->name, threads, (unsigned long long)n);
     memset(out, 0, sizeof *out);
-    FILE *p = popen(cmd, "r");
-    if (p == NULL) {
-        gb_fail(out, "cannot run %s", cmd);
+    if (!go_line(args, line, sizeof line)) {
+        gb_fail(out, "cannot run %s %s", go_path(), args);
         return;
     }
-    char line[512] = "";
-    if (fgets(line, sizeof line, p) == NULL)
-        line[0] = 0;
-    pclose(p);
     unsigned long long ops;
     double secs;
     if (sscanf(line, "ok %llu %lf", &ops, &secs) == 2) {
@@ -234,7 +245,6 @@ run_go(const gb_workload *w, int threads, uint64_t n, gb_result *out)
         out->seconds = secs;
         out->ok = true;
     } else {
-        line[strcspn(line, "\n")] = 0;
         gb_fail(out, "go: %s", line[0] ? line : "no output");
     }
 }
@@ -553,6 +563,109 @@ write_plot(const char *path)
     unlink(data_path);
 }
 
+/* ---- footprint: heap bytes per channel, golf beside the reference and Go ---- */
+
+#define FP_CHANS 10000
+#define FP_REPS 3
+#define FP_IMPLS 3
+
+static const size_t fp_caps[2] = {0, 16}; /* unbuffered, and a small buffer */
+
+typedef struct fp_row {
+    const char *impl;
+    struct {
+        bool ok;
+        double bytes;  /* median bytes per channel */
+        double spread; /* (max-min)/median */
+        double reps[FP_REPS];
+        char why[128];
+    } cap[2];
+} fp_row;
+
+static fp_row fps[FP_IMPLS];
+static int nfps;
+
+/* One measurement of impl's bytes per channel of capacity cap. */
+static bool
+footprint_once(const char *impl, size_t cap, double *bytes, char *why, size_t whylen)
+{
+    if (strcmp(impl, "go") != 0)
+        return gb_chan_footprint(impl, cap, FP_CHANS, bytes, why, whylen);
+    char args[128], line[256];
+    snprintf(args, sizeof args, "-footprint -cap %zu -n %d", cap, FP_CHANS);
+    if (!go_line(args, line, sizeof line) || sscanf(line, "ok %lf", bytes) != 1) {
+        snprintf(why, whylen, "go: %.100s", line[0] ? line : "no output");
+        return false;
+    }
+    return true;
+}
+
+/* Measures FP_REPS times each of golf, the reference and Go (those wanted), both capacities. */
+static void
+measure_footprint(void)
+{
+    const char *impls[FP_IMPLS] = {"golf", "ref", "go"};
+    for (int i = 0; i < FP_IMPLS; i++) {
+        if (!impl_wanted(impls[i]) || (strcmp(impls[i], "go") == 0 && !go_available()))
+            continue;
+        fp_row *f = &fps[nfps++];
+        f->impl = impls[i];
+        for (int c = 0; c < 2; c++) {
+            progress("footprint %s cap %zu", impls[i], fp_caps[c]);
+            double v[FP_REPS];
+            f->cap[c].ok = true;
+            for (int r = 0; r < FP_REPS && f->cap[c].ok; r++)
+                f->cap[c].ok = footprint_once(impls[i], fp_caps[c], &f->cap[c].reps[r],
+                                              f->cap[c].why, sizeof f->cap[c].why);
+            if (!f->cap[c].ok)
+                continue;
+            memcpy(v, f->cap[c].reps, sizeof v);
+            qsort(v, FP_REPS, sizeof v[0], cmp_double);
+            f->cap[c].bytes = v[FP_REPS / 2];
+            f->cap[c].spread = v[FP_REPS / 2] > 0 ? (v[FP_REPS - 1] - v[0]) / v[FP_REPS / 2] : 0;
+        }
+    }
+}
+
+static void
+print_footprint(FILE *f)
+{
+    if (nfps == 0)
+        return;
+    const fp_row *go = NULL;
+    for (int i = 0; i < nfps; i++)
+        if (strcmp(fps[i].impl, "go") == 0)
+            go = &fps[i];
+    fprintf(f,
+            "\nfootprint: heap bytes per channel of int64 (%d made, then freed; median of %d)\n"
+            "%-7s %12s %8s %12s %8s %12s %12s\n",
+            FP_CHANS, FP_REPS, "impl", "unbuffered", "spread", "cap 16", "spread", "unbuf/go",
+            "cap16/go");
+    for (int i = 0; i < nfps; i++) {
+        fprintf(f, "%-7s", fps[i].impl);
+        for (int c = 0; c < 2; c++) {
+            if (fps[i].cap[c].ok)
+                fprintf(f, " %12.1f %7.0f%%", fps[i].cap[c].bytes, fps[i].cap[c].spread * 100);
+            else
+                fprintf(f, " %12s %8s", "n/a", "");
+        }
+        for (int c = 0; c < 2; c++) {
+            char ratio[32] = "";
+            if (go && go != &fps[i] && go->cap[c].ok && fps[i].cap[c].ok && go->cap[c].bytes > 0)
+                snprintf(ratio, sizeof ratio, "%.2fx", fps[i].cap[c].bytes / go->cap[c].bytes);
+            fprintf(f, " %12s", ratio);
+        }
+        fputc('\n', f);
+        for (int c = 0; c < 2; c++)
+            if (!fps[i].cap[c].ok)
+                fprintf(f, "        %s cap %zu n/a: %s\n", fps[i].impl, fp_caps[c],
+                        fps[i].cap[c].why);
+    }
+    fprintf(f, "C: malloc's in-use bytes (mallinfo2 uordblks + hblkhd): chunk headers count, the "
+               "free holes an\naligned allocation leaves between chunks do not. Go: runtime "
+               "HeapAlloc, GC off.\n");
+}
+
 /* ---- the host: facts and floors ---- */
 
 static struct {
@@ -739,15 +852,20 @@ main(int argc, char **argv)
             total++;
     }
     int index = 0;
+    bool channels = false; /* a channel workload is selected: measure the footprint too */
     for (int s = 0; s < nsel; s++) {
         const int *ts = sel[s].threads[0] ? sel[s].threads : sel[s].w->threads;
         for (int t = 0; t < GB_MAX_THREADS && ts[t]; t++)
             measure(sel[s].w, ts[t], ++index, total);
+        channels = channels || strncmp(sel[s].w->name, "chan_", 5) == 0;
     }
+    if (channels)
+        measure_footprint();
     if (!opt.quiet && isatty(2))
         fputs("\r\033[K", stderr);
 
     print_table(stdout);
+    print_footprint(stdout);
     if (opt.csv_path) {
         if (strcmp(opt.csv_path, "-") == 0) {
             putchar('\n');

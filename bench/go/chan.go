@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"runtime"
+	"runtime/debug"
 	"time"
 )
 
@@ -114,4 +116,21 @@ func init() {
 		}
 		return result{ops: n, elapsed: el, ok: true}
 	}
+}
+
+// chanFootprint returns the heap bytes per channel of n make(chan int64, capacity): HeapAlloc
+// before and after making them, with the collector off so that nothing is freed in between (the
+// slice that holds them is allocated before the first reading).
+func chanFootprint(capacity int, n int) float64 {
+	chans := make([]chan int64, n)
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for i := range chans {
+		chans[i] = make(chan int64, capacity)
+	}
+	runtime.ReadMemStats(&after)
+	runtime.KeepAlive(chans)
+	return float64(after.HeapAlloc-before.HeapAlloc) / float64(n)
 }

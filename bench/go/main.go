@@ -5,6 +5,10 @@
 //
 // It prints one line: "ok OPS SECONDS" or "fail REASON". Timing is BENCH.md's: wall clock from
 // just before the workers start until all have joined; setup is not timed.
+//
+//	golf-bench-go -footprint -cap CAP -n COUNT
+//
+// prints "ok BYTES": the heap bytes per channel of COUNT make(chan int64, CAP).
 package main
 
 import (
@@ -64,7 +68,17 @@ func main() {
 	t := flag.Int("t", 1, "threads")
 	n := flag.Int64("n", 0, "total operations")
 	list := flag.Bool("list", false, "list workloads")
+	footprint := flag.Bool("footprint", false, "print the heap bytes per channel of -n channels")
+	capacity := flag.Int("cap", 0, "-footprint: the channels' capacity")
 	flag.Parse()
+	if *footprint {
+		if *n < 1 {
+			fmt.Println("fail -footprint needs -n >= 1")
+			os.Exit(2)
+		}
+		fmt.Printf("ok %.2f\n", chanFootprint(*capacity, int(*n)))
+		return
+	}
 	if *list {
 		names := make([]string, 0, len(workloads))
 		for k := range workloads {
