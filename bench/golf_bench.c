@@ -126,10 +126,12 @@ usage(FILE *f)
             "  --list          list workloads, their thread counts and implementations\n"
             "  --runs N        rounds per measurement, median reported (default 3)\n"
             "  --scale F       multiply every workload's operation count by F (default 1)\n"
-            "  --impl A,B      run only these implementations (golf always runs)\n"
+            "  --impl A,B      run only these implementations (golf and floor always run)\n"
             "  --budget S      seconds one run may take (default 10; 0: none): a slower\n"
             "                  implementation runs fewer operations, marked '*' (see below)\n"
-            "  --csv FILE      also write impl,workload,threads,ops_per_sec,ns_per_op to FILE ('-': stdout)\n"
+            "  --csv FILE      also write the results as CSV to FILE ('-': stdout), columns\n"
+            "                  impl,workload,threads,ops_per_sec,ns_per_op (as ever),\n"
+            "                  spread,runs,bytes_per_chan; host floors are rows of impl 'host'\n"
             "  --plot FILE     also draw the results to FILE (PNG) with gnuplot, when installed\n"
             "  --go PATH       the Go mirror binary (default: next to golf-bench at build time)\n"
             "  --no-go         skip the Go peer\n"
@@ -257,10 +259,12 @@ typedef struct row {
     int threads;
     bool rtt;
     bool ok;
-    double ops_per_sec; /* median */
-    double spread;      /* (max-min)/median over the rounds */
-    uint64_t n;         /* operations per run (fewer than the workload's when over budget) */
-    bool scaled;        /* n was cut to fit the time budget */
+    double ops_per_sec;    /* median */
+    double spread;         /* (max-min)/median over the rounds */
+    uint64_t n;            /* operations per run (fewer than the workload's when over budget) */
+    bool scaled;           /* n was cut to fit the time budget */
+    int runs;              /* rounds measured */
+    double reps[MAX_RUNS]; /* ops/s of each round, in the order they ran (when ok) */
     char why[160];
 } row;
 
@@ -410,7 +414,9 @@ measure(const gb_workload *w, int threads, int index, int total)
         rw->ok = ok[i];
         rw->n = n_impl[i];
         rw->scaled = n_impl[i] < n;
+        rw->runs = opt.runs;
         if (ok[i]) {
+            memcpy(rw->reps, samples[i], (size_t)opt.runs * sizeof(double));
             qsort(samples[i], (size_t)opt.runs, sizeof(double), cmp_double);
             rw->ops_per_sec = samples[i][opt.runs / 2];
             rw->spread = (samples[i][opt.runs - 1] - samples[i][0]) / rw->ops_per_sec;
@@ -477,18 +483,6 @@ print_table(FILE *f)
         fprintf(f, "vs floor: ns/op as a multiple of the floor row's, the same hand-offs done with "
                    "raw atomics\n(this host's physical minimum; 1.00x would be a perfect channel)."
                    "\n");
-}
-
-static void
-write_csv(FILE *f)
-{
-    fprintf(f, "impl,workload,threads,ops_per_sec,ns_per_op\n");
-    for (size_t i = 0; i < nrows; i++) {
-        const row *r = &rows[i];
-        if (r->ok)
-            fprintf(f, "%s,%s,%d,%.0f,%.2f\n", r->impl, r->workload, r->threads, r->ops_per_sec,
-                    1e9 / r->ops_per_sec);
-    }
 }
 
 /* Draws one clustered bar per (workload, threads), one bar per implementation, log scale. */
@@ -570,6 +564,7 @@ write_plot(const char *path)
 #define FP_IMPLS 3
 
 static const size_t fp_caps[2] = {0, 16}; /* unbuffered, and a small buffer */
+static const char *const fp_names[2] = {"footprint_chan_unbuf", "footprint_chan_buf16"};
 
 typedef struct fp_row {
     const char *impl;
@@ -734,6 +729,71 @@ print_header(FILE *f)
     fflush(f);
 }
 
+/* ---- machine-readable output ---- */
+
+/* The CSV (README, "Benchmark"): the first five columns are the workload rows' of old; spread,
+ * runs and bytes_per_chan follow. Host floors are rows of impl "host", footprints rows named
+ * footprint_*; a column that does not apply to a row is empty. */
+static void
+write_csv(FILE *f)
+{
+    fprintf(f, "impl,workload,threads,ops_per_sec,ns_per_op,spread,runs,bytes_per_chan\n");
+    for (int i = 0; i < GB_HOST_NFLOORS; i++) {
+        const gb_floor *fl = &host.floors.floor[i];
+        if (!fl->st.ok)
+            continue;
+        fprintf(f, "host,host_%s,%d,%.0f,%.2f,%.4f,%d,\n", fl->key, fl->threads,
+                1e9 / fl->st.median, fl->st.median, fl->st.spread, fl->st.batches);
+        if (fl->st.trials)
+            fprintf(f, "host,host_%s_p90,%d,%.0f,%.2f,,%d,\n", fl->key, fl->threads,
+                    1e9 / fl->st.p90, fl->st.p90, fl->st.trials);
+    }
+    for (size_t i = 0; i < nrows; i++) {
+        const row *r = &rows[i];
+        if (r->ok)
+            fprintf(f, "%s,%s,%d,%.0f,%.2f,%.4f,%d,\n", r->impl, r->workload, r->threads,
+                    r->ops_per_sec, 1e9 / r->ops_per_sec, r->spread, r->runs);
+    }
+    for (int i = 0; i < nfps; i++)
+        for (int c = 0; c < 2; c++)
+            if (fps[i].cap[c].ok)
+                fprintf(f, "%s,%s,1,,,%.4f,%d,%.1f\n", fps[i].impl, fp_names[c],
+                        fps[i].cap[c].spread, FP_REPS, fps[i].cap[c].bytes);
+}
+
+/* Opens an output named on the command line ('-': stdout) before anything runs, so that a
+ * path that cannot be written fails at once, not after a long run. Exits 2 on failure. */
+static FILE *
+open_output(const char *path)
+{
+    if (path == NULL)
+        return NULL;
+    if (strcmp(path, "-") == 0)
+        return stdout;
+    FILE *f = fopen(path, "w");
+    if (f == NULL) {
+        fprintf(stderr, "golf-bench: cannot write %s: %s\n", path, strerror(errno));
+        exit(2);
+    }
+    return f;
+}
+
+/* Writes out (CSV or JSON) to f and closes it; false when the writes failed. */
+static bool
+finish_output(FILE *f, const char *path, void (*write)(FILE *))
+{
+    if (f == NULL)
+        return true;
+    if (f == stdout)
+        putchar('\n');
+    write(f);
+    if (f == stdout ? fflush(f) != 0 : fclose(f) != 0) {
+        fprintf(stderr, "golf-bench: cannot write %s: %s\n", path, strerror(errno));
+        return false;
+    }
+    return true;
+}
+
 static void
 list_workloads(void)
 {
@@ -828,6 +888,8 @@ main(int argc, char **argv)
         for (int i = 0; i < nworkloads; i++)
             sel[nsel++].w = workloads[i];
 
+    FILE *csv = open_output(opt.csv_path);
+
     /* The floors first, while no other thread of ours runs. */
     read_host_facts();
     progress("host floors");
@@ -837,7 +899,7 @@ main(int argc, char **argv)
     print_header(stdout);
     if (opt.host_only) {
         free(sel);
-        return 0;
+        return finish_output(csv, opt.csv_path, write_csv) ? 0 : 2;
     }
 
     if (!opt.no_go && !go_available())
@@ -866,20 +928,8 @@ main(int argc, char **argv)
 
     print_table(stdout);
     print_footprint(stdout);
-    if (opt.csv_path) {
-        if (strcmp(opt.csv_path, "-") == 0) {
-            putchar('\n');
-            write_csv(stdout);
-        } else {
-            FILE *f = fopen(opt.csv_path, "w");
-            if (f == NULL) {
-                fprintf(stderr, "golf-bench: cannot write %s: %s\n", opt.csv_path, strerror(errno));
-                return 2;
-            }
-            write_csv(f);
-            fclose(f);
-        }
-    }
+    if (!finish_output(csv, opt.csv_path, write_csv))
+        return 2;
     if (opt.plot_path)
         write_plot(opt.plot_path);
     free(sel);
