@@ -99,6 +99,7 @@ static struct {
     int runs;
     double scale;
     const char *csv_path;
+    const char *json_path;
     const char *plot_path;
     const char *go_path;
     bool no_go;
@@ -106,7 +107,7 @@ static struct {
     bool host_only;         /* --host: the host's floors, no workload */
     const char *only_impls; /* comma list or NULL */
     double budget;          /* seconds one run of one implementation may take; 0: no limit */
-} opt = {3, 1.0, NULL, NULL, NULL, false, false, false, NULL, 10.0};
+} opt = {3, 1.0, NULL, NULL, NULL, NULL, false, false, false, NULL, 10.0};
 
 /* One (workload, threads) selection from the command line. */
 typedef struct selection {
@@ -132,6 +133,9 @@ usage(FILE *f)
             "  --csv FILE      also write the results as CSV to FILE ('-': stdout), columns\n"
             "                  impl,workload,threads,ops_per_sec,ns_per_op (as ever),\n"
             "                  spread,runs,bytes_per_chan; host floors are rows of impl 'host'\n"
+            "  --json FILE     also write everything as one JSON object to FILE ('-': stdout):\n"
+            "                  host facts and floors, every row with each round's value,\n"
+            "                  the footprint\n"
             "  --plot FILE     also draw the results to FILE (PNG) with gnuplot, when installed\n"
             "  --go PATH       the Go mirror binary (default: next to golf-bench at build time)\n"
             "  --no-go         skip the Go peer\n"
@@ -761,6 +765,135 @@ write_csv(FILE *f)
                         fps[i].cap[c].spread, FP_REPS, fps[i].cap[c].bytes);
 }
 
+static void
+json_str(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            fprintf(f, "\\%c", c);
+        else if (c < 0x20)
+            fprintf(f, "\\u%04x", c);
+        else
+            fputc(c, f);
+    }
+    fputc('"', f);
+}
+
+/* A number, or null where it is not finite (JSON has no NaN). */
+static void
+json_num(FILE *f, double v)
+{
+    if (isfinite(v))
+        fprintf(f, "%.6g", v);
+    else
+        fputs("null", f);
+}
+
+/* One JSON object (README, "Benchmark"): golf_bench (version, date, options), host (facts and
+ * floors), results (every workload/threads/impl row, each round's ops/s in the order run) and
+ * footprint. Figures are medians; spread is (max-min)/median. */
+static void
+write_json(FILE *f)
+{
+    fprintf(f, "{\n  \"golf_bench\": {\"version\": ");
+    json_str(f, GOLF_BENCH_VERSION);
+    fprintf(f, ", \"date\": ");
+    json_str(f, host.iso_date);
+    fprintf(f, ", \"runs\": %d, \"scale\": ", opt.runs);
+    json_num(f, opt.scale);
+    fprintf(f, ", \"budget_s\": ");
+    json_num(f, opt.budget);
+    fprintf(f, "},\n  \"host\": {\"hostname\": ");
+    json_str(f, host.hostname);
+    fprintf(f, ", \"cpus_online\": %ld, \"cpu_model\": ", host.cpus);
+    json_str(f, host.cpu_model);
+    fprintf(f, ", \"kernel\": ");
+    json_str(f, host.kernel);
+    fprintf(f, ", \"machine\": ");
+    json_str(f, host.machine);
+    fprintf(f, ", \"probe_s\": %.3f,\n    \"floors\": {", host.floors.probe_s);
+    for (int i = 0; i < GB_HOST_NFLOORS; i++) {
+        const gb_floor *fl = &host.floors.floor[i];
+        fprintf(f, "%s\n      \"%s\": {\"label\": ", i ? "," : "", fl->key);
+        json_str(f, fl->label);
+        fprintf(f, ", \"threads\": %d, \"ok\": %s", fl->threads, fl->st.ok ? "true" : "false");
+        if (!fl->st.ok) {
+            fprintf(f, ", \"why\": ");
+            json_str(f, fl->st.why);
+        } else {
+            fprintf(f, ", \"median_ns\": ");
+            json_num(f, fl->st.median);
+            fprintf(f, ", \"spread\": ");
+            json_num(f, fl->st.spread);
+            fprintf(f, ", \"batches\": %d", fl->st.batches);
+            if (fl->st.trials) {
+                fprintf(f, ", \"p90_ns\": ");
+                json_num(f, fl->st.p90);
+                fprintf(f, ", \"trials\": %d", fl->st.trials);
+            }
+        }
+        fputc('}', f);
+    }
+    fprintf(f, "\n    }\n  },\n  \"results\": [");
+    for (size_t i = 0; i < nrows; i++) {
+        const row *r = &rows[i];
+        fprintf(f, "%s\n    {\"workload\": ", i ? "," : "");
+        json_str(f, r->workload);
+        fprintf(f, ", \"threads\": %d, \"impl\": ", r->threads);
+        json_str(f, r->impl);
+        fprintf(f, ", \"ok\": %s, \"rtt\": %s, \"ops_per_run\": %llu, \"budget_cut\": %s",
+                r->ok ? "true" : "false", r->rtt ? "true" : "false", (unsigned long long)r->n,
+                r->scaled ? "true" : "false");
+        if (!r->ok) {
+            fprintf(f, ", \"why\": ");
+            json_str(f, r->why);
+        } else {
+            fprintf(f, ", \"ops_per_sec\": ");
+            json_num(f, r->ops_per_sec);
+            fprintf(f, ", \"ns_per_op\": ");
+            json_num(f, 1e9 / r->ops_per_sec);
+            fprintf(f, ", \"spread\": ");
+            json_num(f, r->spread);
+            fprintf(f, ", \"runs\": %d, \"reps_ops_per_sec\": [", r->runs);
+            for (int k = 0; k < r->runs; k++) {
+                fputs(k ? ", " : "", f);
+                json_num(f, r->reps[k]);
+            }
+            fputc(']', f);
+        }
+        fputc('}', f);
+    }
+    fprintf(f, "\n  ],\n  \"footprint\": [");
+    int k = 0;
+    for (int i = 0; i < nfps; i++) {
+        for (int c = 0; c < 2; c++) {
+            fprintf(f, "%s\n    {\"impl\": ", k++ ? "," : "");
+            json_str(f, fps[i].impl);
+            fprintf(f, ", \"cap\": %zu, \"channels\": %d, \"ok\": %s", fp_caps[c], FP_CHANS,
+                    fps[i].cap[c].ok ? "true" : "false");
+            if (!fps[i].cap[c].ok) {
+                fprintf(f, ", \"why\": ");
+                json_str(f, fps[i].cap[c].why);
+            } else {
+                fprintf(f, ", \"bytes_per_chan\": ");
+                json_num(f, fps[i].cap[c].bytes);
+                fprintf(f, ", \"spread\": ");
+                json_num(f, fps[i].cap[c].spread);
+                fprintf(f, ", \"reps\": [");
+                for (int r = 0; r < FP_REPS; r++) {
+                    fputs(r ? ", " : "", f);
+                    json_num(f, fps[i].cap[c].reps[r]);
+                }
+                fputc(']', f);
+            }
+            fputc('}', f);
+        }
+    }
+    fprintf(f, "\n  ]\n}\n");
+}
+
 /* Opens an output named on the command line ('-': stdout) before anything runs, so that a
  * path that cannot be written fails at once, not after a long run. Exits 2 on failure. */
 static FILE *
@@ -839,6 +972,8 @@ main(int argc, char **argv)
             }
         } else if (strcmp(a, "--csv") == 0 && i + 1 < argc) {
             opt.csv_path = argv[++i];
+        } else if (strcmp(a, "--json") == 0 && i + 1 < argc) {
+            opt.json_path = argv[++i];
         } else if (strcmp(a, "--plot") == 0 && i + 1 < argc) {
             opt.plot_path = argv[++i];
         } else if (strcmp(a, "--go") == 0 && i + 1 < argc) {
@@ -889,6 +1024,7 @@ main(int argc, char **argv)
             sel[nsel++].w = workloads[i];
 
     FILE *csv = open_output(opt.csv_path);
+    FILE *json = open_output(opt.json_path);
 
     /* The floors first, while no other thread of ours runs. */
     read_host_facts();
@@ -899,7 +1035,9 @@ main(int argc, char **argv)
     print_header(stdout);
     if (opt.host_only) {
         free(sel);
-        return finish_output(csv, opt.csv_path, write_csv) ? 0 : 2;
+        bool written = finish_output(csv, opt.csv_path, write_csv);
+        written = finish_output(json, opt.json_path, write_json) && written;
+        return written ? 0 : 2;
     }
 
     if (!opt.no_go && !go_available())
@@ -928,7 +1066,9 @@ main(int argc, char **argv)
 
     print_table(stdout);
     print_footprint(stdout);
-    if (!finish_output(csv, opt.csv_path, write_csv))
+    bool written = finish_output(csv, opt.csv_path, write_csv);
+    written = finish_output(json, opt.json_path, write_json) && written;
+    if (!written)
         return 2;
     if (opt.plot_path)
         write_plot(opt.plot_path);
