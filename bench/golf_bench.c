@@ -1,8 +1,11 @@
 /* golf-bench: golf beside its peers, interleaved in one invocation (BENCH.md).
  *
- * For each workload and thread count it runs every implementation once per round, `runs` rounds
- * (golf, peer, ..., golf, peer, ...), so slow drift of a shared machine hits all of them alike,
- * and reports the median of the rounds and golf's speed relative to each peer. */
+ * First it measures the host's floors (host.c) and prints them in its header. Then, for each
+ * workload and thread count, it runs every implementation once per round, `runs` rounds (golf,
+ * peer, ..., golf, peer, ...), so slow drift of a shared machine hits all of them alike, and
+ * reports the median of the rounds, golf's speed relative to each peer and, where a workload has
+ * a floor row, each implementation's time as a multiple of the floor's. Last, the footprint of a
+ * channel. Output: the table on stdout, and optionally CSV, JSON and a plot. */
 #include "bench.h"
 
 #include <errno.h>
