@@ -784,14 +784,46 @@ json_str(FILE *f, const char *s)
     fputc('"', f);
 }
 
-/* A number, or null where it is not finite (JSON has no NaN). */
+/* A number: whole numbers exactly (counts), others to 6 digits; null where it is not finite
+ * (JSON has no NaN). */
 static void
 json_num(FILE *f, double v)
 {
-    if (isfinite(v))
-        fprintf(f, "%.6g", v);
-    else
+    if (!isfinite(v))
         fputs("null", f);
+    else if (v == floor(v) && fabs(v) < 1e15)
+        fprintf(f, "%.0f", v);
+    else
+        fprintf(f, "%.6g", v);
+}
+
+/* The members after an object's first: , "key": value */
+static void
+json_kstr(FILE *f, const char *key, const char *v)
+{
+    fprintf(f, ", \"%s\": ", key);
+    json_str(f, v);
+}
+static void
+json_knum(FILE *f, const char *key, double v)
+{
+    fprintf(f, ", \"%s\": ", key);
+    json_num(f, v);
+}
+static void
+json_kbool(FILE *f, const char *key, bool v)
+{
+    fprintf(f, ", \"%s\": %s", key, v ? "true" : "false");
+}
+static void
+json_karray(FILE *f, const char *key, const double *v, int n)
+{
+    fprintf(f, ", \"%s\": [", key);
+    for (int i = 0; i < n; i++) {
+        fputs(i ? ", " : "", f);
+        json_num(f, v[i]);
+    }
+    fputc(']', f);
 }
 
 /* One JSON object (README, "Benchmark"): golf_bench (version, date, options), host (facts and
@@ -802,39 +834,33 @@ write_json(FILE *f)
 {
     fprintf(f, "{\n  \"golf_bench\": {\"version\": ");
     json_str(f, GOLF_BENCH_VERSION);
-    fprintf(f, ", \"date\": ");
-    json_str(f, host.iso_date);
-    fprintf(f, ", \"runs\": %d, \"scale\": ", opt.runs);
-    json_num(f, opt.scale);
-    fprintf(f, ", \"budget_s\": ");
-    json_num(f, opt.budget);
+    json_kstr(f, "date", host.iso_date);
+    json_knum(f, "runs", opt.runs);
+    json_knum(f, "scale", opt.scale);
+    json_knum(f, "budget_s", opt.budget);
     fprintf(f, "},\n  \"host\": {\"hostname\": ");
     json_str(f, host.hostname);
-    fprintf(f, ", \"cpus_online\": %ld, \"cpu_model\": ", host.cpus);
-    json_str(f, host.cpu_model);
-    fprintf(f, ", \"kernel\": ");
-    json_str(f, host.kernel);
-    fprintf(f, ", \"machine\": ");
-    json_str(f, host.machine);
-    fprintf(f, ", \"probe_s\": %.3f,\n    \"floors\": {", host.floors.probe_s);
+    json_knum(f, "cpus_online", (double)host.cpus);
+    json_kstr(f, "cpu_model", host.cpu_model);
+    json_kstr(f, "kernel", host.kernel);
+    json_kstr(f, "machine", host.machine);
+    json_knum(f, "probe_s", host.floors.probe_s);
+    fprintf(f, ",\n    \"floors\": {");
     for (int i = 0; i < GB_HOST_NFLOORS; i++) {
         const gb_floor *fl = &host.floors.floor[i];
         fprintf(f, "%s\n      \"%s\": {\"label\": ", i ? "," : "", fl->key);
         json_str(f, fl->label);
-        fprintf(f, ", \"threads\": %d, \"ok\": %s", fl->threads, fl->st.ok ? "true" : "false");
+        json_knum(f, "threads", fl->threads);
+        json_kbool(f, "ok", fl->st.ok);
         if (!fl->st.ok) {
-            fprintf(f, ", \"why\": ");
-            json_str(f, fl->st.why);
+            json_kstr(f, "why", fl->st.why);
         } else {
-            fprintf(f, ", \"median_ns\": ");
-            json_num(f, fl->st.median);
-            fprintf(f, ", \"spread\": ");
-            json_num(f, fl->st.spread);
-            fprintf(f, ", \"batches\": %d", fl->st.batches);
+            json_knum(f, "median_ns", fl->st.median);
+            json_knum(f, "spread", fl->st.spread);
+            json_knum(f, "batches", fl->st.batches);
             if (fl->st.trials) {
-                fprintf(f, ", \"p90_ns\": ");
-                json_num(f, fl->st.p90);
-                fprintf(f, ", \"trials\": %d", fl->st.trials);
+                json_knum(f, "p90_ns", fl->st.p90);
+                json_knum(f, "trials", fl->st.trials);
             }
         }
         fputc('}', f);
@@ -844,52 +870,37 @@ write_json(FILE *f)
         const row *r = &rows[i];
         fprintf(f, "%s\n    {\"workload\": ", i ? "," : "");
         json_str(f, r->workload);
-        fprintf(f, ", \"threads\": %d, \"impl\": ", r->threads);
-        json_str(f, r->impl);
-        fprintf(f, ", \"ok\": %s, \"rtt\": %s, \"ops_per_run\": %llu, \"budget_cut\": %s",
-                r->ok ? "true" : "false", r->rtt ? "true" : "false", (unsigned long long)r->n,
-                r->scaled ? "true" : "false");
+        json_knum(f, "threads", r->threads);
+        json_kstr(f, "impl", r->impl);
+        json_kbool(f, "ok", r->ok);
+        json_kbool(f, "rtt", r->rtt);
+        json_knum(f, "ops_per_run", (double)r->n);
+        json_kbool(f, "budget_cut", r->scaled);
         if (!r->ok) {
-            fprintf(f, ", \"why\": ");
-            json_str(f, r->why);
+            json_kstr(f, "why", r->why);
         } else {
-            fprintf(f, ", \"ops_per_sec\": ");
-            json_num(f, r->ops_per_sec);
-            fprintf(f, ", \"ns_per_op\": ");
-            json_num(f, 1e9 / r->ops_per_sec);
-            fprintf(f, ", \"spread\": ");
-            json_num(f, r->spread);
-            fprintf(f, ", \"runs\": %d, \"reps_ops_per_sec\": [", r->runs);
-            for (int k = 0; k < r->runs; k++) {
-                fputs(k ? ", " : "", f);
-                json_num(f, r->reps[k]);
-            }
-            fputc(']', f);
+            json_knum(f, "ops_per_sec", r->ops_per_sec);
+            json_knum(f, "ns_per_op", 1e9 / r->ops_per_sec);
+            json_knum(f, "spread", r->spread);
+            json_knum(f, "runs", r->runs);
+            json_karray(f, "reps_ops_per_sec", r->reps, r->runs);
         }
         fputc('}', f);
     }
     fprintf(f, "\n  ],\n  \"footprint\": [");
-    int k = 0;
     for (int i = 0; i < nfps; i++) {
         for (int c = 0; c < 2; c++) {
-            fprintf(f, "%s\n    {\"impl\": ", k++ ? "," : "");
+            fprintf(f, "%s\n    {\"impl\": ", i + c ? "," : "");
             json_str(f, fps[i].impl);
-            fprintf(f, ", \"cap\": %zu, \"channels\": %d, \"ok\": %s", fp_caps[c], FP_CHANS,
-                    fps[i].cap[c].ok ? "true" : "false");
+            json_knum(f, "cap", (double)fp_caps[c]);
+            json_knum(f, "channels", FP_CHANS);
+            json_kbool(f, "ok", fps[i].cap[c].ok);
             if (!fps[i].cap[c].ok) {
-                fprintf(f, ", \"why\": ");
-                json_str(f, fps[i].cap[c].why);
+                json_kstr(f, "why", fps[i].cap[c].why);
             } else {
-                fprintf(f, ", \"bytes_per_chan\": ");
-                json_num(f, fps[i].cap[c].bytes);
-                fprintf(f, ", \"spread\": ");
-                json_num(f, fps[i].cap[c].spread);
-                fprintf(f, ", \"reps\": [");
-                for (int r = 0; r < FP_REPS; r++) {
-                    fputs(r ? ", " : "", f);
-                    json_num(f, fps[i].cap[c].reps[r]);
-                }
-                fputc(']', f);
+                json_knum(f, "bytes_per_chan", fps[i].cap[c].bytes);
+                json_knum(f, "spread", fps[i].cap[c].spread);
+                json_karray(f, "reps", fps[i].cap[c].reps, FP_REPS);
             }
             fputc('}', f);
         }
