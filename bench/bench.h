@@ -96,7 +96,7 @@ enum {
 };
 
 typedef struct gb_floor {
-    const char *key;   /* CSV workload "host_<key>", JSON key "<key>_ns" */
+    const char *key;   /* CSV workload "host_<key>", JSON host.floors.<key> */
     const char *label; /* the header's words */
     int threads;       /* threads the probe runs */
     gb_stat st;
@@ -127,8 +127,8 @@ typedef struct gb_bounce {
 void gb_bounce_worker(void *arg, int id);
 
 /* Heap bytes per channel of `count` channels of int64 with capacity cap, made by impl ("golf",
- * "ref") and then freed: malloc's in-use bytes (chunk headers included) before and after. False,
- * with why[], when it cannot be measured. (bench_chan.c) */
+ * "ref") and then freed: malloc's in-use bytes (chunk headers included) before and after, divided
+ * by count. False, with why[], when it cannot be measured. (bench_chan.c) */
 bool gb_chan_footprint(const char *impl, size_t cap, int count, double *bytes, char *why,
                        size_t whylen);
 

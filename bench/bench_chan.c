@@ -667,8 +667,9 @@ GB_REGISTER(chan_pingpong_rtt)
 
 /* ---- footprint: heap bytes per channel ----
  * malloc's own count of the bytes it has handed out, before and after making `count` channels:
- * in-use chunks (their headers and alignment padding included, as a program pays them) plus
- * mmapped blocks. Every arena is counted, so the thread that calls does not matter. */
+ * in-use chunks (with their headers and size rounding, as a program pays them) plus mmapped
+ * blocks. The free holes that an aligned allocation leaves before its chunk are not in use and
+ * do not count. Every arena is counted, so the calling thread does not matter. */
 
 /* malloc's in-use bytes; false where glibc's mallinfo2 (2.33 and later) is missing. */
 static bool
