@@ -115,7 +115,8 @@ cpu_now_s(void)
 
 /* BATCHES batches of op(arg, chunk) calls, each ending after max_ops operations or BATCH_S of
  * CPU time; st gets the median ns per operation. The clock (itself a system call) is read once
- * per chunk, and chunks are long enough (microseconds) that its cost stays out of the figure. */
+ * per chunk, and a chunk is tens of microseconds of work, so that its cost stays out of the
+ * figure (~1% where a system call costs 100 ns). */
 static void
 time_batches(gb_stat *st, void (*op)(void *arg, int k), void *arg, int chunk, int max_ops)
 {
@@ -310,7 +311,7 @@ probe_membarrier(gb_stat *alone, gb_stat *busy)
         not_available(busy, alone->why);
         return;
     }
-    time_batches(alone, op_membarrier, NULL, 4, 256);
+    time_batches(alone, op_membarrier, NULL, 64, 1024);
     membarrier_probe p = {.st = busy};
     if (!two_cpus(p.cpu)) {
         not_available(busy, "this process may run on one CPU only");
@@ -429,7 +430,7 @@ gb_host_probe(gb_host *h)
     for (int i = 0; i < GB_HOST_NFLOORS; i++)
         h->floor[i] = (gb_floor){names[i].key, names[i].label, names[i].threads, {0}};
     double t0 = gb_now_s();
-    time_batches(&h->floor[GB_HOST_SYSCALL].st, op_syscall, NULL, 64, 4096);
+    time_batches(&h->floor[GB_HOST_SYSCALL].st, op_syscall, NULL, 256, 8192);
     probe_futex(&h->floor[GB_HOST_FUTEX_WAKE].st);
     probe_membarrier(&h->floor[GB_HOST_MEMBARRIER].st, &h->floor[GB_HOST_MEMBARRIER_BUSY].st);
     probe_cacheline(&h->floor[GB_HOST_CACHELINE_RTT].st);
