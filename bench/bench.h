@@ -110,6 +110,11 @@ typedef struct gb_host {
 /* Measures every floor (well under 1.5 s). Call it while no other thread of the process runs. */
 void gb_host_probe(gb_host *h);
 
+/* The first two CPUs this process may run on in cpu[]; false when it may run on only one. */
+bool gb_two_cpus(int cpu[2]);
+/* Pins the calling thread to one CPU. */
+void gb_pin_self(int cpu);
+
 /* A token bouncing between two threads through one atomic word: the physical minimum of a
  * round trip. Thread 0 stores 2i+1 and spin-waits for thread 1's answer 2i+2; either ends the
  * other with GB_BOUNCE_STOP. Run gb_bounce_worker with ids 0 and 1 (gb_run_workers(2, ...)). */

@@ -37,6 +37,7 @@ typedef struct {
     void *q2;      /* select2: the second channel */
     int producers; /* P */
     uint64_t per;  /* values per producer (and per consumer) */
+    int cpu[2];    /* the floor: producers pinned to cpu[0], consumers to cpu[1]; -1: unpinned */
     consumer_slot slot[2 * GB_MAX_THREADS];
 } qctx;
 
@@ -47,6 +48,7 @@ qctx_new(int producers, uint64_t n)
     memset(c, 0, sizeof *c);
     c->producers = producers;
     c->per = n / (uint64_t)producers;
+    c->cpu[0] = c->cpu[1] = -1;
     return c;
 }
 
@@ -137,7 +139,9 @@ ref_ring_get(void *q)
  * The producer waits for empty and stores its value, the consumer waits for a value and stores
  * 0: per value one trip of one cache line there and back, and nothing else (no queue, no
  * parking, no line shared with another pair). Acquire/release as a channel would need them to
- * publish a payload stored elsewhere (free on x86). */
+ * publish a payload stored elsewhere (free on x86). Producers and consumers are pinned to two
+ * CPUs: unpinned, the scheduler may put a pair's two spinners on one CPU, where every hand-off
+ * waits for a yield and the "floor" comes out slower than the channels it bounds. */
 typedef struct {
     _Alignas(128) _Atomic int64_t word;
 } floor_slot;
@@ -298,6 +302,9 @@ static void
 w_floor(void *a, int id)
 {
     qctx *c = a;
+    int cpu = c->cpu[id < c->producers ? 0 : 1];
+    if (cpu >= 0)
+        gb_pin_self(cpu);
     mpmc_body(c, id, (floor_slot *)c->q + id % c->producers, floor_put, floor_get);
 }
 
@@ -333,6 +340,8 @@ run_mpmc(enum kind k, size_t cap, int threads, uint64_t n, gb_result *out)
         c->q = aligned_alloc(128, (size_t)threads * sizeof(floor_slot));
         if (c->q)
             memset(c->q, 0, (size_t)threads * sizeof(floor_slot));
+        if (!gb_two_cpus(c->cpu))
+            c->cpu[0] = c->cpu[1] = -1;
         w = w_floor;
         break;
     }
@@ -639,14 +648,16 @@ ref_pingpong(int t, uint64_t n, gb_result *o)
     run_pingpong(false, n, o);
 }
 
-/* The physical minimum: one token bouncing between the two threads through one atomic word
- * (the host probe's cache-line round trip, unpinned like the channels' threads). The check: every
- * answer is the token + 1, and thread 1 answered every token. */
+/* The physical minimum: one token bouncing between the two threads through one atomic word,
+ * pinned to two CPUs (the host probe's cache-line round trip; see floor_slot for why pinned).
+ * The check: every answer is the token + 1, and thread 1 answered every token. */
 static void
 floor_pingpong(int t, uint64_t n, gb_result *out)
 {
     (void)t;
-    gb_bounce c = {.n = n, .cpu = {-1, -1}};
+    gb_bounce c = {.n = n};
+    if (!gb_two_cpus(c.cpu))
+        c.cpu[0] = c.cpu[1] = -1;
     out->seconds = gb_run_workers(2, gb_bounce_worker, &c);
     out->ops = n;
     if (c.done != n || c.answered != n || c.bad)

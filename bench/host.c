@@ -81,8 +81,8 @@ not_available(gb_stat *st, const char *why)
     snprintf(st->why, sizeof st->why, "%s", why);
 }
 
-static void
-pin_self(int cpu)
+void
+gb_pin_self(int cpu)
 {
     cpu_set_t set;
     CPU_ZERO(&set);
@@ -90,9 +90,8 @@ pin_self(int cpu)
     pthread_setaffinity_np(pthread_self(), sizeof set, &set);
 }
 
-/* The first two CPUs this process may run on; false when it may run on only one. */
-static bool
-two_cpus(int cpu[2])
+bool
+gb_two_cpus(int cpu[2])
 {
     cpu_set_t set;
     if (sched_getaffinity(0, sizeof set, &set) != 0)
@@ -292,7 +291,7 @@ static void
 membarrier_worker(void *arg, int id)
 {
     membarrier_probe *p = arg;
-    pin_self(p->cpu[id]);
+    gb_pin_self(p->cpu[id]);
     if (id == 0) {
         membarrier_caller(p);
         return;
@@ -313,7 +312,7 @@ probe_membarrier(gb_stat *alone, gb_stat *busy)
     }
     time_batches(alone, op_membarrier, NULL, 64, 1024);
     membarrier_probe p = {.st = busy};
-    if (!two_cpus(p.cpu)) {
+    if (!gb_two_cpus(p.cpu)) {
         not_available(busy, "this process may run on one CPU only");
         return;
     }
@@ -330,7 +329,7 @@ gb_bounce_worker(void *arg, int id)
 {
     gb_bounce *c = arg;
     if (c->cpu[id] >= 0)
-        pin_self(c->cpu[id]);
+        gb_pin_self(c->cpu[id]);
     unsigned spins = 0;
     uint64_t t;
     if (id == 1) {
@@ -372,7 +371,7 @@ static void
 probe_cacheline(gb_stat *st)
 {
     int cpu[2];
-    if (!two_cpus(cpu)) {
+    if (!gb_two_cpus(cpu)) {
         not_available(st, "this process may run on one CPU only");
         return;
     }
