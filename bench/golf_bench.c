@@ -317,7 +317,7 @@ progress(const char *fmt, ...)
     fflush(stderr);
 }
 
-static int failures;      /* golf's or the reference's check failed: golf-bench exits 1 */
+static int failures;      /* golf's, the reference's or the floor's check failed: exit 1 */
 static int peer_failures; /* a third-party peer failed or gave up: reported, exit 0 */
 
 /* Runs implementation i once with n operations; returns ops/s, or 0 with why[] filled. */
@@ -1093,8 +1093,8 @@ main(int argc, char **argv)
         fprintf(stderr, "golf-bench: %d peer measurement(s) failed or gave up (see the table)\n",
                 peer_failures);
     if (failures) {
-        fprintf(stderr, "golf-bench: %d measurement(s) of golf or the reference FAILED their "
-                        "checks\n", failures);
+        fprintf(stderr, "golf-bench: %d measurement(s) of golf, the reference or the floor "
+                        "FAILED their checks\n", failures);
         return 1;
     }
     return 0;
