@@ -26,11 +26,11 @@
 #include "lockfree/cacheline.h"
 
 #define BATCHES 5
-#define BATCH_S 0.02       /* a batch's time limit, CPU time */
-#define RTT_BATCH_S 0.005  /* a cache-line batch's time limit, wall clock */
-#define TRIALS 300         /* valid single trials wanted (futex, busy membarrier) */
-#define MAX_TRIALS 900     /* attempts at most (a trial can find the other thread off-CPU) */
-#define TRIALS_LIMIT_S 0.3 /* a trial probe's time limit */
+#define BATCH_S 0.02        /* a batch's time limit, CPU time */
+#define RTT_BATCH_S 0.005   /* a cache-line batch's time limit, wall clock */
+#define TRIALS 300          /* valid single trials wanted (futex, busy membarrier) */
+#define MAX_TRIALS 900      /* futex attempts at most (a wake can find no sleeper) */
+#define TRIALS_LIMIT_S 0.15 /* a trial probe's time limit */
 #define FUTEX_STOP UINT32_MAX
 
 static int
@@ -245,8 +245,9 @@ probe_futex(gb_stat *st)
  * It interrupts every CPU now running a thread of this process; alone, there is none and the
  * figure is the system call; with one thread spinning on another CPU it adds an IPI and the wait
  * for it, which on a VM is a hypervisor round trip. The caller and the spinner are pinned to two
- * different CPUs, and each call is timed alone and kept only if the spinner's counter moved
- * during it: on a shared host the spinner is often off its CPU, and a call then costs no IPI. */
+ * different CPUs. On a shared host the spinner is often off its CPU, and a call then costs no
+ * IPI: so each call waits until the spinner's counter moves (it is running now), is timed alone,
+ * and is kept only if the counter moved during the call too. */
 
 static void
 op_membarrier(void *arg, int k)
@@ -263,22 +264,37 @@ typedef struct membarrier_probe {
     gb_stat *st;
 } membarrier_probe;
 
+/* The spinner's counter once it has moved past `seen` (it is on its CPU), or `seen` when the
+ * deadline passes first. */
+static uint64_t
+spinner_moved(membarrier_probe *p, uint64_t seen, double deadline)
+{
+    uint64_t now;
+    unsigned waits = 0;
+    /* relaxed, the counter and the flag: they carry no data, only progress. */
+    while ((now = atomic_load_explicit(&p->spins, memory_order_relaxed)) == seen) {
+        gb_spin_step(&waits);
+        if (waits % 1024 == 0 && gb_now_s() > deadline)
+            break;
+    }
+    return now;
+}
+
 static void
 membarrier_caller(membarrier_probe *p)
 {
-    double ns[MAX_TRIALS], deadline = gb_now_s() + TRIALS_LIMIT_S;
+    double ns[TRIALS], deadline = gb_now_s() + TRIALS_LIMIT_S;
     int n = 0;
-    unsigned waits = 0;
-    /* relaxed, the counter and the flag: they carry no data, only progress. */
-    while (atomic_load_explicit(&p->spins, memory_order_relaxed) == 0)
-        gb_spin_step(&waits);
-    for (int i = 0; i < MAX_TRIALS && n < TRIALS && gb_now_s() < deadline; i++) {
-        uint64_t before = atomic_load_explicit(&p->spins, memory_order_relaxed);
+    uint64_t seen = 0;
+    while (n < TRIALS && gb_now_s() < deadline) {
+        seen = spinner_moved(p, seen, deadline);
         double t0 = gb_now_s();
         op_membarrier(NULL, 1);
         double t = gb_now_s() - t0;
-        if (atomic_load_explicit(&p->spins, memory_order_relaxed) != before)
+        uint64_t after = atomic_load_explicit(&p->spins, memory_order_relaxed);
+        if (after != seen)
             ns[n++] = t * 1e9;
+        seen = after;
     }
     if (n < BATCHES)
         not_available(p->st, "the spinning thread never got a CPU");
