@@ -24,12 +24,14 @@
  *       completes elsewhere. An unbuffered claimer stores DONE after its unlock; a close holds
  *       the lock from before the mark to after the wake-ups, and every GOLF_ECLOSED return
  *       settles on the lock first. A buffered value does *not* say its sender has returned.
- *   C9  A single unbuffered operation (one case, on the waiter's own node) decides its round
- *       only under its channel's lock: it links its node only when no peer waits, and its
- *       timeout aborts by unlinking the node under the lock. So a claimer that finds the node
- *       linked, holding the lock, owns the round without a CAS, and writes the owner's state
- *       once: DONE, after its unlock (C8), with a single exchange that also tells it whether
- *       to wake. A select's nodes are still claimed by CAS (C2): other channels race for them.
+ *   C9  An untimed single unbuffered operation (one case, on the waiter's own node, no
+ *       deadline) decides its round only under its channel's lock: it links its node only when
+ *       no peer waits, and nothing else aborts it. So a claimer that finds the node linked,
+ *       holding the lock, owns the round without a CAS, and writes the owner's state once:
+ *       DONE, after its unlock (C8), with a single exchange that also tells it whether to
+ *       wake. A timed one is claimed by CAS like a select's nodes (C2): its timeout must abort
+ *       on its own state word, never on the channel, which its peer may free as soon as the
+ *       hand-off completes (C8).
  */
 #ifndef GOLF_CHAN_INTERNAL_H
 #define GOLF_CHAN_INTERNAL_H
@@ -86,9 +88,11 @@ typedef struct golf__wnode {
                                         by the owner ([N1]) to skip the lock when a waker
                                         already unlinked the node */
     uint32_t skips;                  /* times passed over for a newer waiter (under the lock) */
-    uint32_t buffered;               /* the case's channel is buffered; written by the owner
+    uint16_t buffered;               /* the case's channel is buffered; written by the owner
                                         before linking, read by it after DONE without
                                         touching the channel (C8) */
+    uint16_t solo;                   /* an untimed single unbuffered operation (C9): claimed
+                                        without a CAS; written before linking */
 } golf__wnode;
 
 /* Values up to this size travel through the waiter's own line in an unbuffered hand-off. */

@@ -188,10 +188,10 @@ golf__claim_node(golf__wlist *q, _Atomic uint32_t *count, golf__wnode *n, uint32
         else
             memcpy(x->dst, n->buf, x->size); /* a send's value, ours only if we win */
     }
-    if (to == GOLF__W_CLAIMED && n == &w->node) {
-        /* A single unbuffered operation (C9): its owner decides its round only under this
-         * lock (a timeout aborts under it, a ready peer is found under it before linking), so
-         * a linked node of it is WAITING and ours: no claim CAS. Its state is written once, by
+    if (to == GOLF__W_CLAIMED && n->solo) {
+        /* An untimed single unbuffered operation (C9): its owner decides its round only under
+         * this lock (a ready peer is found under it before linking; nothing aborts it), so a
+         * linked node of it is WAITING and ours: no claim CAS. Its state is written once, by
          * golf__waiter_finish() after our unlock, which also learns whether it sleeps. */
         golf__wlist_unlink(q, n); /* [N1]: the owner now waits for DONE */
         golf__count_add(count, -1);
@@ -389,7 +389,7 @@ golf__node_prepare(golf__wnode *node, golf__waiter *self, golf_case *c, uint32_t
  * now (a peer of another thread waits, or closed), checked under the same lock. */
 static bool
 golf__chan_register(golf_chan *ch, golf_case *cases, size_t n, const uint32_t *perm, size_t k,
-                    golf__wnode *nodes, golf__waiter *self, bool inline_val)
+                    golf__wnode *nodes, golf__waiter *self, bool inline_val, bool solo)
 {
     bool buffered = golf__chan_is_buffered(ch);
     bool want_recvq = false, want_sendq = false;
@@ -401,9 +401,9 @@ golf__chan_register(golf_chan *ch, golf_case *cases, size_t n, const uint32_t *p
         golf__lock_release(&ch->lock);
         return true;
     }
-    if (!buffered && !nodes) {
-        /* A single unbuffered operation (C9): a peer waiting now means ready, and then we do
-         * not link at all: no claimer ever sees this round, so it needs no abort. */
+    if (solo) {
+        /* An untimed single unbuffered operation (C9): a peer waiting now means ready, and
+         * then we do not link at all: no claimer ever sees this round, so it needs no abort. */
         bool send = cases[perm[k]].op == GOLF_SEND;
         if (golf__has_peer(send ? &ch->recvq : &ch->sendq, self)) {
             golf__lock_release(&ch->lock);
@@ -416,6 +416,7 @@ golf__chan_register(golf_chan *ch, golf_case *cases, size_t n, const uint32_t *p
             continue;
         golf__wnode *node = nodes ? &nodes[perm[j]] : &self->node;
         golf__node_prepare(node, self, c, perm[j], inline_val);
+        node->solo = solo;
         if (c->op == GOLF_SEND) {
             golf__wlist_push(&ch->sendq, node);
             golf__count_add(&ch->nsend, 1);
@@ -490,7 +491,6 @@ typedef struct golf__park_ctx {
     size_t n;
     golf__wnode *nodes;
     uint32_t *perm;
-    bool solo; /* a single unbuffered operation: aborts under the lock (C9) */
     bool poll; /* a buffered case was IN_FLIGHT at the re-check: no sleep without a limit */
 } golf__park_ctx;
 
@@ -499,28 +499,6 @@ typedef struct golf__park_ctx {
  * wakes us; a pause this long means it was descheduled there, and then a scheduler tick
  * (milliseconds) is the time scale. */
 enum { GOLF__POLL_FIRST_NS = 50000, GOLF__POLL_MAX_NS = 5000000 };
-
-/* A single unbuffered operation's timeout (C9): abort only under the channel's lock, by
- * unlinking our node. False when a claimer unlinked it first: it owns the round and stores
- * DONE right after its unlock, so the caller waits for that. */
-static bool
-golf__solo_abort(golf_chan *ch, int op, golf__wnode *node)
-{
-    golf__lock_acquire(&ch->lock);
-    /* relaxed: under the lock that every writer holds. */
-    bool linked = atomic_load_explicit(&node->linked, memory_order_relaxed) != 0;
-    if (linked) {
-        if (op == GOLF_SEND) {
-            golf__wlist_unlink(&ch->sendq, node);
-            golf__count_add(&ch->nsend, -1);
-        } else {
-            golf__wlist_unlink(&ch->recvq, node);
-            golf__count_add(&ch->nrecv, -1);
-        }
-    }
-    golf__lock_release(&ch->lock);
-    return linked;
-}
 
 /* Moves our own WAITING state to ABORTED. False when a waker decided the round first. */
 static bool
@@ -561,13 +539,12 @@ golf__park(golf__waiter *w, uint64_t deadline, bool *timed_out, golf__park_ctx *
         if (phase == GOLF__W_DONE || phase == GOLF__W_ABORTED)
             return s;
         if (phase == GOLF__W_WAITING && deadline != GOLF__FOREVER && golf__now_ns() >= deadline) {
-            if (pc->solo ? golf__solo_abort(pc->cases->ch, pc->cases->op, &w->node)
-                         : golf__abort(w)) {
+            /* On our own word only: the channel may be gone once a peer completed us (C8). */
+            if (golf__abort(w)) {
                 *timed_out = true;
                 return GOLF__W_ABORTED;
             }
-            /* Decided by a waker meanwhile: honour it (H4). A solo claimer stores DONE after
-             * its unlock: wait for that, with no deadline. */
+            /* Decided by a waker meanwhile: honour it (H4). */
             deadline = GOLF__FOREVER;
             continue;
         }
@@ -658,8 +635,9 @@ golf__select_run(golf_case *cases, size_t n, golf__wnode *nodes, uint32_t *perm,
     bool inline_val = !nodes && n == 1 && cases[0].ch && !any_buffered &&
                       cases[0].ch->elem_size > 0 && cases[0].ch->elem_size <= GOLF__W_INLINE;
     size_t inline_size = inline_val ? cases[0].ch->elem_size : 0;
-    /* A single unbuffered operation decides its rounds under the channel's lock (C9). */
-    bool solo = !nodes && n == 1 && cases[0].ch && !any_buffered;
+    /* An untimed single unbuffered operation decides its rounds under the channel's lock
+     * (C9); a timed one aborts by CAS on its own word, like a select. */
+    bool solo = !nodes && n == 1 && cases[0].ch && !any_buffered && deadline == GOLF__FOREVER;
 
     for (;;) {
         /* Pass 1: a woken buffered case first (the item that woke us), then every case in a
@@ -716,7 +694,7 @@ golf__select_run(golf_case *cases, size_t n, golf__wnode *nodes, uint32_t *perm,
             golf_case *c = &cases[perm[k]];
             if (!c->ch || (nodes ? &nodes[perm[k]] : &self->node)->w)
                 continue; /* nil channel, or linked with an earlier case on its channel */
-            ready = golf__chan_register(c->ch, cases, n, perm, k, nodes, self, inline_val);
+            ready = golf__chan_register(c->ch, cases, n, perm, k, nodes, self, inline_val, solo);
         }
         /* Buffered cases: re-check after registering. No fence: our count stores [S3] and
          * the re-check's index loads [S2] are seq_cst, as are the fast paths' CAS [S1] and
@@ -733,7 +711,7 @@ golf__select_run(golf_case *cases, size_t n, golf__wnode *nodes, uint32_t *perm,
             golf__abort(self); /* fails only if a waker decided first: then honour it */
 
         bool timed_out = false;
-        golf__park_ctx pc = {cases, n, nodes, perm, solo, rc == GOLF__RING_IN_FLIGHT};
+        golf__park_ctx pc = {cases, n, nodes, perm, rc == GOLF__RING_IN_FLIGHT};
         uint32_t s = golf__park(self, deadline, &timed_out, &pc);
 
         /* Pass 3: unlink what is still linked before our stack frame goes (H4). A node a

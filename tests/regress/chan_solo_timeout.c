@@ -1,10 +1,11 @@
-/* A single unbuffered operation's timeout racing the peer that completes it (chan C9).
+/* Timed single operations on an unbuffered channel racing the peers that complete them.
  *
- * A single send or receive on an unbuffered channel decides its round under the channel's lock:
- * its timeout aborts by unlinking its node, and a peer that finds the node linked completes it
- * without a CAS. The window: the deadline passes just as a peer claims the node. Then the
- * operation must report success (the value went through), never a timeout with the value lost
- * or delivered twice, and never return while the peer still copies into its buffer.
+ * A timed send or receive is claimed by a CAS on its waiter word and times out by a CAS on the
+ * same word (chan C2, C9: only untimed ones are claimed without a CAS). The window: the deadline
+ * passes just as a peer claims the node. Then the operation must report success (the value went
+ * through), never a timeout with the value lost or delivered twice, and never return while the
+ * peer still copies into its buffer. Blocking (untimed) operations are mixed in, so both kinds
+ * of claim run against each other.
  *
  * Senders send unique values with random short timeouts (0 to 30 us, some blocking), receivers
  * receive with random short timeouts; every value a send reported sent must be received exactly
