@@ -5,7 +5,6 @@
 
 #include <stddef.h>
 
-#include "golf/error.h" /* GOLF_API */
 
 /* malloc / calloc; NULL (errno ENOMEM) when the test hook says fail. */
 void *golf__malloc(size_t size);
@@ -14,9 +13,10 @@ void *golf__calloc(size_t n, size_t size);
 void *golf__aligned_alloc(size_t align, size_t size);
 
 /* Test hook: the next n allocations succeed, then every one fails until it is reset;
- * n < 0: never fail (the default). Process-wide. */
-GOLF_API void golf__alloc_set_fail(long n);
+ * n < 0: never fail (the default). Process-wide. Hidden like every golf__ symbol: the tests
+ * link the static golf_internal, and the installed shared library does not export it. */
+void golf__alloc_set_fail(long n);
 /* Allocations made through golf since the process started (a test counts a call's sites). */
-GOLF_API unsigned long golf__alloc_count(void);
+unsigned long golf__alloc_count(void);
 
 #endif

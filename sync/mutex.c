@@ -72,7 +72,7 @@ enum {
 /* Go's active_spin and active_spin_cnt. */
 enum { ACTIVE_SPIN = 4, ACTIVE_SPIN_CNT = 30 };
 
-GOLF_API void (*golf__sync_test_after_release)(void) = NULL;
+void (*golf__sync_test_after_release)(void) = NULL;
 
 static void mutex_lock_slow(golf_mutex *m);
 static void mutex_unlock_slow(golf_mutex *m, int32_t new_state);

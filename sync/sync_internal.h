@@ -20,8 +20,8 @@ _Static_assert(sizeof(_Atomic uint64_t) == sizeof(uint64_t), "atomic uint64 layo
  * a yield (or a short sleep) so that the thread that frees the object runs inside that window,
  * which is otherwise a few instructions wide (sync/README.md L1: nothing may touch the object
  * there). Never called on the uncontended fast paths. Set it only while no golf sync call runs
- * (before starting the threads): it is a plain pointer. */
-GOLF_API extern void (*golf__sync_test_after_release)(void);
+ * (before starting the threads): it is a plain pointer. Hidden (tests link golf_internal). */
+extern void (*golf__sync_test_after_release)(void);
 
 static inline void
 golf__sync_after_release(void)

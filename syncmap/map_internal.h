@@ -251,9 +251,9 @@ void *golf__map_alloc(size_t size);
 void *golf__map_alloc_aligned(size_t align, size_t size);
 
 /* Test hook: the next n allocations of every map succeed, the ones after fail, until called
- * again; n < 0 (the default) turns failures off. Not in the public header: tests only.
- * Exported so the tests link against a shared golf too. */
-GOLF_API void golf__map_set_alloc_fail(long n);
+ * again; n < 0 (the default) turns failures off. Not in the public header: tests only, which
+ * link the static golf_internal; the installed shared library does not export it. */
+void golf__map_set_alloc_fail(long n);
 
 golf__map_table *golf__map_table_new(size_t nbuckets);
 /* Frees a table no reader can reach: its overflow buckets and the key blocks it owns (those
