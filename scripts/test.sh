@@ -81,7 +81,7 @@ install_consumer() {
         ./build/install-test/cmake/consumer || return 1
     local flags
     flags=$(PKG_CONFIG_PATH="$prefix/lib/pkgconfig:$prefix/lib/x86_64-linux-gnu/pkgconfig" \
-        pkg-config --cflags --libs golf) || return 1
+        pkg-config --static --cflags --libs golf) || return 1
     cc -std=c11 -o build/install-test/consumer-pc tests/install/consumer.c $flags &&
         ./build/install-test/consumer-pc
 }
