@@ -19,9 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#ifndef GOLF_BENCH_GO_DEFAULT
-#define GOLF_BENCH_GO_DEFAULT "golf-bench-go"
-#endif
+/* The Go mirror's file name: looked for next to golf-bench, then on PATH (go_path()). */
+#define GOLF_BENCH_GO_NAME "golf-bench-go"
 #ifndef GOLF_BENCH_VERSION
 #define GOLF_BENCH_VERSION "unknown"
 #endif
@@ -140,7 +139,8 @@ usage(FILE *f)
             "                  host facts and floors, every row with each round's value,\n"
             "                  the footprint\n"
             "  --plot FILE     also draw the results to FILE (PNG) with gnuplot, when installed\n"
-            "  --go PATH       the Go mirror binary (default: next to golf-bench at build time)\n"
+            "  --go PATH       the Go mirror binary (default: golf-bench-go next to golf-bench,\n"
+            "                  else on PATH)\n"
             "  --no-go         skip the Go peer\n"
             "  --quiet         no progress on stderr\n");
 }
@@ -208,10 +208,37 @@ impl_wanted(const char *name)
     return false;
 }
 
+/* --go PATH; else golf-bench-go in golf-bench's own folder (the build tree's bench/, or the
+ * bin/ it was installed to); else the first one on PATH; else the bare name (not found). */
 static const char *
 go_path(void)
 {
-    return opt.go_path ? opt.go_path : GOLF_BENCH_GO_DEFAULT;
+    static char found[4096];
+    if (opt.go_path)
+        return opt.go_path;
+    if (found[0])
+        return found;
+    ssize_t len = readlink("/proc/self/exe", found, sizeof found - 1);
+    if (len > 0) {
+        found[len] = 0;
+        char *slash = strrchr(found, '/');
+        if (slash && (size_t)(slash + 1 - found) + sizeof GOLF_BENCH_GO_NAME <= sizeof found) {
+            memcpy(slash + 1, GOLF_BENCH_GO_NAME, sizeof GOLF_BENCH_GO_NAME);
+            if (access(found, X_OK) == 0)
+                return found;
+        }
+    }
+    for (const char *dir = getenv("PATH"); dir && *dir;) {
+        const char *end = strchr(dir, ':');
+        int n = end ? (int)(end - dir) : (int)strlen(dir);
+        if (n > 0 && snprintf(found, sizeof found, "%.*s/%s", n, dir, GOLF_BENCH_GO_NAME) <
+                         (int)sizeof found &&
+            access(found, X_OK) == 0)
+            return found;
+        dir = end ? end + 1 : NULL;
+    }
+    snprintf(found, sizeof found, "%s", GOLF_BENCH_GO_NAME);
+    return found;
 }
 
 static bool
