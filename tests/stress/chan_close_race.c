@@ -1,12 +1,12 @@
 /* stress_chan_close_race [threads] [capacity] [seconds]
  *
- * Close racing with senders and receivers (research E4 H1, H3, H4), in rounds until the time is
- * up: a fresh channel; half the threads send unique values in every form (send, send_timeout,
- * try_send, select) until the channel is closed, the others receive in every form until
- * GOLF_ECLOSED; the main thread closes at a random moment, then drains. Checks: every send that
- * returned GOLF_OK is received exactly once; no value is received that was not sent OK; a closed
- * receive zero-fills; a second close returns GOLF_ECLOSED. Capacity default: 0, 1, 2, 1024 in
- * turn. Exit 0 when every round held, 1 otherwise. */
+ * Close racing with senders and receivers (hazards H1, H3, H4 of chan/README.md), in rounds until
+ * the time is up: a fresh channel; half the threads send unique values in every form (send,
+ * send_timeout, try_send, select) until the channel is closed, the others receive in every form
+ * until GOLF_ECLOSED; the main thread closes at a random moment, then drains. Checks: every send
+ * that returned GOLF_OK is received exactly once; no value is received that was not sent OK; a
+ * closed receive zero-fills; a second close returns GOLF_ECLOSED. Capacity default: 0, 1, 2, 1024
+ * in turn. Exit 0 when every round held, 1 otherwise. */
 #include "chan_stress.h"
 #include "golf/chan.h"
 

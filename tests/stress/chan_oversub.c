@@ -1,10 +1,10 @@
 /* stress_chan_oversub [threads] [capacity] [seconds]
  *
- * Oversubscription (research E4 H10): 16 threads (8 producers, 8 consumers) on however few cores
- * there are, for each capacity in {0, 1, 2, 1024} (or the one given), seconds split between
- * them. Producers send unique values with golf_chan_send until the time is up; then the channel
- * is closed and consumers drain it. Checks: nothing lost, nothing duplicated, and every consumer
- * sees each producer's values in increasing order. */
+ * Oversubscription (hazard H10 of chan/README.md): 16 threads (8 producers, 8 consumers) on however
+ * few cores there are, for each capacity in {0, 1, 2, 1024} (or the one given), seconds split
+ * between them. Producers send unique values with golf_chan_send until the time is up; then the
+ * channel is closed and consumers drain it. Checks: nothing lost, nothing duplicated, and every
+ * consumer sees each producer's values in increasing order. */
 #include "chan_stress.h"
 #include "golf/chan.h"
 

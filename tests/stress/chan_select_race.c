@@ -1,12 +1,13 @@
 /* stress_chan_select_race [threads] [capacity] [seconds]
  *
- * Select racing with close and timeouts (research E4 H2, H4, H7), in rounds: two channels A and
- * B; senders select-send unique values over {A, B, A} (a duplicate case) with random timeouts
- * (0 included), receivers select-receive over {B, A, nil} the same way; the main thread closes A
- * and then B at random moments. A case that reports GOLF_ECLOSED makes that thread drop the
- * channel (a nil case from then on). Checks: every select that returned a case with GOLF_OK moved
- * exactly that value; timed-out selects moved nothing; nothing lost or duplicated; GOLF_ECLOSED
- * only after the close; the nil case never chosen. Capacity default: 0, 1, 2, 1024 in turn. */
+ * Select racing with close and timeouts (hazards H2, H4, H7 of chan/README.md), in rounds: two
+ * channels A and B; senders select-send unique values over {A, B, A} (a duplicate case) with random
+ * timeouts (0 included), receivers select-receive over {B, A, nil} the same way; the main thread
+ * closes A and then B at random moments. A case that reports GOLF_ECLOSED makes that thread drop
+ * the channel (a nil case from then on). Checks: every select that returned a case with GOLF_OK
+ * moved exactly that value; timed-out selects moved nothing; nothing lost or duplicated;
+ * GOLF_ECLOSED only after the close; the nil case never chosen. Capacity default: 0, 1, 2, 1024 in
+ * turn. */
 #include "chan_stress.h"
 #include "golf/chan.h"
 

@@ -1,4 +1,4 @@
-/* golf_select / golf_select_try / golf_select_timeout, rule by rule (SPEC.md "Select"). */
+/* golf_select / golf_select_try / golf_select_timeout, rule by rule (include/golf/chan.h). */
 #include <criterion/criterion.h>
 
 #include "golf/chan.h"
@@ -446,8 +446,9 @@ Test(select_uniform, among_ready_send_cases, .timeout = 30)
         golf_chan_free(ch[i]);
 }
 
-/* Go #21806 / research H8: with a closed `done` beside an always-ready busy channel, a loop of
- * selects sees `done` promptly (a fair select picks it with probability 1/2 each time). */
+/* Go #21806 / hazard H8 (chan/README.md): with a closed `done` beside an always-ready busy channel,
+ * a loop of selects sees `done` promptly (a fair select picks it with probability 1/2 each
+ * time). */
 Test(select_uniform, closed_done_is_seen_promptly_beside_a_busy_channel, .timeout = 10)
 {
     golf_chan *busy = golf_chan_new(sizeof(int), 1), *done = golf_chan_new(0, 0);
