@@ -1,6 +1,6 @@
 /* ref/ref_chan.h: the mutex + condition-variable reference for golf/chan.h and golf/ring.h.
  *
- * Same API and semantics as golf's (SPEC.md, "exactly Go's"), under the prefix ref_. It exists
+ * Same API and semantics as golf's (include/golf/chan.h: Go's), under the prefix ref_. It exists
  * to be obviously right, not fast: the tests cross-check golf against it, and golf-bench runs it
  * as the "mutex reference" peer.
  *

@@ -1,7 +1,7 @@
 /* The lock-based reference of golf_map (syncmap.h): the same API under the prefix ref_map_, a
  * plain chained hash table behind one lock. Two flavours, chosen at creation:
  *   ref_map_new()        one pthread rwlock (loads and range share it), Go's RWMutexMap;
- *   ref_map_new_mutex()  one pthread mutex (BENCH.md's "mutex reference" column).
+ *   ref_map_new_mutex()  one pthread mutex (golf-bench's "ref", docs/BENCHMARKS.md).
  * Tests cross-check golf_map against it; golf-bench runs it as the baseline peer.
  *
  * Range works like Go's map_reference_test.go RWMutexMap: it copies the pairs under the lock and

@@ -483,7 +483,7 @@ golf_map_free(golf_map *m)
 {
     if (m == NULL)
         return;
-    /* Retired fns may use m themselves (SPEC allows map calls and retire in them): delete long
+    /* Retired fns may use m themselves (syncmap.h allows map calls and retire in them): delete long
      * keys (garbage), retire more. So: flush the garbage and wait for everything queued
      * (barrier: the batches just flushed, retired tables, the fns retired through m), until a
      * round starts with no fn of m outstanding (none queued or running, so none can add

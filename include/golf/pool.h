@@ -1,5 +1,4 @@
 /* golf/pool.h: Go's sync.Pool (see pool/README.md).
- * The API is fixed by SPEC.md.
  *
  * A pool caches objects for reuse, to relieve the allocator: get returns a cached object, or
  * new_object(ctx) when none is at hand; put caches one. Objects are untyped `void *` the pool

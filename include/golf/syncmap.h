@@ -1,4 +1,4 @@
-/* golf/syncmap.h: Go's sync.Map for C (design: syncmap/README.md). The API is fixed by SPEC.md.
+/* golf/syncmap.h: Go's sync.Map for C (design: syncmap/README.md).
  *
  * Keys are byte strings (key, klen) copied into the map: any length, 0 included, binary safe;
  * key may be NULL only when klen is 0. Values are opaque void * words the map never dereferences

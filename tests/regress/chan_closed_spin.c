@@ -1,6 +1,6 @@
 /* Bug: receivers blocked on a closed channel whose head slot a descheduled producer is still
  * filling burnt a CPU (register, fence, see "closed", abort, retry, forever) instead of
- * sleeping. SPEC: a blocked thread uses no CPU.
+ * sleeping. A blocked thread must use no CPU (chan/README.md, "Progress").
  *
  * A producer reserves slot 0 and stalls inside its copy (value on a PROT_NONE page); the
  * channel is closed; four receivers block. Over one second their CPU time must stay small

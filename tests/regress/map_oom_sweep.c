@@ -1,13 +1,13 @@
 /* Allocation failure at every allocation site of the map: for n = 0, 1, 2, ... the first n
  * allocations succeed and every later one fails, while one fixed sequence of public calls runs
- * (new, the first store, short and long keys, several resizes, load_or_store, swap, deletes,
- * range, clear, growth again, retire, range). Each call's answer updates an exact model: a store
- * that returns GOLF_ENOMEM leaves the map unchanged (SPEC), one that returns GOLF_OK stored its
- * key even if the resize it started could not allocate, clear always clears. Then allocation
- * works again and the map must match the model exactly: range (each key once, its value, no
- * other key), len, load of every key; more stores (a stopped resize resumes) and the same
- * checks; free (ASan/LSan: nothing leaked, nothing used after free), and every retired fn ran
- * exactly once. The sweep ends at the first n at which no allocation failed.
+ * (new, the first store, short and long keys, several resizes, load_or_store, swap, deletes, range,
+ * clear, growth again, retire, range). Each call's answer updates an exact model: a store that
+ * returns GOLF_ENOMEM leaves the map unchanged (syncmap.h), one that returns GOLF_OK stored its key
+ * even if the resize it started could not allocate, clear always clears. Then allocation works
+ * again and the map must match the model exactly: range (each key once, its value, no other key),
+ * len, load of every key; more stores (a stopped resize resumes) and the same checks; free
+ * (ASan/LSan: nothing leaked, nothing used after free), and every retired fn ran exactly once. The
+ * sweep ends at the first n at which no allocation failed.
  *
  * Usage: regress_map_oom_sweep */
 #include "map_regress.h"

@@ -1,6 +1,6 @@
-/* A range callback that calls back into the same map. SPEC.md: "Range visits each key at most
- * once; keys present for the whole call are visited"; fn may call golf_map_retire (SPEC says so),
- * and nothing in SPEC forbids the other operations (Go's Range allows them), so fn may load,
+/* A range callback that calls back into the same map. syncmap.h: "each key is visited at most once;
+ * a key present for the whole call is visited"; fn may call golf_map_retire (syncmap.h says so),
+ * and nothing in syncmap.h forbids the other operations (Go's Range allows them), so fn may load,
  * store, delete, swap, range and clear the map it ranges over. Only golf_map_free is forbidden
  * inside (it must not run inside a read section).
  *

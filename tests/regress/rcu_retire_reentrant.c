@@ -1,7 +1,7 @@
 /* Regression (issue bug 7, first half): a retired function that calls map operations.
  *
- * SPEC allows map calls and golf_map_retire inside callbacks. Before the fix, retired functions
- * ran on liburcu's call_rcu thread, which liburcu had registered itself; golf's lazy
+ * syncmap.h allows map calls and golf_map_retire inside callbacks. Before the fix, retired
+ * functions ran on liburcu's call_rcu thread, which liburcu had registered itself; golf's lazy
  * registration registered it a second time and liburcu's assertion aborted the process
  * ("urcu_memb_register_thread: Assertion `!URCU_TLS(urcu_memb_reader).registered' failed").
  *

@@ -1,6 +1,6 @@
 /* Regression (audit fair2): starvation mode must hand the mutex to the waiter that starves.
  *
- * Go's Mutex (and SPEC.md): once a waiter has waited over 1 ms the mutex switches to starvation
+ * Go's Mutex (and golf/sync.h): once a waiter has waited over 1 ms the mutex switches to starvation
  * mode, unlock hands it directly to the waiter at the front of the queue, and newcomers queue at
  * the tail; a waiter leaves starvation mode only if it is the last one or waited under 1 ms. So a
  * thread competing with hogs that re-lock at once is overtaken only a handful of times: the hogs

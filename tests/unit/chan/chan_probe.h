@@ -1,5 +1,5 @@
 /* A background channel operation the test can watch: has it completed, with what result?
- * Used to check "blocks" / "does not block" / "is woken" rules of SPEC.md. */
+ * Used to check "blocks" / "does not block" / "is woken" rules of include/golf/chan.h. */
 #ifndef GOLF_TESTS_CHAN_PROBE_H
 #define GOLF_TESTS_CHAN_PROBE_H
 

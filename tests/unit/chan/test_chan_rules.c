@@ -1,4 +1,4 @@
-/* golf/chan.h single-channel rules, one test per rule of SPEC.md "chan.h" (select is in
+/* golf/chan.h single-channel rules, one test per rule of include/golf/chan.h (select is in
  * test_select.c). Names say the rule. */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -120,8 +120,8 @@ Test(chan_new, large_and_odd_elements_are_copied_whole, .timeout = 20)
     }
 }
 
-/* STYLE.md: bad arguments get GOLF_EINVAL. A NULL value to send on a channel whose elements
- * have a size is such an argument (SPEC.md allows NULL only for elem_size 0). */
+/* Bad arguments get GOLF_EINVAL (docs/CONTRIBUTING.md). A NULL value to send on a channel whose
+ * elements have a size is such an argument (chan.h allows NULL only for elem_size 0). */
 Test(chan_args, send_null_elem_with_nonzero_size_is_einval_and_sends_nothing, .timeout = 10)
 {
     golf_chan *ch = golf_chan_new(sizeof(int), 2);
@@ -446,7 +446,7 @@ start_many(probe *p, int n, enum probe_kind kind, golf_chan *ch, int *vals)
     }
 }
 
-/* Close wakes EVERY blocked receiver (research E4: implementations that wake one). */
+/* Close wakes EVERY blocked receiver (some channel implementations wake only one). */
 Test(chan_close, wakes_every_blocked_receiver, .timeout = 30)
 {
     for (size_t cap = 0; cap <= 4; cap += 4) {
@@ -631,8 +631,8 @@ Test(chan_park, blocked_threads_use_no_cpu, .timeout = 20)
     golf_chan_free(unbuf);
 }
 
-/* No lost wake-up with several parked waiters (research E4 H1): a burst of sends wakes every
- * parked receiver, a burst of receives every parked sender, however fast the burst. */
+/* No lost wake-up with several parked waiters (hazard H1 of chan/README.md): a burst of sends
+ * wakes every parked receiver, a burst of receives every parked sender, however fast the burst. */
 Test(chan_park, a_burst_wakes_every_parked_receiver, .timeout = 30)
 {
     static const size_t caps[] = {0, 1, 8, 64};

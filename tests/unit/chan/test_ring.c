@@ -1,4 +1,4 @@
-/* golf/ring.h, rule by rule (SPEC.md "ring.h"), plus a multi-threaded conservation check. */
+/* golf/ring.h, rule by rule (its header comments), plus a multi-threaded conservation check. */
 #include <criterion/criterion.h>
 #include <errno.h>
 

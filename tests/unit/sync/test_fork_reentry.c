@@ -1,5 +1,5 @@
 /* golf's locks across fork(), callbacks that re-enter golf, and golf_waitgroup_go's allocation
- * failure (SPEC.md sync.h rules; issue 8a's follow-up checks).
+ * failure (include/golf/sync.h's rules; issue 8a's follow-up checks).
  *
  * fork: as with pthread mutexes, a lock that some other thread held (or was queued on) at the
  * fork is unusable in the child, whose copy of that thread does not exist; but a lock that was

@@ -1,4 +1,4 @@
-/* golf_mutex: SPEC.md sync.h rules, and the intent of Go's src/sync/mutex_test.go
+/* golf_mutex: golf/sync.h's rules, and the intent of Go's src/sync/mutex_test.go
  * (TestMutex, TestMutexFairness, TestMutexMisuse). */
 #include <criterion/criterion.h>
 #include <pthread.h>

@@ -1,4 +1,4 @@
-/* golf_rwmutex: SPEC.md sync.h rules and the intent of Go's src/sync/rwmutex_test.go
+/* golf_rwmutex: include/golf/sync.h's rules and the intent of Go's src/sync/rwmutex_test.go
  * (TestParallelReaders, TestRWMutex/HammerRWMutex, TestRLocker's writer preference, misuse). */
 #include <criterion/criterion.h>
 #include <pthread.h>

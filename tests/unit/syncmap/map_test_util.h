@@ -8,7 +8,7 @@
 #define V(x) ((void *)(uintptr_t)(x))
 #define U(p) ((uintptr_t)(p))
 
-/* splitmix64, as BENCH.md's */
+/* splitmix64, as golf-bench's (docs/BENCHMARKS.md) */
 static inline uint64_t
 tu_rand(uint64_t *s)
 {
