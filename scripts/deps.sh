@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by scripts/test.sh and scripts/bench.sh: installs what is missing, by Debian package.
 
 # Prints the packages among "$@" that are not installed.
@@ -9,6 +10,7 @@ golf_missing_packages() {
 }
 
 # Required packages: as root, apt-get installs them; otherwise print the exact line and stop.
+# Exits the calling script (with apt-get's own messages) when they cannot be installed.
 golf_need_packages() {
     local missing
     missing=$(golf_missing_packages "$@" | tr '\n' ' ')
@@ -21,7 +23,10 @@ golf_need_packages() {
     echo "golf: installing $missing"
     export DEBIAN_FRONTEND=noninteractive
     # shellcheck disable=SC2086 # word splitting of the package list is intended
-    apt-get update -qq >/dev/null && apt-get install -y -qq $missing >/dev/null
+    if ! { apt-get update -qq >/dev/null && apt-get install -y -qq $missing >/dev/null; }; then
+        echo "golf: FAILED to install $missing (see apt-get's messages above)" >&2
+        exit 1
+    fi
 }
 
 # Optional packages: installed when running as root, otherwise only named; never stops the job.
@@ -40,4 +45,5 @@ golf_want_packages() {
 }
 
 # The build needs these; the tests need Criterion; golf-bench needs ConcurrencyKit.
+# shellcheck disable=SC2034 # used by the scripts that source this file
 GOLF_BUILD_PACKAGES=(cmake make gcc pkg-config liburcu-dev libcriterion-dev libck-dev)
