@@ -5,9 +5,10 @@
 #   2. ASan+UBSan build: the same tests;
 #   3. TSan build: the stress and regression programs (Criterion aborts under TSan);
 #   4. install the package and build the consumer project with find_package and pkg-config.
+# Every step that fails says so and shows its log's tail; the suite goes on with the next step.
 # Ends with "N passed, N failed" (ctest tests and steps) and exits non-zero on any failure.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 . scripts/deps.sh
 golf_need_packages "${GOLF_BUILD_PACKAGES[@]}"
 
@@ -22,7 +23,7 @@ run_ctest() {
     local log="$dir/ctest.log"
     ctest --test-dir "$dir" --output-on-failure "$@" >"$log" 2>&1
     local rc=$?
-    cat "$log" | grep -E '^ *[0-9]+/[0-9]+ Test|tests passed|Passed|Failed|\*\*\*' | tail -n 60
+    grep -E '^ *[0-9]+/[0-9]+ Test|tests passed|Passed|Failed|\*\*\*' "$log" | tail -n 60
     local line total nfail
     line=$(grep -E 'tests passed, [0-9]+ tests? failed out of [0-9]+' "$log" | tail -n1)
     if [ -n "$line" ]; then
@@ -44,8 +45,25 @@ step() { # step NAME command...
     if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); failures+=("$name"); fi
 }
 
-build() { # build PRESET
-    cmake --preset "$1" >/dev/null && cmake --build --preset "$1" -j "$JOBS" 2>&1 | grep -E 'error:|warning:|Error ' ; return "${PIPESTATUS[0]}"
+# Runs a command with its output in LOG; on failure prints what failed and the log's tail.
+logged() { # logged LOG command...
+    local log=$1 rc; shift
+    "$@" >>"$log" 2>&1
+    rc=$?
+    [ $rc -eq 0 ] && return 0
+    echo "FAILED: $* (exit $rc); last lines of $log:"
+    tail -n 40 "$log"
+    return 1
+}
+
+build() { # build PRESET: configure and build; prints the warnings, and the errors on failure
+    local log=build/$1-build.log
+    mkdir -p build && : >"$log"
+    logged "$log" cmake --preset "$1" && logged "$log" cmake --build --preset "$1" -j "$JOBS"
+    local rc=$?
+    grep -E 'warning:' "$log" | head -n 40
+    [ $rc -eq 0 ] || grep -E 'error:|Error [0-9]' "$log" | head -n 40
+    return $rc
 }
 
 t0=$(date +%s)
