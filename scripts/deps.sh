@@ -47,3 +47,7 @@ golf_want_packages() {
 # The build needs these; the tests need Criterion; golf-bench needs ConcurrencyKit.
 # shellcheck disable=SC2034 # used by the scripts that source this file
 GOLF_BUILD_PACKAGES=(cmake make gcc pkg-config liburcu-dev libcriterion-dev libck-dev)
+# scripts/test.sh also builds the install consumers: C++ with g++ and clang++, symbol checks
+# with nm (binutils).
+# shellcheck disable=SC2034
+GOLF_TEST_PACKAGES=(g++ clang binutils)

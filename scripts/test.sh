@@ -4,13 +4,16 @@
 #      every workload's count/sum at a small scale);
 #   2. ASan+UBSan build: the same tests;
 #   3. TSan build: the stress and regression programs (Criterion aborts under TSan);
-#   4. install the package and build the consumer project with find_package and pkg-config.
+#   4. install: the release build's static package, and a shared library-only build (with
+#      GOLF_RCU_LGPL_INLINE=OFF); consumers of each through CMake's find_package and pkg-config
+#      (--static for the static one), a C++17 consumer built with g++ and clang++, and checks of
+#      what libgolf.so exports and of which liburcu code each build compiles in;
 # Every step that fails says so and shows its log's tail; the suite goes on with the next step.
 # Ends with "N passed, N failed" (ctest tests and steps) and exits non-zero on any failure.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 . scripts/deps.sh
-golf_need_packages "${GOLF_BUILD_PACKAGES[@]}"
+golf_need_packages "${GOLF_BUILD_PACKAGES[@]}" "${GOLF_TEST_PACKAGES[@]}"
 
 JOBS=${JOBS:-$(nproc)}
 passed=0
@@ -90,20 +93,150 @@ else
     failed=$((failed + 1)); failures+=("tsan build")
 fi
 
-install_consumer() {
-    local prefix=$PWD/build/install-test/prefix
-    rm -rf build/install-test
-    cmake --install build/release --prefix "$prefix" >/dev/null || return 1
-    cmake -S tests/install -B build/install-test/cmake -DCMAKE_PREFIX_PATH="$prefix" >/dev/null &&
-        cmake --build build/install-test/cmake >/dev/null &&
-        ./build/install-test/cmake/consumer || return 1
-    local flags
-    flags=$(PKG_CONFIG_PATH="$prefix/lib/pkgconfig:$prefix/lib/x86_64-linux-gnu/pkgconfig" \
-        pkg-config --static --cflags --libs golf) || return 1
-    cc -std=c11 -o build/install-test/consumer-pc tests/install/consumer.c $flags &&
-        ./build/install-test/consumer-pc
+# ---- 4. the installed package and its consumers ----
+IT=$PWD/build/install-test
+STATIC=$IT/static   # prefixes
+SHARED=$IT/shared
+rm -rf "$IT" && mkdir -p "$IT"
+
+# pkg-config against the golf.pc under PREFIX (its libdir may be lib/ or lib/<multiarch>/).
+pc() { # pc PREFIX pkg-config-args...
+    local prefix=$1; shift
+    PKG_CONFIG_PATH=$(dirname "$(find "$prefix" -name golf.pc | head -n1)") pkg-config "$@"
 }
-step "install + consumer (find_package and pkg-config)" install_consumer
+libdir_of() { dirname "$(find "$1" -name 'libgolf.*' | head -n1)"; }
+
+install_static() {
+    logged "$IT/static.log" cmake --install build/release --prefix "$STATIC"
+}
+
+# golfTargets.cmake and golf.pc name liburcu (golf::urcu_memb, Requires.private), never a path
+# on the machine that built golf.
+check_package_files() { # check_package_files PREFIX
+    local hits
+    hits=$(grep -rnE '/usr/lib|liburcu[-a-z]*\.(so|a)' "$(libdir_of "$1")/cmake" "$(libdir_of "$1")/pkgconfig")
+    if [ -n "$hits" ]; then echo "FAILED: build-host paths in the package files:"; echo "$hits"; return 1; fi
+    echo "no build-host library paths in golfTargets.cmake, golfConfig.cmake, golf.pc"
+}
+
+# A library-only configure (no tests, bench or examples: no Criterion or ConcurrencyKit needed),
+# shared, with liburcu's inline read side off. Its build folder is kept between runs.
+install_shared() {
+    local b=build/shared-lib
+    logged "$IT/shared.log" cmake -S . -B "$b" -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=ON \
+        -DGOLF_BUILD_TESTS=OFF -DGOLF_BUILD_BENCH=OFF -DGOLF_BUILD_EXAMPLES=OFF \
+        -DGOLF_RCU_LGPL_INLINE=OFF &&
+        logged "$IT/shared.log" cmake --build "$b" -j "$JOBS" &&
+        logged "$IT/shared.log" cmake --install "$b" --prefix "$SHARED"
+}
+
+# Runs a consumer; it must print "golf <the package's version> works".
+run_consumer() { # run_consumer PREFIX program [env...]
+    local prefix=$1 exe=$2 out version
+    version=$(pc "$prefix" --modversion golf) || return 1
+    out=$(env "${@:3}" "$exe") || { echo "FAILED: $exe: $out"; return 1; }
+    echo "$out"
+    case "$out" in
+        *"golf $version works"*) ;;
+        *) echo "FAILED: $exe does not report golf $version"; return 1 ;;
+    esac
+}
+
+# libgolf linked statically (no libgolf.so), or the shared one from the prefix.
+check_linkage() { # check_linkage static|shared PREFIX program [env...]
+    local kind=$1 prefix=$2 exe=$3 deps
+    deps=$(env "${@:4}" ldd "$exe") || return 1
+    if [ "$kind" = static ]; then
+        if echo "$deps" | grep -q libgolf; then echo "FAILED: $exe loads a libgolf.so"; return 1; fi
+    elif ! echo "$deps" | grep -q "libgolf.so.* => $(libdir_of "$prefix")/"; then
+        echo "FAILED: $exe does not load $(libdir_of "$prefix")/libgolf.so:"; echo "$deps"; return 1
+    fi
+}
+
+consumer_cmake() { # consumer_cmake static|shared PREFIX
+    local dir=$IT/cmake-$1
+    logged "$dir.log" cmake -S tests/install -B "$dir" -DCMAKE_PREFIX_PATH="$2" &&
+        logged "$dir.log" cmake --build "$dir" &&
+        check_linkage "$1" "$2" "$dir/consumer" && run_consumer "$2" "$dir/consumer"
+}
+
+consumer_pc() { # consumer_pc static|shared PREFIX
+    local exe=$IT/pc-$1 flags static=() env=()
+    [ "$1" = static ] && static=(--static)
+    [ "$1" = shared ] && env=("LD_LIBRARY_PATH=$(libdir_of "$2")")
+    flags=$(pc "$2" "${static[@]}" --cflags --libs golf) || return 1
+    echo "pkg-config ${static[*]} --cflags --libs golf: $flags"
+    case "$flags" in *" -L/usr/lib"* | *" /usr/lib"*) echo "FAILED: absolute system paths in golf.pc"; return 1 ;; esac
+    # shellcheck disable=SC2086 # word splitting of pkg-config's flags is intended
+    logged "$exe.log" cc -std=c11 -Wall -Wextra -pedantic -Werror -o "$exe" tests/install/consumer.c $flags &&
+        check_linkage "$1" "$2" "$exe" "${env[@]}" && run_consumer "$2" "$exe" "${env[@]}"
+}
+
+consumer_cxx() { # consumer_cxx COMPILER: C++17 against the static package
+    local exe=$IT/cxx-$1 flags
+    flags=$(pc "$STATIC" --static --cflags --libs golf) || return 1
+    # shellcheck disable=SC2086
+    logged "$exe.log" "$1" -std=c++17 -Wall -Wextra -pedantic -Werror -o "$exe" \
+        tests/install/consumer.cpp $flags && run_consumer "$STATIC" "$exe"
+}
+
+# The shared library exports exactly the functions the public headers declare: no test hook,
+# no golf__ internal.
+check_exports() {
+    local so exported declared
+    so=$(libdir_of "$SHARED")/libgolf.so
+    exported=$(nm -D --defined-only "$so" | awk '{print $3}' | sort -u) || return 1
+    declared=$(grep -h '^GOLF_API' include/golf/*.h | grep -o 'golf_[a-z0-9_]*(' | tr -d '(' | sort -u)
+    if [ "$exported" != "$declared" ]; then
+        echo "FAILED: libgolf.so's exports differ from the headers' GOLF_API functions:"
+        diff <(echo "$declared") <(echo "$exported")
+        return 1
+    fi
+    echo "libgolf.so exports the $(echo "$exported" | wc -l) public functions, nothing else"
+}
+
+# README "Licence": the default build compiles liburcu's read-side inline functions in (no call
+# to urcu_memb_read_lock), GOLF_RCU_LGPL_INLINE=OFF calls liburcu-memb.so's.
+check_lgpl_inline() {
+    local a so
+    a=$(libdir_of "$STATIC")/libgolf.a
+    so=$(libdir_of "$SHARED")/libgolf.so
+    if nm "$a" | grep -qE ' U urcu_memb_read_(lock|unlock|ongoing)$'; then
+        echo "FAILED: the default build calls liburcu's read lock instead of inlining it"; return 1
+    fi
+    for f in urcu_memb_read_lock urcu_memb_read_unlock urcu_memb_read_ongoing; do
+        if ! nm -D --undefined-only "$so" | grep -q " $f\$"; then
+            echo "FAILED: the GOLF_RCU_LGPL_INLINE=OFF build does not call $f"; return 1
+        fi
+    done
+    echo "default: liburcu's read side inlined; GOLF_RCU_LGPL_INLINE=OFF: liburcu-memb.so called"
+}
+
+# The installed golf-bench finds the installed Go mirror next to it (not in the build tree).
+check_installed_bench() {
+    local bin=$STATIC/bin out
+    [ -x "$bin/golf-bench-go" ] || { echo "no Go toolchain: nothing to check"; return 0; }
+    out=$(cd / && env PATH=/usr/bin:/bin "$bin/golf-bench" --scale 0.0001 --runs 1 --quiet \
+        --impl go mutex_inc:1 2>&1) || { echo "$out"; return 1; }
+    echo "$out" | grep -qE '^mutex_inc +1 go ' || { echo "FAILED: Go peer not run:"; echo "$out"; return 1; }
+    echo "installed golf-bench ran the installed golf-bench-go"
+}
+
+echo "== install"
+if step "install the static package (release build)" install_static; then
+    step "package files: no build-host paths (static)" check_package_files "$STATIC"
+    step "consumer: static + find_package" consumer_cmake static "$STATIC"
+    step "consumer: static + pkg-config --static" consumer_pc static "$STATIC"
+    step "consumer: C++17, g++" consumer_cxx g++
+    step "consumer: C++17, clang++" consumer_cxx clang++
+    step "installed golf-bench finds its Go mirror" check_installed_bench
+fi
+if step "install a shared library-only build (GOLF_RCU_LGPL_INLINE=OFF)" install_shared; then
+    step "consumer: shared + find_package" consumer_cmake shared "$SHARED"
+    step "consumer: shared + pkg-config" consumer_pc shared "$SHARED"
+    step "libgolf.so exports the public API only" check_exports
+fi
+[ -d "$STATIC/lib" ] && [ -d "$SHARED/lib" ] && step "liburcu inline code: default vs OFF" check_lgpl_inline
 
 echo
 echo "test suite took $(( $(date +%s) - t0 )) s"

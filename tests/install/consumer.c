@@ -48,6 +48,6 @@ main(void)
     golf_pool_put(p, back);
     golf_pool_free(p);
 
-    printf("consumer: golf works (%s)\n", golf_strerror(GOLF_ECLOSED));
+    printf("consumer: golf %s works (%s)\n", GOLF_VERSION_STRING, golf_strerror(GOLF_ECLOSED));
     return 0;
 }
