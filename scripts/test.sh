@@ -8,6 +8,7 @@
 #      GOLF_RCU_LGPL_INLINE=OFF); consumers of each through CMake's find_package and pkg-config
 #      (--static for the static one), a C++17 consumer built with g++ and clang++, and checks of
 #      what libgolf.so exports and of which liburcu code each build compiles in;
+#   5. only with GOLF_CHECK_SPDX=1: every source file carries its SPDX licence tag.
 # Every step that fails says so and shows its log's tail; the suite goes on with the next step.
 # Ends with "N passed, N failed" (ctest tests and steps) and exits non-zero on any failure.
 set -uo pipefail
@@ -237,6 +238,10 @@ if step "install a shared library-only build (GOLF_RCU_LGPL_INLINE=OFF)" install
     step "libgolf.so exports the public API only" check_exports
 fi
 [ -d "$STATIC/lib" ] && [ -d "$SHARED/lib" ] && step "liburcu inline code: default vs OFF" check_lgpl_inline
+
+if [ "${GOLF_CHECK_SPDX:-0}" = 1 ]; then
+    step "SPDX licence tag in every source file" bash scripts/spdx.sh --check
+fi
 
 echo
 echo "test suite took $(( $(date +%s) - t0 )) s"
