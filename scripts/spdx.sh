@@ -3,9 +3,10 @@
 #
 # Puts golf's licence tag at the top of every tracked source file that lacks one:
 #   C and headers (.c .h)                        /* SPDX-License-Identifier: MIT */
-#   Go (.go, go.mod)                             // SPDX-License-Identifier: MIT
+#   Go (.go, go.mod), C++ (.cpp .cc .hpp)        // SPDX-License-Identifier: MIT
 #   CMake (CMakeLists.txt .cmake .cmake.in), pkg-config (.pc.in), shell (.sh, or a shell
-#   shebang), sanitizer suppressions (.supp)    # SPDX-License-Identifier: MIT
+#   shebang), sed scripts (.sed), sanitizer suppressions (.supp)
+#                                                # SPDX-License-Identifier: MIT
 # The tag goes on the first line, or on the second where the first is a `#!` line.
 # Documentation, JSON and data files (.md, .json, .txt outputs, LICENSE) are left alone.
 #
@@ -29,8 +30,8 @@ style_of() {
     base=${f##*/}
     case "$base" in
         *.c | *.h) echo c ;;
-        *.go | go.mod) echo slash ;;
-        CMakeLists.txt | *.cmake | *.cmake.in | *.pc.in | *.sh | *.supp) echo hash ;;
+        *.go | go.mod | *.cpp | *.cc | *.hpp) echo slash ;;
+        CMakeLists.txt | *.cmake | *.cmake.in | *.pc.in | *.sh | *.sed | *.supp) echo hash ;;
         *.*) ;;
         *) # no extension: a shell script if its shebang says so
             if head -n1 -- "$f" | grep -qE '^#!.*\b(ba|da)?sh\b'; then echo hash; fi ;;
