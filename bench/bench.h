@@ -1,7 +1,7 @@
 /* golf-bench's workload interface. Each bench/bench_<module>.c defines its workloads and
  * registers them with GB_REGISTER; golf_bench.c runs them interleaved (golf, peer, golf, peer,
  * ...), takes medians, prints CSV + a table of golf/peer ratios, and runs the Go mirror from
- * bench/go/ as one more peer. Conventions (timing, payloads, PRNG, sizes) are BENCH.md's. */
+ * bench/go/ as one more peer. Conventions (timing, payloads, PRNG, sizes) are docs/BENCHMARKS.md's. */
 #ifndef GOLF_BENCH_H
 #define GOLF_BENCH_H
 
@@ -32,8 +32,8 @@ typedef struct gb_impl {
 #define GB_MAX_IMPLS 6
 
 typedef struct gb_workload {
-    const char *name;                 /* BENCH.md's fixed name, e.g. "chan_buf1024_mpmc" */
-    uint64_t n;                       /* default total operations (BENCH.md) */
+    const char *name;                 /* docs/BENCHMARKS.md's fixed name, e.g. "chan_buf1024_mpmc" */
+    uint64_t n;                       /* default total operations (docs/BENCHMARKS.md) */
     bool rtt;                         /* report ns per round trip (ping-pong) */
     int threads[GB_MAX_THREADS];      /* thread counts to run, 0-terminated */
     gb_impl impls[GB_MAX_IMPLS];      /* golf first, then the C peers; {0}-terminated */
@@ -50,7 +50,7 @@ void gb_register(const gb_workload *w);
  * Returns the seconds from just before the first thread starts until the last has joined. */
 double gb_run_workers(int nthreads, void (*worker)(void *arg, int id), void *arg);
 
-/* BENCH.md's PRNG: splitmix64, per worker, seeded 0x1234567 + id*0x9E3779B97F4A7C15. */
+/* docs/BENCHMARKS.md's PRNG: splitmix64, per worker, seeded 0x1234567 + id*0x9E3779B97F4A7C15. */
 static inline uint64_t
 gb_seed(int id)
 {

@@ -1,8 +1,8 @@
-/* Channel and ring workloads (BENCH.md): golf beside the mutex reference (ref/ref_chan.h) and
+/* Channel and ring workloads (docs/BENCHMARKS.md): golf beside the mutex reference (ref/ref_chan.h) and
  * ConcurrencyKit's ck_ring; for the unbuffered and ping-pong workloads also beside their floor,
  * the same hand-offs done with raw atomics (the least any channel could cost on this host).
  *
- * Queue conventions, exactly BENCH.md's: int64 payload; N = 10,000,000; producer p of P sends
+ * Queue conventions, exactly docs/BENCHMARKS.md's: int64 payload; N = 10,000,000; producer p of P sends
  * p*(N/P)+1 ... (p+1)*(N/P); each consumer receives N/P; the check is count and sum of the
  * received values = N(N+1)/2. Time is gb_run_workers' (threads start -> all joined).
  *
@@ -52,7 +52,7 @@ qctx_new(int producers, uint64_t n)
     return c;
 }
 
-/* count and sum over every consumer slot against BENCH.md's check. */
+/* count and sum over every consumer slot against docs/BENCHMARKS.md's check. */
 static void
 qctx_check(qctx *c, int consumers, gb_result *out)
 {
@@ -180,7 +180,7 @@ typedef struct {
 
 /* ck_ring's MPMC enqueue spins (without yielding) until every earlier reservation is
  * published, so when oversubscribed a preempted producer stalls the others for a scheduling
- * quantum; BENCH.md measured 0.12 Mops/s at 4P on 2 cores. A watchdog (run_mpmc) stops a ck run
+ * quantum; docs/BENCHMARKS.md measured 0.12 Mops/s at 4P on 2 cores. A watchdog (run_mpmc) stops a ck run
  * after CK_LIMIT_S and reports it failed, rather than let one peer take the benchmark hostage. */
 #define CK_LIMIT_S 20
 static atomic_int ck_stop;

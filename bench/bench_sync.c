@@ -1,4 +1,4 @@
-/* Sync workloads (BENCH.md): mutex_inc and waitgroup_adddone, golf beside the pthread reference. */
+/* Sync workloads (docs/BENCHMARKS.md): mutex_inc and waitgroup_adddone, golf beside the pthread reference. */
 #include "bench.h"
 #include "golf/sync.h"
 #include "ref_sync.h"

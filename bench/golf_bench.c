@@ -1,4 +1,4 @@
-/* golf-bench: golf beside its peers, interleaved in one invocation (BENCH.md).
+/* golf-bench: golf beside its peers, interleaved in one invocation (docs/BENCHMARKS.md).
  *
  * First it measures the host's floors (host.c) and prints them in its header. Then, for each
  * workload and thread count, it runs every implementation once per round, `runs` rounds (golf,
@@ -161,7 +161,7 @@ cmp_workload(const void *a, const void *b)
     return strcmp(x->name, y->name);
 }
 
-/* The standard order: BENCH.md's table order. Others follow alphabetically. */
+/* The standard order: docs/BENCHMARKS.md's table order. Others follow alphabetically. */
 static const char *const standard_order[] = {
     "chan_buf1024_mpmc", "chan_unbuf_mpmc", "chan_select2_buf1024", "chan_pingpong_rtt",
     "ring_mpmc1024", "map_load99", "map_load90", "map_load50", "map_loadorstore_hot",

@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// The channel workloads of bench/bench_chan.c, in Go (BENCH.md conventions): int64 payload;
+// The channel workloads of bench/bench_chan.c, in Go (docs/BENCHMARKS.md conventions): int64 payload;
 // producer p of P sends p*(N/P)+1 ... (p+1)*(N/P); each consumer receives N/P; the check is count
 // and sum = N(N+1)/2 over the values received.
 
@@ -36,7 +36,7 @@ func mpmc(capacity int, threads int, n int64) result {
 	return check(per*int64(threads), sums, counts, el)
 }
 
-// check compares the count and sum received with BENCH.md's N(N+1)/2.
+// check compares the count and sum received with docs/BENCHMARKS.md's N(N+1)/2.
 func check(total int64, sums, counts []int64, el time.Duration) result {
 	var sum, count int64
 	for i := range sums {

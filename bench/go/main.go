@@ -1,9 +1,9 @@
-// golf-bench-go: the Go mirror of golf-bench's workloads (BENCH.md). golf-bench runs it as one
+// golf-bench-go: the Go mirror of golf-bench's workloads (docs/BENCHMARKS.md). golf-bench runs it as one
 // more peer, once per run, interleaved with the C implementations:
 //
 //	golf-bench-go -w WORKLOAD -t THREADS -n OPS
 //
-// It prints one line: "ok OPS SECONDS" or "fail REASON". Timing is BENCH.md's: wall clock from
+// It prints one line: "ok OPS SECONDS" or "fail REASON". Timing is docs/BENCHMARKS.md's: wall clock from
 // just before the workers start until all have joined; setup is not timed.
 //
 //	golf-bench-go -footprint -cap CAP -n COUNT
@@ -50,7 +50,7 @@ func runWorkers(nthreads int, fn func(id int)) time.Duration {
 	return time.Since(start)
 }
 
-// BENCH.md's PRNG: splitmix64, seeded 0x1234567 + id*0x9E3779B97F4A7C15.
+// docs/BENCHMARKS.md's PRNG: splitmix64, seeded 0x1234567 + id*0x9E3779B97F4A7C15.
 type splitmix64 struct{ s uint64 }
 
 func newRand(id int) splitmix64 { return splitmix64{0x1234567 + uint64(id)*0x9E3779B97F4A7C15} }

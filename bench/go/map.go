@@ -1,6 +1,6 @@
 package main
 
-// The map workloads of BENCH.md on sync.Map, mirroring bench/bench_map.c: uint64 keys 1..100000
+// The map workloads of docs/BENCHMARKS.md on sync.Map, mirroring bench/bench_map.c: uint64 keys 1..100000
 // prefilled with value = key; per op x = next(), key = 1 + (x & 0xffffffff) % 100000; if
 // (x >> 32) % 100 < R load (must hit, low 32 bits of the value == key) else store
 // key | (i << 32). map_loadorstore_hot: 90% of keys in 1..1000, 10% in 1..200000 (half absent
