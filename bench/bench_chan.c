@@ -180,7 +180,7 @@ typedef struct {
 
 /* ck_ring's MPMC enqueue spins (without yielding) until every earlier reservation is
  * published, so when oversubscribed a preempted producer stalls the others for a scheduling
- * quantum; docs/BENCHMARKS.md measured 0.12 Mops/s at 4P on 2 cores. A watchdog (run_mpmc) stops a ck run
+ * quantum; ck measured 0.12 Mops/s at 4P on 2 cores. A watchdog (run_mpmc) stops a ck run
  * after CK_LIMIT_S and reports it failed, rather than let one peer take the benchmark hostage. */
 #define CK_LIMIT_S 20
 static atomic_int ck_stop;
