@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* golf-bench's workload interface. Each bench/bench_<module>.c defines its workloads and
  * registers them with GB_REGISTER; golf_bench.c runs them interleaved (golf, peer, golf, peer,
  * ...), takes medians, prints CSV + a table of golf/peer ratios, and runs the Go mirror from

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Channel and ring workloads (docs/BENCHMARKS.md): golf beside the mutex reference (ref/ref_chan.h) and
  * ConcurrencyKit's ck_ring; for the unbuffered and ping-pong workloads also beside their floor,
  * the same hand-offs done with raw atomics (the least any channel could cost on this host).

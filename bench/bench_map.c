@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Map workloads (docs/BENCHMARKS.md): map_load99/90/50 and map_loadorstore_hot, golf beside the ref/
  * references (one mutex: "ref"; one rwlock: "ref-rw"), ConcurrencyKit's ck_ht (SPMC: loads
  * lock-free, writes under a mutex, byte-string keys like golf's) and liburcu's cds_lfht (memb

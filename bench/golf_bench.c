@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* golf-bench: golf beside its peers, interleaved in one invocation (docs/BENCHMARKS.md).
  *
  * First it measures the host's floors (host.c) and prints them in its header. Then, for each

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The host's floors: what this machine charges for the things a channel is built of (a system
  * call, a futex wake-up, a membarrier, a cache line's trip between two CPUs, a pause), so that
  * every channel figure can be read against the host's own minimum. Hosts differ by several

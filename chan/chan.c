@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* golf_chan: Go channels (include/golf/chan.h; design in chan/README.md).
  *
  * Two flavours behind one type:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Shared inside chan/: the channel object, the per-thread waiter, waiter lists and the small
  * futex lock that guards them. See chan/README.md for the design and the ordering-tag table.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The unbuffered ("zero") flavour: Go's direct hand-off (src/runtime/chan.go send/recv with a
  * parked peer). A send pairs with a waiting receiver, a receive with a waiting sender; the
  * one who arrives second copies the value straight between the two callers' buffers and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* golf_select, golf_select_try, golf_select_timeout: Go's select over n cases.
  *
  * The work is done by golf__select_run() (chan/wait.c), the engine every blocking operation

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Blocking for channels: the per-thread waiter, the waiter lists, the list lock and the engine
  * shared by every blocking operation and every select (golf__select_run).
  *

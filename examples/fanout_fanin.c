@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Fan-out, fan-in (Go blog, "Pipelines"): several workers read from one channel (fan-out); a
  * merge forwards all their outputs to one channel and closes it once every worker is done,
  * which a sync.WaitGroup tells it (here golf_waitgroup):

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Two independent tasks run in parallel, each on its own input, each delivering its result on
  * its own channel; main collects both in whichever order they finish, with a select:
  *

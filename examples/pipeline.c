@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A pipeline, as in the Go blog's "Go Concurrency Patterns: Pipelines and cancellation":
  *
  *     func gen(nums ...int) <-chan int               // emits the numbers, then closes

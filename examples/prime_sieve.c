@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The concurrent prime sieve from the Go tour / test/chan/sieve1.go: a generator sends 2, 3, 4,
  * ...; each prime found starts a filter that drops its multiples; the filters form a chain of
  * unbuffered channels.

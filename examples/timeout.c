@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Timeouts, after "Go by Example: Timeouts":
  *
  *     c1 := make(chan string, 1)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Worker pools, after "Go by Example: Worker Pools": a fixed number of workers take jobs from a
  * buffered channel and send results to another; main sends the jobs, closes the job channel,
  * and collects exactly one result per job:

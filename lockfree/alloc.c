@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* golf's allocation functions and the failure-injection hook (alloc.h). */
 #include "lockfree/alloc.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Every allocation golf makes goes through these, so a test can make the n-th one fail
  * (allocation failure at every site: tests/regress/, tests/unit/). Free with free(). */
 #ifndef GOLF_LOCKFREE_ALLOC_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A small named backoff (in the line of crossbeam-utils' Backoff): spin with exponentially more
  * pause instructions, then yield the CPU, then tell the caller to park.
  *

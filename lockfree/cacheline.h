@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Cache-line helpers: keep independently written words on separate lines (no false sharing). */
 #ifndef GOLF_LOCKFREE_CACHELINE_H
 #define GOLF_LOCKFREE_CACHELINE_H

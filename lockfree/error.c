@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The error table's strings and the fatal-error path (Go's "fatal error" for corrupted sync state). */
 #include "golf/error.h"
 #include "lockfree/fatal.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Fatal errors: corrupted synchronisation state, reported in Go's words, then abort(). */
 #ifndef GOLF_LOCKFREE_FATAL_H
 #define GOLF_LOCKFREE_FATAL_H

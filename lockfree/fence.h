@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A full memory barrier for the store->load (Dekker) pattern: a thread that stores X then loads Y
  * and one that stores Y then loads X cannot both read the old value when each puts this between
  * its store and its load. golf uses it on both sides of every park/wake race (chan/README.md,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Futex parking. Linux only: the raw syscall, private futexes, CLOCK_MONOTONIC deadlines. */
 #include "lockfree/futex.h"
 #include "golf/error.h"

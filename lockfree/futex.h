@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Futex parking on a 32-bit word (private futexes: the word never leaves the process).
  *
  * The contract that prevents lost wake-ups (see lockfree/README.md):

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Per-CPU helpers. */
 #include "lockfree/percpu.h"
 

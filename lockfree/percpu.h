@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Per-CPU helpers: which CPU this thread runs on, cheaply, how many slots to allocate, and the
  * Linux restartable-sequence (rseq) plumbing that per-CPU data without atomics needs.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The RCU glue: lazy per-thread registration with liburcu's memb flavour, golf's deferred-work
  * worker over liburcu's grace periods, and the fork() handlers. The only file in golf that
  * includes liburcu. The design, the invariants (1..7) and the tags [U1]..[U4] are in

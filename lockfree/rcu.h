@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* RCU glue: golf's only door to liburcu (the urcu-memb flavour). Nothing else includes liburcu.
  *
  * Readers: liburcu-memb's read sections. Threads are registered lazily, on their first read

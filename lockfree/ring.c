@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* golf_ring: the bounded lock-free MPMC ring of fixed-size elements (include/golf/ring.h).
  *
  * The algorithm lives in lockfree/ring_internal.h (shared with the buffered channel); this file

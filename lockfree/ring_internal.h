@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The stamped bounded MPMC ring shared by golf_ring (lockfree/ring.c) and the buffered channel
  * (chan/chan_buf.c). In the line of Dmitry Vyukov's bounded MPMC queue and crossbeam-channel's
  * "array" flavour; written from the algorithm's description, see lockfree/README.md.

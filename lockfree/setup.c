@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* golf__setup_run: a pthread_once that can fail and be retried (setup.h). */
 #include "lockfree/setup.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A module's process-wide setup that glibc can refuse out of memory: a thread-exit key and
  * fork handlers, made at load time and retried on use until they exist (lockfree/README.md,
  * "setup.h"). */

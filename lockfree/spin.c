@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The pause-cost measurement behind golf__spin_pauses (lockfree/spin.h). */
 #include "lockfree/spin.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Spin budgets in time, not in pause counts.
  *
  * A `pause` costs 10 ns on one CPU and 140 ns on the next (Intel raised it ~14x in Skylake;

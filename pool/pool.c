@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* golf_pool: Go's sync.Pool for C, in three layers (Bonwick's magazines; tcmalloc's front end).
  *
  *   front end  one slot per CPU, driven by rseq critical sections (pool_rseq.h): a get or put

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* pool internals shared by pool.c, pool_thread.c and pool_rseq.h. Never installed.
  *
  * Invariants (see README.md for the argument):

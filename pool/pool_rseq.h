@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The four rseq critical sections on a per-CPU slot (x86-64 only). See README.md, "Why a
  * migration cannot corrupt a slot".
  *

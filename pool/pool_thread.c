@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The per-thread fallback front end: one cache per (thread, pool) pair.
  *
  * Used where the per-CPU rseq front end is not: other architectures, no rseq from glibc (or

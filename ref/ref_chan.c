@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ref/ref_chan.c: Go channels with one pthread mutex per channel (see ref_chan.h).
  *
  * Invariants (every one under the channel's mutex `mu`):

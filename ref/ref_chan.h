@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ref/ref_chan.h: the mutex + condition-variable reference for golf/chan.h and golf/ring.h.
  *
  * Same API and semantics as golf's (include/golf/chan.h: Go's), under the prefix ref_. It exists

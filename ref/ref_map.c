@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The lock-based reference of golf_map: a chained hash table behind one rwlock or mutex. */
 #include "ref_map.h"
 

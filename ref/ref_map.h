@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The lock-based reference of golf_map (syncmap.h): the same API under the prefix ref_map_, a
  * plain chained hash table behind one lock. Two flavours, chosen at creation:
  *   ref_map_new()        one pthread rwlock (loads and range share it), Go's RWMutexMap;

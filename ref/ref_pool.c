@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The mutex reference of golf_pool (see ref_pool.h). Unbounded: it never frees on put. */
 #include "ref_pool.h"
 

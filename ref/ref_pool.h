@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The mutex reference of golf_pool: one pthread mutex around a LIFO free list with Go's two
  * generations (primary and victim). The baseline golf-bench compares against and the model the
  * tests cross-check: same API and semantics as golf/pool.h under the prefix ref_pool_. */

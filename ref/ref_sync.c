@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The pthread reference of golf's sync primitives. */
 #include "ref_sync.h"
 

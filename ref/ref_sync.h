@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The pthread reference of golf's sync primitives: the baseline golf-bench compares against and
  * the model the tests cross-check. Plain pthread objects; each needs its *_INIT initializer. */
 #ifndef GOLF_REF_SYNC_H

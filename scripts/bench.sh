@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The main job, from a fresh Debian machine: installs what is missing (as root), builds golf and
 # golf-bench (with the Go mirror when a Go toolchain is there), and runs golf-bench's standard
 # comparison. Extra arguments go to golf-bench (e.g. `scripts/bench.sh map_load99:2 --runs 5`).

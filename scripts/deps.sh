@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # shellcheck shell=bash
 # Sourced by scripts/test.sh and scripts/bench.sh: installs what is missing, by Debian package.
 

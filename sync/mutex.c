@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* golf_mutex: Go's sync.Mutex (src/sync/mutex.go) on a futex on its own state word.
  *
  * Invariants:

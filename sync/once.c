@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* golf_once: Go's sync.Once (src/sync/once.go). A fast path of one acquire load; the slow path
  * serialises callers on a mutex so that every caller returns only after fn has returned.
  *

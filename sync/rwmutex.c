@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* golf_rwmutex: Go's sync.RWMutex (src/sync/rwmutex.go), with its reader count packed into one
  * futex word so that an unlock's last access to the lock is the store that releases it.
  *

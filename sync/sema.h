@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A counting semaphore on one futex word: what Go's runtime_Semacquire/Semrelease are to its sync
  * package. Zero value: count 0.
  *

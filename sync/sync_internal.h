@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Shared inside sync/: the atomic views of the public structs' private words. */
 #ifndef GOLF_SYNC_INTERNAL_H
 #define GOLF_SYNC_INTERNAL_H

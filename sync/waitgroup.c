@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* golf_waitgroup: Go's sync.WaitGroup (src/sync/waitgroup.go, 1.19) on a futex on its counter.
  *
  * Bit layout of state_ (uint64): counter (signed, high 32 bits) << 32 | waiters (low 32 bits).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* golf_map: Go's sync.Map on a bucket table under RCU (see syncmap/README.md).
  *
  * Why it is safe, in short:

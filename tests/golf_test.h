@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Helpers shared by golf's Criterion tests. */
 #ifndef GOLF_TEST_H
 #define GOLF_TEST_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 module golfbench
 
 go 1.19

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // golf-bench-go: the Go mirror of golf-bench's workloads (docs/BENCHMARKS.md). golf-bench runs it as one
 // more peer, once per run, interleaved with the C implementations:
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 package main
 
 // The map workloads of docs/BENCHMARKS.md on sync.Map, mirroring bench/bench_map.c: uint64 keys 1..100000

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* golf/chan.h: Go channels and select (design: chan/README.md).
  *
  * A channel carries values of one fixed size, elem_size bytes, copied in by a send and out by a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* golf/error.h: the error model.
  *
  * Every golf function that returns int returns GOLF_OK (0) or one of the negative codes below.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* golf/golf.h: the umbrella header. Go-style lock-free concurrency for C11. */
 #ifndef GOLF_GOLF_H
 #define GOLF_GOLF_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* golf/pool.h: Go's sync.Pool (see pool/README.md).
  *
  * A pool caches objects for reuse, to relieve the allocator: get returns a cached object, or

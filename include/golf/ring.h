@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* golf/ring.h: a bounded lock-free MPMC queue of fixed-size elements (design:
  * lockfree/README.md, "ring.h").
  *

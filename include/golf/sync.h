@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* golf/sync.h: Go's Mutex, RWMutex, Once and WaitGroup.
  *
  * Zero value ready (Go's rule): a zeroed struct is an unlocked mutex, an unlocked RWMutex, an

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* golf/syncmap.h: Go's sync.Map for C (design: syncmap/README.md).
  *
  * Keys are byte strings (key, klen) copied into the map: any length, 0 included, binary safe;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Port (in intent) of Go's test/chan/doubleselect.go: a sender selects over four unbuffered
  * channels; four muxes forward to one channel; the receiver checks that no value arrives twice
  * (two cases of one select both running) and, here also, that none is lost. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Port (in intent) of Go's test/chan/fifo.go: values through a buffered channel come out in
  * order, and a chain of threads handing a token down unbuffered channels receives the values of
  * one unbuffered channel in the order sent. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Port (in intent) of Go's test/chan/nonblock.go: non-blocking send and receive (Go's select
  * with default = golf's try forms) on unbuffered and 1-buffered channels, against a partner
  * thread that arrives later; for elements of the sizes of Go's int32, int64, bool, string. */

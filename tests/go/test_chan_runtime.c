@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Ports (in intent) of Go's src/runtime/chan_test.go: TestChan (capacities 0..N),
  * TestNonblockRecvRace, TestNonblockSelectRace(2), TestSelfSelect, TestSelectFairness,
  * TestPseudoRandomSend, TestMultiConsumer, TestSelectDuplicateChannel, TestSelectStress. Goroutines

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Port (in intent) of Go's test/chan/select3.go: which channel operations and selects block,
  * which do not, and which "panic" (golf: return GOLF_ECLOSED). testBlock(always, f) = f is still
  * running after a while; testBlock(never, f) = f returns. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Port (in intent) of Go's test/chan/sieve1.go: the concurrent prime sieve, one thread per
  * filter, unbuffered channels between them. Go's program exits with its goroutines blocked; here
  * the main thread closes the generator's channel afterwards and the close cascades down the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Uses every part of the installed golf through the umbrella header. */
 #include <golf/golf.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* golf_oom's driver: for each scenario of a module, forks one child per k from a parent that
  * has never called golf, and sweeps k until a run's countdown is never reached (oom.h). */
 #include "oom.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The replacement malloc family of golf_oom: glibc's allocator behind a countdown. Defining
  * these in the executable interposes them for the whole process, glibc's and ld.so's internal
  * allocations included (glibc supports replacing malloc this way; the functions below are the

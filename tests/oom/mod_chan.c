@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Channels under a failing malloc, from a cold process: new, send, receive, close and free of
  * buffered and unbuffered channels, and a process's first selects over 64 cases (oom.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* golf_map under a failing malloc, from a cold process: the first new and store, stores that
  * grow the table, clear, retire, free, and the RCU registration behind them (oom.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* golf_pool under a failing malloc, from a cold process: new, the first get, puts past the
  * per-CPU slot (magazines), trims, free; both front ends (oom.h).
  *

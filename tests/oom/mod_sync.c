@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sync under a failing malloc, from a cold process: golf_waitgroup_go, whose thread (stack,
  * TLS, argument block) may not be had (oom.h). GOLF_ENOMEM must leave the counter unchanged:
  * the wait returns once the threads that did start are done, and exactly those ran. */

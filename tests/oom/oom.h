@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Cold-process out-of-memory sweeps (tests/oom/): the harness, the replacement malloc family's
  * countdown, and the scenarios of each module.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Bug: receivers blocked on a closed channel whose head slot a descheduled producer is still
  * filling burnt a CPU (register, fence, see "closed", abort, retry, forever) instead of
  * sleeping. A blocked thread must use no CPU (chan/README.md, "Progress").

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Bug: use-after-free when the last user frees a channel right after its operation returned
  * (Go's done-channel idiom). golf's last touch of a channel must come before any operation it
  * completes can return elsewhere (chan/README.md I7):

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Bug: a buffered wake-up spent on a slot still being filled (or emptied) was lost.
  *
  * Two one-shot receivers park on an empty channel. Producer A reserves slot 0 and stalls inside

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Allocation failure at every allocation site of the channel module, from a cold process:
  * golf_chan_new (buffered and unbuffered), golf_ring_new, and a select over more than 16 cases
  * (its registration nodes come from the heap). Each gives its documented out-of-memory answer

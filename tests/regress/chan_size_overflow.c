@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Bug: golf_chan_new / golf_ring_new with a huge elem_size (2^61 - 16, capacity 8) passed the
  * slot-size check, then the header and the rounding wrapped: a 640-byte allocation that
  * initialization overran. Every size that cannot be allocated must give NULL + errno

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Timed single operations on an unbuffered channel racing the peers that complete them.
  *
  * A timed send or receive is claimed by a CAS on its waiter word and times out by a CAS on the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Bug: an operation waited for a thread stalled inside golf when the slot it needed was held
  * one lap back (a consumer still copying out of the slot at head, or a producer still copying
  * into the slot at tail, after the ring went all the way round): the ring code took the stamp

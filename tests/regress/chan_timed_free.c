@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A timed single operation on an unbuffered channel whose peer frees the channel at once.
  *
  * include/golf/chan.h: when a send returns, its receiver is done with the channel, so the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Allocation failure at every allocation site of the map: for n = 0, 1, 2, ... the first n
  * allocations succeed and every later one fails, while one fixed sequence of public calls runs
  * (new, the first store, short and long keys, several resizes, load_or_store, swap, deletes, range,

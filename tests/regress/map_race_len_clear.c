@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* range, len and clear racing online growth, for `seconds` (default 2).
  *
  * A grower stores GROW keys and deletes them again, round after round (the table grows after

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Regression (issue bug 5): golf_map_range during an online resize or clear missed keys that were
  * present for the whole call, visited keys deleted before the call, and gave stale values.
  *

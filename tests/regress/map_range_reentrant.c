@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A range callback that calls back into the same map. syncmap.h: "each key is visited at most once;
  * a key present for the whole call is visited"; fn may call golf_map_retire (syncmap.h says so),
  * and nothing in syncmap.h forbids the other operations (Go's Range allows them), so fn may load,

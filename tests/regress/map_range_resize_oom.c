@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Regression (issue bug 6): use-after-free in golf_map_range after a resize stopped on allocation
  * failure.
  *

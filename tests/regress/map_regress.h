@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Helpers for the syncmap regression programs: keys, an exact single-threaded model to compare
  * golf_map_range against, and a resize stopped half-way.
  *

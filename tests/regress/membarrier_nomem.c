@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Regression: the kernel cannot allocate for membarrier's all-CPU commands.
  *
  * membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) and (..._RSEQ) allocate a CPU mask in the kernel

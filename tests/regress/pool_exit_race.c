@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Regression: thread exits racing golf_pool_free, and a new pool at a freed pool's address.
  *
  * Threads fill their caches of a pool whose depot is full, then exit at the moment the main

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Regression: fork() while other threads are busy in the pool.
  *
  * Parent threads loop get/put (and one trims) on a busy pool; an idle pool has caches of threads

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Bug (found by review): a free_object that forks while a thread-exit destructor frees a pool's
  * excess. The child reset the pool's `exiting` count to 0, then its copy of the exiting thread
  * decremented it (wrapping to UINT_MAX), so golf_pool_free in the child waited forever. Here the

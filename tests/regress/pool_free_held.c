@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Regression (issue bug 9): golf_pool_free must free only objects the pool holds.
  *
  * Thread A gets 200 objects and puts them all back; thread B then gets 200 and exits still

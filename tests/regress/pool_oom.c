@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Regression: allocation failure at every allocation site of the pool.
  *
  * For n = 0, 1, 2, ...: golf's next n allocations succeed and every later one fails

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Regression: pool callbacks that re-enter golf.
  *
  * new_object takes a buffer from another pool (inner) and locks a golf mutex; free_object puts

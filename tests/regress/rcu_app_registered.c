@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Regression (issue bug 7, second half): application threads registered with liburcu-memb.
  *
  * An application that uses liburcu-memb itself registers its threads. Before the fix golf

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Regression (issue bug 4): fork() of a multi-threaded parent that has caused deferred frees.
  *
  * Before the fix the child hung: golf_map_free waited in liburcu's rcu_barrier for a call_rcu

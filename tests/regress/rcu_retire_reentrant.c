@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Regression (issue bug 7, first half): a retired function that calls map operations.
  *
  * syncmap.h allows map calls and golf_map_retire inside callbacks. Before the fix, retired

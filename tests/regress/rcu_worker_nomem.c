@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Regression (related to issue bug 7): the deferred-work thread cannot be created.
  *
  * Before the fix liburcu created its call_rcu thread lazily, inside the first deferred free (a

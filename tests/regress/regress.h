@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Helpers for the regression programs (tests/regress/): a thread stalled on purpose inside golf,
  * a watchdog, and a result line. Plain C, no Criterion, so the TSan build runs them too. */
 #ifndef GOLF_REGRESS_H

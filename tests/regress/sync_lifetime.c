@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Regression (issue 8a): the last user of a heap object frees it right after its last golf
  * operation on the lock inside it returns; golf must be done with that memory by then.
  *

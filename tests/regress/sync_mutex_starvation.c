@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Regression (audit fair2): starvation mode must hand the mutex to the waiter that starves.
  *
  * Go's Mutex (and golf/sync.h): once a waiter has waited over 1 ms the mutex switches to starvation

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* stress_chan_close_race [threads] [capacity] [seconds]
  *
  * Close racing with senders and receivers (hazards H1, H3, H4 of chan/README.md), in rounds until

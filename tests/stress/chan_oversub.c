@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* stress_chan_oversub [threads] [capacity] [seconds]
  *
  * Oversubscription (hazard H10 of chan/README.md): 16 threads (8 producers, 8 consumers) on however

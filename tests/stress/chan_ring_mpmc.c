@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* stress_chan_ring_mpmc [threads] [capacity] [seconds]
  *
  * golf_ring MPMC with try ops: half the threads push unique values (retrying with a yield on

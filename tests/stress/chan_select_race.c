@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* stress_chan_select_race [threads] [capacity] [seconds]
  *
  * Select racing with close and timeouts (hazards H2, H4, H7 of chan/README.md), in rounds: two

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Shared by the chan_* stress programs: argument parsing, value encoding, and the bitmaps that
  * prove nothing was lost or duplicated. Plain C + pthreads: these run under ThreadSanitizer. */
 #ifndef GOLF_STRESS_CHAN_STRESS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Stress for the TSan build: golf_map with every operation at once.
  *
  *   stress_map_ops [threads=4] [keys=2048] [seconds=1]

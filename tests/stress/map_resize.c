@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Stress for the TSan build: golf_map's online resize and clear under readers.
  *
  *   stress_map_resize [threads=4] [keys=20000] [seconds=2]

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Stress for the TSan build (and every build): golf_pool under oversubscription.
  *
  *   stress_pool_getput [threads=8] [capacity=16] [seconds=2]

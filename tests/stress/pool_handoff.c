@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Stress for the TSan build (and every build): objects flowing between CPUs through golf_pool.
  *
  *   stress_pool_handoff [pairs=2] [capacity=256] [seconds=2]

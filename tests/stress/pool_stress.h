@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Shared by the pool stress programs: the tracked object, its constructor and destructor, and
  * the end-of-run accounting (after two trims every object ever created was freed exactly once,
  * and no violation was seen). */

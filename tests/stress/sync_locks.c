@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Stress for the TSan build: golf's Mutex, RWMutex, Once and WaitGroup under oversubscription.
  *
  *   stress_sync_locks [threads=16] [unused] [seconds=2]

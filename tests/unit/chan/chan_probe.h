@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A background channel operation the test can watch: has it completed, with what result?
  * Used to check "blocks" / "does not block" / "is woken" rules of include/golf/chan.h. */
 #ifndef GOLF_TESTS_CHAN_PROBE_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Helpers shared by the channel tests (tests/unit/chan, tests/go, tests/stress/chan_*):
  * clocks, threads, "does this call block?" probes, and a chi-square bound. */
 #ifndef GOLF_TESTS_CHAN_UTIL_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* golf/chan.h single-channel rules, one test per rule of include/golf/chan.h (select is in
  * test_select.c). Names say the rule. */
 #include <criterion/criterion.h>

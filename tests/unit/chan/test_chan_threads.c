@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Multi-threaded invariants: nothing lost, nothing duplicated, per-producer FIFO, capacity
  * respected, close and timeouts racing with transfers (hazards H1-H4, chan/README.md). Values are
  * (producer << 32 | seq) so every value is unique and says where it came from. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* golf against the mutex reference (ref/ref_chan.h): the same long random single-threaded
  * sequence of operations on both, every result compared (return codes, values, len, cap).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* golf/ring.h, rule by rule (its header comments), plus a multi-threaded conservation check. */
 #include <criterion/criterion.h>
 #include <errno.h>

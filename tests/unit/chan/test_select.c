@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* golf_select / golf_select_try / golf_select_timeout, rule by rule (include/golf/chan.h). */
 #include <criterion/criterion.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The error model and the lockfree/ substrate: futex parking, backoff, RCU glue, per-CPU ids. */
 #include <criterion/criterion.h>
 #include <pthread.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Shared by the pool tests: counted objects with an owner word, and the per-CPU/per-thread
  * mode switch (GOLF_POOL_PERCPU=0 before golf_pool_new selects the per-thread fallback). */
 #ifndef GOLF_TEST_POOL_H

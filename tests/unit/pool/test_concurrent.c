@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* golf_pool under concurrency: every object accounted for (created == freed + held), none held
  * by two threads at once (an owner word set by atomic exchange), payload written by the last
  * holder visible to the next (put synchronizes before get), trims racing with get/put, threads

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* golf_pool under LeakSanitizer (the ASan build): after pools are freed, including pools whose
  * objects sat in per-CPU slots, in per-thread caches of live threads, and in caches of threads
  * that exited, nothing golf or the objects allocated is left unreachable. Criterion's workers

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* golf_pool against ref_pool: random get/put/trim sequences run in lockstep on both, one thread
  * pinned to one CPU (so the per-CPU pool behaves as one cache, like the reference). Both serve
  * primary before victim and both free exactly the victim at trim, so they must agree on: whether

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* golf_pool: the semantics of include/golf/pool.h, in both front ends (per-CPU rseq and per-thread
  * fallback), and the intent of Go's src/sync/pool_test.go (TestPool, TestPoolNew). */
 #include <criterion/criterion.h>

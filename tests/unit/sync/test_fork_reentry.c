@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* golf's locks across fork(), callbacks that re-enter golf, and golf_waitgroup_go's allocation
  * failure (include/golf/sync.h's rules; issue 8a's follow-up checks).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* golf_mutex: golf/sync.h's rules, and the intent of Go's src/sync/mutex_test.go
  * (TestMutex, TestMutexFairness, TestMutexMisuse). */
 #include <criterion/criterion.h>

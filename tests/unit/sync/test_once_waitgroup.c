@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* golf_once and golf_waitgroup: golf/sync.h's rules and the intent of Go's src/sync/once_test.go
  * (TestOnce: racing callers wait for the first to finish) and waitgroup_test.go (TestWaitGroup:
  * reuse, TestWaitGroupMisuse: negative counter). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* golf_rwmutex: include/golf/sync.h's rules and the intent of Go's src/sync/rwmutex_test.go
  * (TestParallelReaders, TestRWMutex/HammerRWMutex, TestRLocker's writer preference, misuse). */
 #include <criterion/criterion.h>

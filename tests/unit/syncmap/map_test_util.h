@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Shared helpers of the syncmap tests. */
 #ifndef GOLF_TEST_MAP_UTIL_H
 #define GOLF_TEST_MAP_UTIL_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* golf_map under concurrency: Go's TestConcurrentRange and TestMapRangeNestedCall
  * (sync/map_test.go) ported in intent, a stress run whose final state is checked against what
  * each thread logged, CAS and LoadOrStore races, and resize and clear under readers. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* golf_map against the lock-based reference, op for op: the intent of Go's
  * TestMapMatchesRWMutex / TestMapMatchesDeepCopy (sync/map_test.go), which run random call
  * sequences of every operation on sync.Map and RWMutexMap and compare each result and the final

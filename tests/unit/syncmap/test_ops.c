@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* golf_map: each operation's results in Go's sync.Map semantics (sync/map.go doc comments and
  * sync/map_test.go's TestCompareAndSwap_NonExistingKey, TestMapClear... ported in intent), key
  * shapes (empty, binary, long), bad input, and out-of-memory behaviour. */

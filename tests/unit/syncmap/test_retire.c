@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* golf_map_retire and the read section: fn runs exactly once, never while a reader that could
  * see the value is still inside its section, and golf_map_free waits for it. Blocking RCU calls
  * inside a read section are fatal, not deadlocks. */
