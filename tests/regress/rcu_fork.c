@@ -40,23 +40,11 @@ enum { N_FORKS = 6, IDLE_KEYS = 3000, CHILD_KEYS = 20000 };
  * lock the forking thread write-locks), and golf's worker is left idle (a barrier, then a
  * moment) before it. golf's fork handling with a parent busy inside golf is
  * exercised by the release build; the sanitizers check the child's memory use and races. */
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define SANITIZER_QUIESCE 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#if REGRESS_SANITIZED
 #define SANITIZER_QUIESCE 1
 #endif
-#endif
-#ifdef SANITIZER_QUIESCE
-/* Writer-preferring: glibc's default lets six busy readers starve the forking writer for tens
- * of seconds. */
-static pthread_rwlock_t fork_rw = PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP;
-#define BUSY_BEGIN() pthread_rwlock_rdlock(&fork_rw)
-#define BUSY_END() pthread_rwlock_unlock(&fork_rw)
-#else
-#define BUSY_BEGIN() ((void)0)
-#define BUSY_END() ((void)0)
-#endif
+#define BUSY_BEGIN() regress_busy_begin()
+#define BUSY_END() regress_busy_end()
 
 static atomic_int stop;
 static golf_map *busy_map;
@@ -281,7 +269,7 @@ main(void)
     for (int f = 0; f < N_FORKS; f++) {
         regress_sleep_us(50000); /* let the busy threads cause deferred frees */
 #ifdef SANITIZER_QUIESCE
-        pthread_rwlock_wrlock(&fork_rw);
+        regress_fork_quiesce();
         /* golf's worker is a parent thread too: let it finish what is queued (a barrier) and
          * go back to sleep before the fork. */
         golf_map_free(golf_map_new());
@@ -292,7 +280,7 @@ main(void)
         if (pid == 0)
             _exit(child_main());
 #ifdef SANITIZER_QUIESCE
-        pthread_rwlock_unlock(&fork_rw);
+        regress_fork_resume();
 #endif
         int status = 0;
         double end = regress_now_s() + 40;
