@@ -91,9 +91,11 @@ golf_chan_close(golf_chan *ch)
         golf__lock_acquire(&ch->lock);
         /* [R3] release: a receiver that sees the mark and an empty ring (acquire in
          * golf__ring_try_pop()) sees everything before the close. The RMW puts the mark in
-         * tail's modification order: every later send CAS fails (I4). */
+         * tail's modification order: every later send CAS fails (I4). seq_cst, not just
+         * release: every write of tail is then in the park/wake order ([S1], README), which
+         * keeps that argument to seq_cst operations only; on x86 it is the same instruction. */
         uint64_t old =
-            atomic_fetch_or_explicit(&ch->ring->tail, ch->ring->mark, memory_order_release);
+            atomic_fetch_or_explicit(&ch->ring->tail, ch->ring->mark, memory_order_seq_cst);
         if (old & ch->ring->mark) {
             golf__lock_release(&ch->lock);
             return GOLF_ECLOSED;

@@ -4,9 +4,12 @@
  * one who arrives second copies the value straight between the two callers' buffers and
  * completes the parked one's operation, which never retries.
  *
- * Pairing happens under the channel's lock (`lock`, the lists, `closed`); the copy happens
- * outside it, on a peer that is claimed (state CLAIMED) and so waits for us (C3). A select
- * peer is claimed by one CAS on its waiter state, so it is paired through one case only. */
+ * Pairing happens under the channel's lock (`lock`, the lists, `closed`). A value of up to 64
+ * bytes moves under it, through the peer's inline buffer; a larger one after the unlock, while
+ * the peer waits for DONE (C3). A select or timed peer is claimed by one CAS on its waiter
+ * state (so a select is paired through one case only); an untimed single operation is claimed
+ * by finding its node linked under the lock, with no CAS (C9). Either way DONE is stored after
+ * the unlock (C8). */
 #include "chan/chan_internal.h"
 
 #include <string.h>
