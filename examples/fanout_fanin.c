@@ -5,8 +5,10 @@
  *
  *     var wg sync.WaitGroup
  *     wg.Add(len(cs))
- *     for _, c := range cs { go func(c <-chan int) { for n := range c { out <- n }; wg.Done() }(c)
- * } go func() { wg.Wait(); close(out) }()
+ *     for _, c := range cs {
+ *         go func(c <-chan int) { for n := range c { out <- n }; wg.Done() }(c)
+ *     }
+ *     go func() { wg.Wait(); close(out) }()
  */
 #include <stdio.h>
 
