@@ -7,6 +7,7 @@
  * without sanitizers. */
 #include "oom.h"
 
+#include <malloc.h> /* memalign, pvalloc: glibc declares them here, not in <stdlib.h> */
 #include <stdatomic.h>
 #include <stdint.h>
 
