@@ -49,6 +49,6 @@ golf_want_packages() {
 # shellcheck disable=SC2034 # used by the scripts that source this file
 GOLF_BUILD_PACKAGES=(cmake make gcc pkg-config liburcu-dev libcriterion-dev libck-dev)
 # scripts/test.sh also builds the install consumers: C++ with g++ and clang++, symbol checks
-# with nm (binutils).
+# with nm (binutils); and checks the layout of the C sources with clang-format.
 # shellcheck disable=SC2034
-GOLF_TEST_PACKAGES=(g++ clang binutils)
+GOLF_TEST_PACKAGES=(g++ clang binutils clang-format)
