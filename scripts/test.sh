@@ -7,8 +7,9 @@
 #   3. TSan build: the stress and regression programs (Criterion aborts under TSan);
 #   4. install: the release build's static package, and a shared library-only build (with
 #      GOLF_RCU_LGPL_INLINE=OFF); consumers of each through CMake's find_package and pkg-config
-#      (--static for the static one), a C++17 consumer built with g++ and clang++, and checks of
-#      what libgolf.so exports and of which liburcu code each build compiles in;
+#      (--static for the static one), a C++17 consumer built with g++ and clang++, every example
+#      built against the static package, and checks of what libgolf.so exports and of which
+#      liburcu code each build compiles in;
 #   5. every source file carries its SPDX licence tag (GOLF_CHECK_SPDX=0 skips the check).
 # Every step that fails says so and shows its log's tail; the suite goes on with the next step.
 # Ends with "N passed, N failed" (ctest tests and steps) and exits non-zero on any failure.
@@ -182,6 +183,23 @@ consumer_cxx() { # consumer_cxx COMPILER: C++17 against the static package
         tests/install/consumer.cpp $flags && run_consumer "$STATIC" "$exe"
 }
 
+# Every examples/*.c, built as a user would build it against the installed static package
+# (pkg-config --static): an example that needs a header the install leaves out fails here.
+examples_installed() {
+    local flags f exe bad=0 n=0
+    flags=$(pc "$STATIC" --static --cflags --libs golf) || return 1
+    mkdir -p "$IT/examples"
+    for f in examples/*.c; do
+        exe=$IT/examples/$(basename "$f" .c)
+        # shellcheck disable=SC2086 # word splitting of pkg-config's flags is intended
+        logged "$exe.log" cc -std=c11 -Wall -Wextra -pedantic -Werror -o "$exe" "$f" $flags ||
+            bad=$((bad + 1))
+        n=$((n + 1))
+    done
+    [ "$bad" -eq 0 ] || { echo "FAILED: $bad of $n examples"; return 1; }
+    echo "$n examples built against the installed package"
+}
+
 # The shared library exports exactly the functions the public headers declare: no test hook,
 # no golf__ internal.
 check_exports() {
@@ -231,6 +249,7 @@ if step "install the static package (release build)" install_static; then
     step "consumer: static + pkg-config --static" consumer_pc static "$STATIC"
     step "consumer: C++17, g++" consumer_cxx g++
     step "consumer: C++17, clang++" consumer_cxx clang++
+    step "examples/*.c built against the installed package" examples_installed
     step "installed golf-bench finds its Go mirror" check_installed_bench
 fi
 if step "install a shared library-only build (GOLF_RCU_LGPL_INLINE=OFF)" install_shared; then
