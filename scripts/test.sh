@@ -10,7 +10,8 @@
 #      (--static for the static one), a C++17 consumer built with g++ and clang++, every example
 #      built against the static package, and checks of what libgolf.so exports and of which
 #      liburcu code each build compiles in;
-#   5. every source file carries its SPDX licence tag (GOLF_CHECK_SPDX=0 skips the check).
+#   5. every source file carries its SPDX licence tag (GOLF_CHECK_SPDX=0 skips the check); the
+#      C sources and headers are laid out as .clang-format says (clang-format --dry-run).
 # Every step that fails says so and shows its log's tail; the suite goes on with the next step.
 # Ends with "N passed, N failed" (ctest tests and steps) and exits non-zero on any failure.
 set -uo pipefail
@@ -259,9 +260,30 @@ if step "install a shared library-only build (GOLF_RCU_LGPL_INLINE=OFF)" install
 fi
 [ -d "$STATIC/lib" ] && [ -d "$SHARED/lib" ] && step "liburcu inline code: default vs OFF" check_lgpl_inline
 
+# ---- 5. the sources ----
+
+# The C and C++ sources and headers as .clang-format lays them out: `clang-format -i FILE` fixes
+# one; a block that must keep its own layout goes between `// clang-format off` and `on`.
+check_format() {
+    local files out bad
+    mapfile -t files < <(git ls-files '*.c' '*.h' '*.cpp')
+    if out=$(clang-format --dry-run --Werror "${files[@]}" 2>&1); then
+        echo "${#files[@]} files as .clang-format lays them out ($(clang-format --version))"
+        return 0
+    fi
+    echo "$out" | head -n 20
+    bad=$(echo "$out" | grep -oE '^[^ :]+:[0-9]+:[0-9]+: error' | cut -d: -f1 | sort -u)
+    echo "FAILED: $(echo "$bad" | wc -l) file(s) laid out otherwise than clang-format would" \
+        "(clang-format -i FILE):"
+    echo "$bad" | head -n 40 | sed 's/^/  /'
+    return 1
+}
+
+echo "== sources"
 if [ "${GOLF_CHECK_SPDX:-1}" = 1 ]; then
     step "SPDX licence tag in every source file" bash scripts/spdx.sh --check
 fi
+step "clang-format --dry-run --Werror: the C sources and headers" check_format
 
 echo
 echo "test suite took $(( $(date +%s) - t0 )) s"
