@@ -11,7 +11,8 @@
 #      built against the static package, and checks of what libgolf.so exports and of which
 #      liburcu code each build compiles in;
 #   5. every source file carries its SPDX licence tag (GOLF_CHECK_SPDX=0 skips the check); the
-#      C sources and headers are laid out as .clang-format says (clang-format --dry-run).
+#      C sources and headers are laid out as .clang-format says (clang-format --dry-run); a
+#      build of everything with -Werror -Wmissing-prototypes.
 # Every step that fails says so and shows its log's tail; the suite goes on with the next step.
 # Ends with "N passed, N failed" (ctest tests and steps) and exits non-zero on any failure.
 set -uo pipefail
@@ -63,15 +64,19 @@ logged() { # logged LOG command...
     return 1
 }
 
-build() { # build PRESET: configure and build; prints the warnings, and the errors on failure
-    local log=build/$1-build.log
+# Configures (cmake CONFIGURE-ARGS...) and builds DIR, logging to build/NAME-build.log; prints
+# the warnings, and the errors on failure.
+build_in() { # build_in NAME DIR CONFIGURE-ARGS...
+    local log=build/$1-build.log dir=$2 rc
+    shift 2
     mkdir -p build && : >"$log"
-    logged "$log" cmake --preset "$1" && logged "$log" cmake --build --preset "$1" -j "$JOBS"
-    local rc=$?
+    logged "$log" cmake "$@" && logged "$log" cmake --build "$dir" -j "$JOBS"
+    rc=$?
     grep -E 'warning:' "$log" | head -n 40
     [ $rc -eq 0 ] || grep -E 'error:|Error [0-9]' "$log" | head -n 40
     return $rc
 }
+build() { build_in "$1" "build/$1" --preset "$1"; } # build PRESET
 
 t0=$(date +%s)
 echo "== release build"
@@ -284,6 +289,12 @@ if [ "${GOLF_CHECK_SPDX:-1}" = 1 ]; then
     step "SPDX licence tag in every source file" bash scripts/spdx.sh --check
 fi
 step "clang-format --dry-run --Werror: the C sources and headers" check_format
+# Every warning an error, and no function with external linkage defined without a prototype in
+# scope (declare it in its header, or make it static).
+step "build with -Werror -Wmissing-prototypes (library, tests, bench, examples)" \
+    build_in werror build/werror -S . -B build/werror -DCMAKE_BUILD_TYPE=Release \
+    -DGOLF_BUILD_TESTS=ON -DGOLF_BUILD_BENCH=ON -DGOLF_BUILD_EXAMPLES=ON \
+    "-DCMAKE_C_FLAGS=-Werror -Wmissing-prototypes"
 
 echo
 echo "test suite took $(( $(date +%s) - t0 )) s"
