@@ -268,7 +268,7 @@ fi
 # ---- 5. the sources ----
 
 # The C and C++ sources and headers as .clang-format lays them out: `clang-format -i FILE` fixes
-# one; a block that must keep its own layout goes between `// clang-format off` and `on`.
+# one; a block that must keep its own layout goes between /* clang-format off */ and on.
 check_format() {
     local files out bad
     mapfile -t files < <(git ls-files '*.c' '*.h' '*.cpp')
