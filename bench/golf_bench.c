@@ -163,10 +163,12 @@ cmp_workload(const void *a, const void *b)
 }
 
 /* The standard order: docs/BENCHMARKS.md's table order. Others follow alphabetically. */
+/* clang-format off */
 static const char *const standard_order[] = {
     "chan_buf1024_mpmc", "chan_unbuf_mpmc", "chan_select2_buf1024", "chan_pingpong_rtt",
     "ring_mpmc1024", "map_load99", "map_load90", "map_load50", "map_loadorstore_hot",
     "pool_getput64", "mutex_inc", "waitgroup_adddone", NULL};
+/* clang-format on */
 
 static void
 sort_workloads(void)

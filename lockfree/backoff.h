@@ -20,7 +20,10 @@ typedef struct golf__backoff {
     unsigned step;
 } golf__backoff;
 
+/* clang-format 14 would spread the braces over four lines */
+/* clang-format off */
 #define GOLF__BACKOFF_INIT {0}
+/* clang-format on */
 
 /* Backs off in a lock-free loop that lost a race (a CAS failed): never yields. */
 static inline void

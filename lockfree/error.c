@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* The error table's strings and the fatal-error path (Go's "fatal error" for corrupted sync state). */
+/* The error table's strings and the fatal-error path (Go's "fatal error" for corrupted sync
+ * state). */
 #include "golf/error.h"
 #include "lockfree/fatal.h"
 
@@ -9,6 +10,7 @@
 GOLF_API const char *
 golf_strerror(int code)
 {
+    /* clang-format off */
     switch (code) {
     case GOLF_OK: return "success";
 #define GOLF__ERR_STR(name, value, msg) case GOLF_##name: return msg;
@@ -16,11 +18,13 @@ golf_strerror(int code)
 #undef GOLF__ERR_STR
     default: return "unknown error";
     }
+    /* clang-format on */
 }
 
 GOLF_API const char *
 golf_errname(int code)
 {
+    /* clang-format off */
     switch (code) {
     case GOLF_OK: return "OK";
 #define GOLF__ERR_NAME(name, value, msg) case GOLF_##name: return #name;
@@ -28,6 +32,7 @@ golf_errname(int code)
 #undef GOLF__ERR_NAME
     default: return "UNKNOWN";
     }
+    /* clang-format on */
 }
 
 void

@@ -2,7 +2,8 @@
 /* Futex parking on a 32-bit word (private futexes: the word never leaves the process).
  *
  * The contract that prevents lost wake-ups (see lockfree/README.md):
- *   waiter:  publish "I am waiting" -> full fence -> re-check the condition -> futex_wait(word, seen)
+ *   waiter:  publish "I am waiting" -> full fence -> re-check the condition
+ *            -> futex_wait(word, seen)
  *   waker:   change the condition -> change *word* -> futex_wake(word)
  * futex_wait sleeps only if *word still equals `expected` when the kernel looks, so a waker that
  * changed the word first is never missed. */

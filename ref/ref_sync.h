@@ -8,6 +8,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* clang-format 14 would spread the braces of each *_INIT over four lines */
+/* clang-format off */
 typedef struct ref_mutex {
     pthread_mutex_t mu;
 } ref_mutex;
@@ -30,12 +32,14 @@ typedef struct ref_waitgroup {
     int64_t counter;
 } ref_waitgroup;
 #define REF_WAITGROUP_INIT {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0}
+/* clang-format on */
 
 void ref_mutex_lock(ref_mutex *m);
 bool ref_mutex_trylock(ref_mutex *m);
 void ref_mutex_unlock(ref_mutex *m);
 
-void ref_rwmutex_init(ref_rwmutex *m); /* writer preference; REF_RWMUTEX_INIT is reader-preferring */
+/* Writer preference; REF_RWMUTEX_INIT is reader-preferring. */
+void ref_rwmutex_init(ref_rwmutex *m);
 void ref_rwmutex_rlock(ref_rwmutex *m);
 void ref_rwmutex_runlock(ref_rwmutex *m);
 void ref_rwmutex_lock(ref_rwmutex *m);

@@ -21,6 +21,7 @@ extern "C" {
 #define GOLF_API
 #endif
 
+/* clang-format off */
 /*  name       value  message */
 #define GOLF_ERRNO_MAP(X)                                                     \
     X(ECLOSED,   -1, "channel closed")                                       \
@@ -28,6 +29,7 @@ extern "C" {
     X(ETIMEDOUT, -3, "timed out")                                            \
     X(EINVAL,    -4, "invalid argument")                                     \
     X(ENOMEM,    -5, "out of memory")
+/* clang-format on */
 
 enum {
     GOLF_OK = 0,
