@@ -2,7 +2,8 @@
 /* golf-bench's workload interface. Each bench/bench_<module>.c defines its workloads and
  * registers them with GB_REGISTER; golf_bench.c runs them interleaved (golf, peer, golf, peer,
  * ...), takes medians, prints CSV + a table of golf/peer ratios, and runs the Go mirror from
- * bench/go/ as one more peer. Conventions (timing, payloads, PRNG, sizes) are docs/BENCHMARKS.md's. */
+ * bench/go/ as one more peer. Conventions (timing, payloads, PRNG, sizes) are
+ * docs/BENCHMARKS.md's. */
 #ifndef GOLF_BENCH_H
 #define GOLF_BENCH_H
 
@@ -13,10 +14,10 @@
 #include <stdint.h>
 
 typedef struct gb_result {
-    uint64_t ops;     /* operations done (round trips for *_rtt workloads) */
-    double seconds;   /* wall time from just before the workers start until all have joined */
-    bool ok;          /* the workload's own check passed (count and sum, final counter, ...) */
-    char why[160];    /* when !ok: what the check found */
+    uint64_t ops;   /* operations done (round trips for *_rtt workloads) */
+    double seconds; /* wall time from just before the workers start until all have joined */
+    bool ok;        /* the workload's own check passed (count and sum, final counter, ...) */
+    char why[160];  /* when !ok: what the check found */
 } gb_result;
 
 /* Runs one fresh instance (fresh queue/map/pool) of the workload with `threads` (the CSV's
@@ -33,17 +34,20 @@ typedef struct gb_impl {
 #define GB_MAX_IMPLS 6
 
 typedef struct gb_workload {
-    const char *name;                 /* docs/BENCHMARKS.md's fixed name, e.g. "chan_buf1024_mpmc" */
-    uint64_t n;                       /* default total operations (docs/BENCHMARKS.md) */
-    bool rtt;                         /* report ns per round trip (ping-pong) */
-    int threads[GB_MAX_THREADS];      /* thread counts to run, 0-terminated */
-    gb_impl impls[GB_MAX_IMPLS];      /* golf first, then the C peers; {0}-terminated */
-    bool go;                          /* bench/go has a mirror of this workload */
+    const char *name;            /* docs/BENCHMARKS.md's fixed name, e.g. "chan_buf1024_mpmc" */
+    uint64_t n;                  /* default total operations (docs/BENCHMARKS.md) */
+    bool rtt;                    /* report ns per round trip (ping-pong) */
+    int threads[GB_MAX_THREADS]; /* thread counts to run, 0-terminated */
+    gb_impl impls[GB_MAX_IMPLS]; /* golf first, then the C peers; {0}-terminated */
+    bool go;                     /* bench/go has a mirror of this workload */
 } gb_workload;
 
 void gb_register(const gb_workload *w);
-#define GB_REGISTER(var)                                                                      \
-    __attribute__((constructor)) static void gb_register_##var(void) { gb_register(&var); }
+#define GB_REGISTER(var)                                                                           \
+    __attribute__((constructor)) static void gb_register_##var(void)                               \
+    {                                                                                              \
+        gb_register(&var);                                                                         \
+    }
 
 /* ---- helpers for workloads ---- */
 

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* Channel and ring workloads (docs/BENCHMARKS.md): golf beside the mutex reference (ref/ref_chan.h) and
- * ConcurrencyKit's ck_ring; for the unbuffered and ping-pong workloads also beside their floor,
+/* Channel and ring workloads (docs/BENCHMARKS.md): golf beside the mutex reference (ref/ref_chan.h)
+ * and ConcurrencyKit's ck_ring; for the unbuffered and ping-pong workloads also beside their floor,
  * the same hand-offs done with raw atomics (the least any channel could cost on this host).
  *
- * Queue conventions, exactly docs/BENCHMARKS.md's: int64 payload; N = 10,000,000; producer p of P sends
- * p*(N/P)+1 ... (p+1)*(N/P); each consumer receives N/P; the check is count and sum of the
+ * Queue conventions, exactly docs/BENCHMARKS.md's: int64 payload; N = 10,000,000; producer p of P
+ * sends p*(N/P)+1 ... (p+1)*(N/P); each consumer receives N/P; the check is count and sum of the
  * received values = N(N+1)/2. Time is gb_run_workers' (threads start -> all joined).
  *
  * Ring-style peers (golf_ring, ck_ring, ref_ring) have only try operations: on full/empty every

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Map workloads (docs/BENCHMARKS.md): map_load99/90/50 and map_loadorstore_hot, golf beside the ref/
- * references (one mutex: "ref"; one rwlock: "ref-rw"), ConcurrencyKit's ck_ht (SPMC: loads
+/* Map workloads (docs/BENCHMARKS.md): map_load99/90/50 and map_loadorstore_hot, golf beside the
+ * ref/ references (one mutex: "ref"; one rwlock: "ref-rw"), ConcurrencyKit's ck_ht (SPMC: loads
  * lock-free, writes under a mutex, byte-string keys like golf's) and liburcu's cds_lfht (memb
  * flavour, values updated in place with an atomic store, inserts with add_unique).
  *
@@ -363,8 +363,8 @@ typedef struct map_ctx {
     _Atomic uint64_t bad;
 } map_ctx;
 
-/* docs/BENCHMARKS.md: x = next(); key = 1 + (x & 0xffffffff) % 100000; if (x >> 32) % 100 < R load (must
- * hit, low 32 bits of the value == key) else store key | (i << 32). */
+/* docs/BENCHMARKS.md: x = next(); key = 1 + (x & 0xffffffff) % 100000; if (x >> 32) % 100 < R load
+ * (must hit, low 32 bits of the value == key) else store key | (i << 32). */
 static inline __attribute__((always_inline)) void
 mix_loop(map_ctx *c, int id, const map_ops *ops)
 {

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* Pool workload (docs/BENCHMARKS.md): pool_getput64, golf beside malloc/free and the mutex reference.
- * 20,000,000 get+put pairs split over T; each pair: get, write one byte, put; 64-byte objects.
- * One op is one pair. A fresh pool per run; its objects come from new_object = malloc(64). */
+/* Pool workload (docs/BENCHMARKS.md): pool_getput64, golf beside malloc/free and the mutex
+ * reference. 20,000,000 get+put pairs split over T; each pair: get, write one byte, put; 64-byte
+ * objects. One op is one pair. A fresh pool per run; its objects come from new_object =
+ * malloc(64). */
 #include "bench.h"
 #include "golf/pool.h"
 #include "ref_pool.h"

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Sync workloads (docs/BENCHMARKS.md): mutex_inc and waitgroup_adddone, golf beside the pthread reference. */
+/* Sync workloads (docs/BENCHMARKS.md): mutex_inc and waitgroup_adddone, golf beside the pthread
+ * reference. */
 #include "bench.h"
 #include "golf/sync.h"
 #include "ref_sync.h"

@@ -234,8 +234,9 @@ go_path(void)
     for (const char *dir = getenv("PATH"); dir && *dir;) {
         const char *end = strchr(dir, ':');
         int n = end ? (int)(end - dir) : (int)strlen(dir);
-        if (n > 0 && snprintf(found, sizeof found, "%.*s/%s", n, dir, GOLF_BENCH_GO_NAME) <
-                         (int)sizeof found &&
+        if (n > 0 &&
+            snprintf(found, sizeof found, "%.*s/%s", n, dir, GOLF_BENCH_GO_NAME) <
+                (int)sizeof found &&
             access(found, X_OK) == 0)
             return found;
         dir = end ? end + 1 : NULL;
@@ -512,9 +513,10 @@ print_table(FILE *f)
             fprintf(f, " %10s", to_floor);
         fprintf(f, "%s\n", r->rtt ? "  (ns/op = ns per round trip)" : "");
     }
-    fprintf(f, "\ngolf/impl > 1: golf is faster. Medians of %d interleaved rounds; spread = "
-               "(max-min)/median.\n* fewer operations per run than the workload's, to fit the "
-               "%.0f s budget (--budget).\n",
+    fprintf(f,
+            "\ngolf/impl > 1: golf is faster. Medians of %d interleaved rounds; spread = "
+            "(max-min)/median.\n* fewer operations per run than the workload's, to fit the "
+            "%.0f s budget (--budget).\n",
             opt.runs, opt.budget);
     if (floors)
         fprintf(f, "vs floor: ns/op as a multiple of the floor row's, the same hand-offs done with "
@@ -575,14 +577,15 @@ write_plot(const char *path)
     if (fd < 0)
         return;
     FILE *s = fdopen(fd, "w");
-    fprintf(s,
-            "set terminal pngcairo size 1600,700 noenhanced\nset output '%s'\n"
-            "set title 'golf-bench: Mops/s (median), higher is better (ping-pong: round trips/s)'\n"
-            "set datafile missing '-'\nset style data histograms\nset style histogram clustered gap 1\n"
-            "set style fill solid 0.8 border -1\nset logscale y\nset yrange [0.01:*]\n"
-            "set xtics rotate by -45 font ',8'\nset key outside right top\nset grid ytics\n"
-            "plot for [c=2:%d] '%s' using c:xtic(1) title columnheader(c)\n",
-            path, ncols + 1, data_path);
+    fprintf(
+        s,
+        "set terminal pngcairo size 1600,700 noenhanced\nset output '%s'\n"
+        "set title 'golf-bench: Mops/s (median), higher is better (ping-pong: round trips/s)'\n"
+        "set datafile missing '-'\nset style data histograms\nset style histogram clustered gap 1\n"
+        "set style fill solid 0.8 border -1\nset logscale y\nset yrange [0.01:*]\n"
+        "set xtics rotate by -45 font ',8'\nset key outside right top\nset grid ytics\n"
+        "plot for [c=2:%d] '%s' using c:xtic(1) title columnheader(c)\n",
+        path, ncols + 1, data_path);
     fclose(s);
     char cmd[256];
     snprintf(cmd, sizeof cmd, "gnuplot '%s' 2>&1", script);
@@ -1085,8 +1088,9 @@ main(int argc, char **argv)
     }
 
     if (!opt.no_go && !go_available())
-        fprintf(stderr, "golf-bench: Go peer skipped: %s not found (install golang-go and "
-                        "rebuild, or pass --go PATH)\n",
+        fprintf(stderr,
+                "golf-bench: Go peer skipped: %s not found (install golang-go and "
+                "rebuild, or pass --go PATH)\n",
                 go_path());
 
     int total = 0;
@@ -1123,8 +1127,10 @@ main(int argc, char **argv)
         fprintf(stderr, "golf-bench: %d peer measurement(s) failed or gave up (see the table)\n",
                 peer_failures);
     if (failures) {
-        fprintf(stderr, "golf-bench: %d measurement(s) of golf, the reference or the floor "
-                        "FAILED their checks\n", failures);
+        fprintf(stderr,
+                "golf-bench: %d measurement(s) of golf, the reference or the floor "
+                "FAILED their checks\n",
+                failures);
         return 1;
     }
     return 0;

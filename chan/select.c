@@ -3,8 +3,8 @@
  *
  * The work is done by golf__select_run() (chan/wait.c), the engine every blocking operation
  * uses; this file checks the cases and finds room for the per-case waiter nodes and the
- * random order. Semantics (include/golf/chan.h): among the ready cases one is chosen uniformly at random
- * (a fresh Fisher-Yates shuffle per pass); NULL-channel cases are never ready; a closed
+ * random order. Semantics (include/golf/chan.h): among the ready cases one is chosen uniformly at
+ * random (a fresh Fisher-Yates shuffle per pass); NULL-channel cases are never ready; a closed
  * channel makes its send and receive cases ready with status GOLF_ECLOSED; exactly one case
  * takes effect; a thread never pairs its own send with its own receive; a timeout never
  * discards a case a peer already chose (the abort CAS loses and the case is honoured). */

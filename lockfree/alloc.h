@@ -6,7 +6,6 @@
 
 #include <stddef.h>
 
-
 /* malloc / calloc; NULL (errno ENOMEM) when the test hook says fail. */
 void *golf__malloc(size_t size);
 void *golf__calloc(size_t n, size_t size);

@@ -54,6 +54,7 @@ golf__futex_wait(_Atomic uint32_t *word, uint32_t expected, uint64_t timeout_ns)
 int
 golf__futex_wake(_Atomic uint32_t *word, int n)
 {
-    long rc = syscall(SYS_futex, (uint32_t *)word, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, n, NULL, NULL, 0);
+    long rc =
+        syscall(SYS_futex, (uint32_t *)word, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, n, NULL, NULL, 0);
     return rc < 0 ? 0 : (int)rc;
 }

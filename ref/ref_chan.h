@@ -23,10 +23,10 @@
 #ifndef GOLF_REF_CHAN_H
 #define GOLF_REF_CHAN_H
 
-#include "golf/chan.h"
-#include "golf/error.h"
 #include <stddef.h>
 #include <stdint.h>
+#include "golf/chan.h"
+#include "golf/error.h"
 
 #ifdef __cplusplus
 extern "C" {

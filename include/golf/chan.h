@@ -57,9 +57,9 @@
 #ifndef GOLF_CHAN_H
 #define GOLF_CHAN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdbool.h>
 #include "golf/error.h"
 
 #ifdef __cplusplus
@@ -79,50 +79,50 @@ GOLF_API golf_chan *golf_chan_new(size_t elem_size, size_t cap);
  * called for them, so drain a channel whose values own memory first. No thread may be blocked
  * on ch or still inside a call on it (see "Lifetime" above): blocked threads are not woken, and
  * using ch after this is undefined behaviour. Never blocks. */
-GOLF_API void   golf_chan_free(golf_chan *ch);
+GOLF_API void golf_chan_free(golf_chan *ch);
 
 /* Go's `ch <- v`: sends a copy of the elem_size bytes at elem (read only during the call).
  * Blocks until the value is in the buffer (buffered) or a receiver has taken it (unbuffered).
  * GOLF_OK: sent. GOLF_ECLOSED: the channel was closed before the value could go in, now or
  * while this call was blocked; the value was not sent. GOLF_EINVAL: elem is NULL and
  * elem_size > 0. ch NULL: blocks forever. */
-GOLF_API int    golf_chan_send(golf_chan *ch, const void *elem);
+GOLF_API int golf_chan_send(golf_chan *ch, const void *elem);
 
 /* Go's `v, ok := <-ch`: takes the oldest buffered value, or a blocked sender's value
  * (unbuffered), and copies its elem_size bytes to out (out NULL: the value is dropped). Blocks
  * until a value is there or the channel is closed and empty. GOLF_OK: *out holds the value.
  * GOLF_ECLOSED: closed and empty (ok == false in Go); *out is zeroed when out is not NULL.
  * ch NULL: blocks forever. */
-GOLF_API int    golf_chan_recv(golf_chan *ch, void *out);
+GOLF_API int golf_chan_recv(golf_chan *ch, void *out);
 
 /* Go's select with a send case and a default: sends only if that needs no wait. GOLF_OK: sent.
  * GOLF_EAGAIN: the buffer is full; unbuffered: no receiver is blocked waiting; ch NULL; or
  * (rarely, under contention) the slot it needs is held by a thread that was descheduled in the
  * middle of its own operation (docs/DEVIATIONS.md). GOLF_ECLOSED: closed. GOLF_EINVAL: elem is
  * NULL and elem_size > 0. Never blocks. */
-GOLF_API int    golf_chan_try_send(golf_chan *ch, const void *elem);
+GOLF_API int golf_chan_try_send(golf_chan *ch, const void *elem);
 
 /* Go's select with a receive case and a default: receives only if that needs no wait. GOLF_OK:
  * *out holds the value (out NULL: dropped). GOLF_EAGAIN: nothing buffered; unbuffered: no
  * sender is blocked waiting; ch NULL; or (rarely) the oldest value is still being copied in by
  * a descheduled sender. GOLF_ECLOSED: closed and empty, *out zeroed. Never blocks. */
-GOLF_API int    golf_chan_try_recv(golf_chan *ch, void *out);
+GOLF_API int golf_chan_try_recv(golf_chan *ch, void *out);
 
 /* golf_chan_send that gives up after timeout_ns nanoseconds: GOLF_ETIMEDOUT, and the value was
  * not sent. timeout_ns 0: golf_chan_try_send, with GOLF_ETIMEDOUT for GOLF_EAGAIN; UINT64_MAX:
  * no timeout. ch NULL: returns GOLF_ETIMEDOUT after the timeout. Otherwise as golf_chan_send. */
-GOLF_API int    golf_chan_send_timeout(golf_chan *ch, const void *elem, uint64_t timeout_ns);
+GOLF_API int golf_chan_send_timeout(golf_chan *ch, const void *elem, uint64_t timeout_ns);
 
 /* golf_chan_recv that gives up after timeout_ns nanoseconds: GOLF_ETIMEDOUT, nothing was taken
  * and *out is untouched. timeout_ns 0: golf_chan_try_recv, with GOLF_ETIMEDOUT for GOLF_EAGAIN;
  * UINT64_MAX: no timeout. ch NULL: returns GOLF_ETIMEDOUT after the timeout. */
-GOLF_API int    golf_chan_recv_timeout(golf_chan *ch, void *out, uint64_t timeout_ns);
+GOLF_API int golf_chan_recv_timeout(golf_chan *ch, void *out, uint64_t timeout_ns);
 
 /* Go's close(ch): no value can be sent any more. Wakes every blocked thread (see "Close"
  * above) and returns without waiting for them. GOLF_OK. GOLF_ECLOSED: already closed (Go
  * panics). GOLF_EINVAL: ch is NULL (Go panics). Never blocks, except for the moment another
  * thread holds the channel's internal lock. */
-GOLF_API int    golf_chan_close(golf_chan *ch);
+GOLF_API int golf_chan_close(golf_chan *ch);
 
 /* Go's len(ch): the number of values buffered, a snapshot that may be stale at once (it also
  * counts values whose senders are still copying them in). 0 for an unbuffered or NULL channel. */
@@ -134,10 +134,10 @@ GOLF_API size_t golf_chan_cap(const golf_chan *ch);
 /* A select case: op on ch, with elem the value to send or where a received value goes. */
 enum { GOLF_SEND = 1, GOLF_RECV = 2 };
 typedef struct golf_case {
-    golf_chan *ch;     /* NULL: this case is never ready */
-    int        op;     /* GOLF_SEND or GOLF_RECV */
-    void      *elem;   /* send: the value; recv: where it goes (may be NULL to discard) */
-    int        status; /* set on the chosen case: GOLF_OK, or GOLF_ECLOSED */
+    golf_chan *ch; /* NULL: this case is never ready */
+    int op;        /* GOLF_SEND or GOLF_RECV */
+    void *elem;    /* send: the value; recv: where it goes (may be NULL to discard) */
+    int status;    /* set on the chosen case: GOLF_OK, or GOLF_ECLOSED */
 } golf_case;
 
 /* Go's select without a default: waits until one of the n cases can proceed, performs that one

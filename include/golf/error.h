@@ -6,9 +6,9 @@
 #ifndef GOLF_ERROR_H
 #define GOLF_ERROR_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdbool.h>
 
 #ifdef __cplusplus
 extern "C" {

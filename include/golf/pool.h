@@ -36,9 +36,9 @@
 #ifndef GOLF_POOL_H
 #define GOLF_POOL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdbool.h>
 #include "golf/error.h"
 
 #ifdef __cplusplus
@@ -46,33 +46,33 @@ extern "C" {
 #endif
 
 typedef struct golf_pool_options {
-    void  *(*new_object)(void *ctx);            /* NULL: get returns NULL when the pool is empty */
-    void   (*free_object)(void *obj, void *ctx);/* NULL: free() */
-    void   *ctx;
+    void *(*new_object)(void *ctx);            /* NULL: get returns NULL when the pool is empty */
+    void (*free_object)(void *obj, void *ctx); /* NULL: free() */
+    void *ctx;
 } golf_pool_options;
 typedef struct golf_pool golf_pool;
 
 /* A new, empty pool; opts may be NULL (no new_object, free()). NULL + errno ENOMEM on failure.
  * GOLF_POOL_PERCPU=0 in the environment selects the per-thread front end (testing). */
-GOLF_API golf_pool *golf_pool_new(const golf_pool_options *opts);   /* opts may be NULL */
+GOLF_API golf_pool *golf_pool_new(const golf_pool_options *opts); /* opts may be NULL */
 
 /* Frees every cached object with free_object, then the pool. NULL: nothing. No other thread
  * may use the pool during or after the call. */
-GOLF_API void  golf_pool_free(golf_pool *p);     /* frees every cached object with free_object */
+GOLF_API void golf_pool_free(golf_pool *p); /* frees every cached object with free_object */
 
 /* A cached object (this CPU's first, then the depot's, then the victim generation's), else
  * new_object(ctx), else NULL. */
-GOLF_API void *golf_pool_get(golf_pool *p);      /* a cached object, else new_object(ctx) */
+GOLF_API void *golf_pool_get(golf_pool *p); /* a cached object, else new_object(ctx) */
 
 /* Caches obj for a later get. NULL is ignored. Over the pool's cap, obj is freed at once. */
-GOLF_API void  golf_pool_put(golf_pool *p, void *obj);  /* NULL is ignored */
+GOLF_API void golf_pool_put(golf_pool *p, void *obj); /* NULL is ignored */
 
 /* Go's GC cycle with its victim cache: frees the objects that were already cached at the
  * previous trim and not taken since, and keeps everything else cached as the victim generation,
  * which get still serves. Two trims with no put between leave the pool empty. Costs one
  * membarrier round over the CPUs running this process's threads: call it occasionally (on a
  * timer, on memory pressure), not per operation. NULL: nothing. */
-GOLF_API void  golf_pool_trim(golf_pool *p);     /* Go's GC cycle, see below */
+GOLF_API void golf_pool_trim(golf_pool *p); /* Go's GC cycle, see below */
 
 #ifdef __cplusplus
 }

@@ -34,9 +34,9 @@
 #ifndef GOLF_RING_H
 #define GOLF_RING_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdbool.h>
 #include "golf/error.h"
 
 #ifdef __cplusplus
@@ -53,25 +53,25 @@ GOLF_API golf_ring *golf_ring_new(size_t elem_size, size_t capacity);
 
 /* Frees r (NULL: nothing) and the elements still in it. No other thread may be inside a call on
  * r. Never blocks. */
-GOLF_API void       golf_ring_free(golf_ring *r);
+GOLF_API void golf_ring_free(golf_ring *r);
 
 /* Copies elem_size bytes from elem into the ring, at the tail. GOLF_OK: pushed. GOLF_EAGAIN:
  * full (or, rarely, the slot at the tail is still being emptied by a descheduled consumer);
  * nothing was pushed. GOLF_EINVAL: r or elem is NULL. Never blocks. */
-GOLF_API int        golf_ring_try_push(golf_ring *r, const void *elem);
+GOLF_API int golf_ring_try_push(golf_ring *r, const void *elem);
 
 /* Takes the element at the head and copies its elem_size bytes to out (out NULL: the element is
  * dropped). GOLF_OK: popped. GOLF_EAGAIN: empty (or, rarely, the element at the head is still
  * being copied in by a descheduled producer); *out is untouched. GOLF_EINVAL: r is NULL. Never
  * blocks. */
-GOLF_API int        golf_ring_try_pop(golf_ring *r, void *out);
+GOLF_API int golf_ring_try_pop(golf_ring *r, void *out);
 
 /* The number of elements in the ring: exact when no push or pop is running, otherwise a snapshot
  * that may be stale at once. 0 for NULL. */
-GOLF_API size_t     golf_ring_len(const golf_ring *r);
+GOLF_API size_t golf_ring_len(const golf_ring *r);
 
 /* The capacity given to golf_ring_new; 0 for NULL. */
-GOLF_API size_t     golf_ring_cap(const golf_ring *r);
+GOLF_API size_t golf_ring_cap(const golf_ring *r);
 
 #ifdef __cplusplus
 }

@@ -27,9 +27,9 @@
 #ifndef GOLF_SYNC_H
 #define GOLF_SYNC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdbool.h>
 #include "golf/error.h"
 
 #ifdef __cplusplus
@@ -37,27 +37,27 @@ extern "C" {
 #endif
 
 typedef struct golf_mutex {
-    int32_t state_;   /* locked | woken | starving | signal | prewait | heir | waiters << 6;
-                         the waiters' futex */
-    uint32_t sema_;   /* where arriving threads wait while a wake-up is outstanding */
+    int32_t state_; /* locked | woken | starving | signal | prewait | heir | waiters << 6;
+                       the waiters' futex */
+    uint32_t sema_; /* where arriving threads wait while a wake-up is outstanding */
 } golf_mutex;
 
 typedef struct golf_rwmutex {
-    golf_mutex w_;           /* held by writers (Go's rw.w) */
-    uint32_t writer_sem_;    /* a writer waits here for departing readers */
-    uint32_t reader_sem_;    /* unused (kept for the layout) */
-    int32_t reader_count_;   /* readers | writer bits | epoch; readers park on it */
-    int32_t reader_wait_;    /* departing readers the writer still waits for */
+    golf_mutex w_;         /* held by writers (Go's rw.w) */
+    uint32_t writer_sem_;  /* a writer waits here for departing readers */
+    uint32_t reader_sem_;  /* unused (kept for the layout) */
+    int32_t reader_count_; /* readers | writer bits | epoch; readers park on it */
+    int32_t reader_wait_;  /* departing readers the writer still waits for */
 } golf_rwmutex;
 
 typedef struct golf_once {
-    uint32_t done_;          /* 1 once fn has returned */
+    uint32_t done_; /* 1 once fn has returned */
     golf_mutex m_;
 } golf_once;
 
 typedef struct golf_waitgroup {
-    uint64_t state_;         /* counter << 32 | waiters; waiters wait on the counter half */
-    uint32_t sema_;          /* unused (kept for the layout) */
+    uint64_t state_; /* counter << 32 | waiters; waiters wait on the counter half */
+    uint32_t sema_;  /* unused (kept for the layout) */
 } golf_waitgroup;
 
 /* Locks m; blocks (spin briefly, then park on a futex) until it is available. After a waiter has

@@ -31,14 +31,15 @@ main(void)
 
     golf_ring *r = golf_ring_new(sizeof(int), 4);
     int x = 7, y = 0;
-    if (r == NULL || golf_ring_try_push(r, &x) != GOLF_OK || golf_ring_try_pop(r, &y) != GOLF_OK || y != 7)
+    if (r == NULL || golf_ring_try_push(r, &x) != GOLF_OK || golf_ring_try_pop(r, &y) != GOLF_OK ||
+        y != 7)
         return 1;
     golf_ring_free(r);
 
     golf_map *mp = golf_map_new();
     void *val = NULL;
-    if (mp == NULL || golf_map_store(mp, "k", 1, &got) != GOLF_OK || !golf_map_load(mp, "k", 1, &val) ||
-        val != &got)
+    if (mp == NULL || golf_map_store(mp, "k", 1, &got) != GOLF_OK ||
+        !golf_map_load(mp, "k", 1, &val) || val != &got)
         return 1;
     golf_map_free(mp);
 

@@ -33,12 +33,12 @@ main()
 
     golf_map *m = golf_map_new();
     void *val = nullptr;
-    if (m == nullptr || golf_map_store(m, "k", 1, &got) != GOLF_OK || !golf_map_load(m, "k", 1, &val) ||
-        val != &got)
+    if (m == nullptr || golf_map_store(m, "k", 1, &got) != GOLF_OK ||
+        !golf_map_load(m, "k", 1, &val) || val != &got)
         return 1;
     golf_map_free(m);
 
-    std::printf("consumer (C++%ld): golf %s works (%s)\n", __cplusplus / 100 % 100, GOLF_VERSION_STRING,
-                golf_errname(GOLF_ETIMEDOUT));
+    std::printf("consumer (C++%ld): golf %s works (%s)\n", __cplusplus / 100 % 100,
+                GOLF_VERSION_STRING, golf_errname(GOLF_ETIMEDOUT));
     return 0;
 }

@@ -126,11 +126,10 @@ main(int argc, char **argv)
     int iters = argc > 1 ? atoi(argv[1]) : 400;
     int only = argc > 2 ? atoi(argv[2]) : -1; /* run one scenario */
     regress_watchdog(500);
-    static const char *names[] = {"close->polling ECLOSED->free", "close->blocked ECLOSED->free",
-                                  "unbuffered: send returns->free",
-                                  "unbuffered: recv returns->free",
-                                  "select(2 cases, one chan) peer frees",
-                                  "close->3 parked receivers, last frees"};
+    static const char *names[] = {
+        "close->polling ECLOSED->free",         "close->blocked ECLOSED->free",
+        "unbuffered: send returns->free",       "unbuffered: recv returns->free",
+        "select(2 cases, one chan) peer frees", "close->3 parked receivers, last frees"};
     for (int mode = 0; mode < 6; mode++) {
         if (only >= 0 && mode != only)
             continue;

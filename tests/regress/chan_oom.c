@@ -23,7 +23,8 @@ main(void)
     errno = 0;
     REGRESS_CHECK(golf_chan_new(8, 16) == NULL && errno == ENOMEM, "buffered new: errno %d", errno);
     errno = 0;
-    REGRESS_CHECK(golf_chan_new(8, 0) == NULL && errno == ENOMEM, "unbuffered new: errno %d", errno);
+    REGRESS_CHECK(golf_chan_new(8, 0) == NULL && errno == ENOMEM, "unbuffered new: errno %d",
+                  errno);
     errno = 0;
     REGRESS_CHECK(golf_ring_new(8, 16) == NULL && errno == ENOMEM, "ring new: errno %d", errno);
     golf__alloc_set_fail(-1);

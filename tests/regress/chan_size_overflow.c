@@ -31,8 +31,8 @@ main(void)
 {
     const size_t elems[] = {
         (size_t)1 << 61,        ((size_t)1 << 61) - 16, ((size_t)1 << 60) + 1, (size_t)1 << 62,
-        ((size_t)1 << 63) - 64, SIZE_MAX - 64,          SIZE_MAX - 7,           SIZE_MAX,
-        SIZE_MAX / 2,           SIZE_MAX / 4,           SIZE_MAX / 8 - 40,      (size_t)1 << 58,
+        ((size_t)1 << 63) - 64, SIZE_MAX - 64,          SIZE_MAX - 7,          SIZE_MAX,
+        SIZE_MAX / 2,           SIZE_MAX / 4,           SIZE_MAX / 8 - 40,     (size_t)1 << 58,
     };
     const size_t caps[] = {0, 1, 2, 3, 8, 64, (size_t)1 << 20, (size_t)1 << 40, SIZE_MAX};
     int n = 0;
@@ -49,15 +49,15 @@ main(void)
                 golf_chan_free(ch);
                 REGRESS_FAIL("golf_chan_new(%zu, %zu) succeeded", elems[i], caps[j]);
             }
-            REGRESS_CHECK(errno == EINVAL || errno == ENOMEM,
-                          "golf_chan_new(%zu, %zu): errno %d", elems[i], caps[j], errno);
+            REGRESS_CHECK(errno == EINVAL || errno == ENOMEM, "golf_chan_new(%zu, %zu): errno %d",
+                          elems[i], caps[j], errno);
             if (caps[j] == 0)
                 continue;
             errno = 0;
             golf_ring *r = golf_ring_new(elems[i], caps[j]);
             REGRESS_CHECK(r == NULL, "golf_ring_new(%zu, %zu) succeeded", elems[i], caps[j]);
-            REGRESS_CHECK(errno == EINVAL || errno == ENOMEM,
-                          "golf_ring_new(%zu, %zu): errno %d", elems[i], caps[j], errno);
+            REGRESS_CHECK(errno == EINVAL || errno == ENOMEM, "golf_ring_new(%zu, %zu): errno %d",
+                          elems[i], caps[j], errno);
             n++;
         }
     }

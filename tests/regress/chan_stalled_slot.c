@@ -103,12 +103,16 @@ tested(void *a)
     return NULL;
 }
 
-static const char *names[] = {"try_recv", "try_send", "recv_timeout(10 ms)",
-                              "send_timeout(10 ms)", "select_try with a ready case",
-                              "recv on closed+drained", "golf_ring_try_pop",
+static const char *names[] = {"try_recv",
+                              "try_send",
+                              "recv_timeout(10 ms)",
+                              "send_timeout(10 ms)",
+                              "select_try with a ready case",
+                              "recv on closed+drained",
+                              "golf_ring_try_pop",
                               "golf_ring_try_push"};
-static const int want[] = {GOLF_EAGAIN, GOLF_EAGAIN, GOLF_ETIMEDOUT, GOLF_ETIMEDOUT, 1,
-                           GOLF_ECLOSED, GOLF_EAGAIN,   GOLF_EAGAIN};
+static const int want[] = {GOLF_EAGAIN, GOLF_EAGAIN,  GOLF_ETIMEDOUT, GOLF_ETIMEDOUT,
+                           1,           GOLF_ECLOSED, GOLF_EAGAIN,    GOLF_EAGAIN};
 
 int
 main(void)

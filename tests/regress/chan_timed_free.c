@@ -36,8 +36,8 @@ receiver(void *arg)
         int r = golf_chan_recv_timeout(ch, &v, 3000 + (uint64_t)(i % 7) * 300);
         REGRESS_CHECK(r == GOLF_OK || r == GOLF_ETIMEDOUT, "recv returned %d", r);
         if (r == GOLF_OK) {
-            REGRESS_CHECK(v == (uint64_t)i, "received %llu in iteration %d",
-                          (unsigned long long)v, i);
+            REGRESS_CHECK(v == (uint64_t)i, "received %llu in iteration %d", (unsigned long long)v,
+                          i);
             received++;
         }
         pthread_barrier_wait(&bar);

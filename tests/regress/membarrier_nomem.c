@@ -5,11 +5,11 @@
  * and fail with ENOMEM when they cannot. golf issues the _RSEQ one on a pool trim (the fence
  * that aborts every rseq section); before the fix its failure was fatal ("golf: membarrier(...)
  * failed"). Channels used to issue the other on their park path; they issue none now, and the
- * channel part of this test checks that a filter failing both changes nothing for them. A seccomp filter plays the
- * kernel out of memory: those two commands, in their all-CPU form (flags 0), return ENOMEM;
- * every other command works. golf must fall back to commands that allocate nothing and go on.
- * (liburcu's grace period issues the same command and aborts on its failure: no map here;
- * docs/DEVIATIONS.md.) x86-64 only (the filter checks the syscall ABI). */
+ * channel part of this test checks that a filter failing both changes nothing for them. A seccomp
+ * filter plays the kernel out of memory: those two commands, in their all-CPU form (flags 0),
+ * return ENOMEM; every other command works. golf must fall back to commands that allocate nothing
+ * and go on. (liburcu's grace period issues the same command and aborts on its failure: no map
+ * here; docs/DEVIATIONS.md.) x86-64 only (the filter checks the syscall ABI). */
 #include <errno.h>
 #include <linux/filter.h>
 #include <linux/membarrier.h>

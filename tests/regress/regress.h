@@ -190,7 +190,8 @@ static void
 regress_alarm_handler(int sig)
 {
     (void)sig;
-    static const char msg[] = "FAIL: watchdog: the program hung (a stranded waiter or a deadlock)\n";
+    static const char msg[] =
+        "FAIL: watchdog: the program hung (a stranded waiter or a deadlock)\n";
     (void)!write(2, msg, sizeof msg - 1);
     _exit(1);
 }

@@ -120,7 +120,8 @@ main(int argc, char **argv)
             }
         golf_waitgroup_wait(&c.wg);
         if (c.sum != 8 || atomic_load(&once_runs) != 1) {
-            fprintf(stderr, "round %d: sum %ld once_runs %d\n", round, c.sum, atomic_load(&once_runs));
+            fprintf(stderr, "round %d: sum %ld once_runs %d\n", round, c.sum,
+                    atomic_load(&once_runs));
             return 1;
         }
     }

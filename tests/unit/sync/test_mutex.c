@@ -53,12 +53,13 @@ Test(mutex, unlock_of_unlocked_is_fatal, .timeout = 10)
     cr_assert(golf_test_dies_with(unlock_unlocked, NULL, "sync: unlock of unlocked mutex", got,
                                   sizeof got),
               "got: %s", got);
-    cr_assert(golf_test_dies_with(unlock_twice, NULL, "sync: unlock of unlocked mutex", got,
-                                  sizeof got),
-              "got: %s", got);
+    cr_assert(
+        golf_test_dies_with(unlock_twice, NULL, "sync: unlock of unlocked mutex", got, sizeof got),
+        "got: %s", got);
 }
 
-/* Another thread may unlock (Go: "A locked Mutex is not associated with a particular goroutine"). */
+/* Another thread may unlock (Go: "A locked Mutex is not associated with a particular
+ * goroutine"). */
 static void *
 unlock_from_other(void *arg)
 {

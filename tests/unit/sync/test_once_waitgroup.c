@@ -137,9 +137,9 @@ negative_add(void *arg)
 Test(waitgroup, negative_counter_is_fatal, .timeout = 20)
 {
     char got[256];
-    cr_assert(golf_test_dies_with(negative, NULL, "sync: negative WaitGroup counter", got,
-                                  sizeof got),
-              "got: %s", got);
+    cr_assert(
+        golf_test_dies_with(negative, NULL, "sync: negative WaitGroup counter", got, sizeof got),
+        "got: %s", got);
     cr_assert(golf_test_dies_with(negative_add, NULL, "sync: negative WaitGroup counter", got,
                                   sizeof got),
               "got: %s", got);
