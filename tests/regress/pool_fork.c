@@ -37,7 +37,6 @@ static atomic_long created[3], freed[3], errors;
  * its runtime is not fork-safe with busy threads. There the pool called busy is idle at the
  * fork too; the release build forks it busy. */
 
-
 static void *
 mk(void *ctx)
 {
