@@ -8,6 +8,7 @@
  * a floor row, each implementation's time as a multiple of the floor's. Last, the footprint of a
  * channel. Output: the table on stdout, and optionally CSV, JSON and a plot. */
 #include "bench.h"
+#include "stats.h"
 
 #include <errno.h>
 #include <math.h>
@@ -456,7 +457,8 @@ measure(const gb_workload *w, int threads, int index, int total)
         if (ok[i]) {
             memcpy(rw->reps, samples[i], (size_t)opt.runs * sizeof(double));
             qsort(samples[i], (size_t)opt.runs, sizeof(double), cmp_double);
-            rw->ops_per_sec = samples[i][opt.runs / 2];
+            /* An even number of rounds: the mean of the two middle ones. */
+            rw->ops_per_sec = gb_median(samples[i], opt.runs);
             rw->spread = (samples[i][opt.runs - 1] - samples[i][0]) / rw->ops_per_sec;
         } else {
             snprintf(rw->why, sizeof rw->why, "%.150s", why[i]);
@@ -656,8 +658,8 @@ measure_footprint(void)
                 continue;
             memcpy(v, f->cap[c].reps, sizeof v);
             qsort(v, FP_REPS, sizeof v[0], cmp_double);
-            f->cap[c].bytes = v[FP_REPS / 2];
-            f->cap[c].spread = v[FP_REPS / 2] > 0 ? (v[FP_REPS - 1] - v[0]) / v[FP_REPS / 2] : 0;
+            f->cap[c].bytes = gb_median(v, FP_REPS);
+            f->cap[c].spread = f->cap[c].bytes > 0 ? (v[FP_REPS - 1] - v[0]) / f->cap[c].bytes : 0;
         }
     }
 }

@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: MIT */
+/* golf-bench's statistics (bench/stats.c) on known data: medians of odd and even counts, the
+ * bootstrap interval of a ratio of medians, the verdict on a target.
+ * Usage: test_bench [GOLF_BENCH]; exit 0 when every check passes. */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "stats.h"
+
+static int checks, failed;
+
+static void
+check(int ok, const char *fmt, ...)
+{
+    checks++;
+    if (ok)
+        return;
+    failed++;
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("FAILED: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+static int
+near(double x, double want)
+{
+    return fabs(x - want) <= 1e-9 * (fabs(want) > 1 ? fabs(want) : 1);
+}
+
+static void
+test_median(void)
+{
+    const double one[] = {5}, two[] = {2, 1}, three[] = {3, 1, 2}, four[] = {4, 1, 3, 2},
+                 six[] = {10, 60, 20, 50, 30, 40};
+    check(near(gb_median(one, 1), 5), "median of {5}: %g", gb_median(one, 1));
+    check(near(gb_median(two, 2), 1.5), "median of {2,1}: %g", gb_median(two, 2));
+    check(near(gb_median(three, 3), 2), "median of {3,1,2}: %g", gb_median(three, 3));
+    check(near(gb_median(four, 4), 2.5), "median of {4,1,3,2}: %g", gb_median(four, 4));
+    check(near(gb_median(six, 6), 35), "median of six: %g", gb_median(six, 6));
+    check(four[0] == 4 && four[3] == 2, "gb_median changed its input");
+}
+
+static void
+test_quantile(void)
+{
+    const double v[] = {1, 2, 3, 4, 5};
+    check(near(gb_quantile(v, 5, 0), 1), "q0");
+    check(near(gb_quantile(v, 5, 1), 5), "q1");
+    check(near(gb_quantile(v, 5, 0.5), 3), "q0.5");
+    check(near(gb_quantile(v, 5, 0.125), 1.5), "q0.125: %g", gb_quantile(v, 5, 0.125));
+}
+
+static void
+test_shuffle(void)
+{
+    /* A permutation, the same one for the same seed, and every position reached. */
+    int seen[5][5] = {{0}};
+    for (uint64_t seed = 1; seed <= 500; seed++) {
+        int a[5] = {0, 1, 2, 3, 4}, b[5] = {0, 1, 2, 3, 4}, count[5] = {0};
+        uint64_t s1 = seed, s2 = seed;
+        gb_shuffle(a, 5, &s1);
+        gb_shuffle(b, 5, &s2);
+        check(memcmp(a, b, sizeof a) == 0, "shuffle not repeatable for seed %llu",
+              (unsigned long long)seed);
+        for (int i = 0; i < 5; i++) {
+            count[a[i]]++;
+            seen[i][a[i]]++;
+        }
+        for (int i = 0; i < 5; i++)
+            check(count[i] == 1, "shuffle lost or doubled %d", i);
+    }
+    for (int i = 0; i < 5; i++)
+        for (int k = 0; k < 5; k++)
+            check(seen[i][k] > 50, "shuffle: %d never (or rarely: %d) at position %d", k,
+                  seen[i][k], i);
+}
+
+static void
+test_ratio_ci(void)
+{
+    gb_interval ci;
+    /* No spread: the interval is the point. */
+    const double ten[] = {10, 10, 10, 10, 10}, five[] = {5, 5, 5, 5, 5};
+    check(gb_ratio_ci(ten, 5, five, 5, 2000, 0.95, 1, &ci), "ci of constants");
+    check(near(ci.lo, 2) && near(ci.hi, 2), "ci of 10/5: [%g, %g]", ci.lo, ci.hi);
+
+    /* a = {1..5}, b = {1}: the resampled median of a is 1 with probability 0.058 (at least 3 of
+     * 5 draws are the 1) and 5 likewise, so the 2.5 % and 97.5 % quantiles are 1 and 5. */
+    const double ramp[] = {1, 2, 3, 4, 5}, unit[] = {1};
+    check(gb_ratio_ci(ramp, 5, unit, 1, 2000, 0.95, 7, &ci), "ci of ramp");
+    check(near(ci.lo, 1) && near(ci.hi, 5), "ci of {1..5}/{1}: [%g, %g], want [1, 5]", ci.lo,
+          ci.hi);
+    /* ... and {1}/{1..5} is its reciprocal. */
+    check(gb_ratio_ci(unit, 1, ramp, 5, 2000, 0.95, 7, &ci), "ci of 1/ramp");
+    check(near(ci.lo, 0.2) && near(ci.hi, 1), "ci of {1}/{1..5}: [%g, %g], want [0.2, 1]", ci.lo,
+          ci.hi);
+
+    /* Two rounds each: a resampled median is the low value with probability 1/4, the mean
+     * with 1/2, the high value with 1/4; so the ratio is 100/60 with probability 1/16 (over
+     * 2.5 %), and 120/50 likewise: the interval is [100/60, 120/50]. */
+    const double g[] = {100, 120}, p[] = {50, 60};
+    check(gb_ratio_ci(g, 2, p, 2, 2000, 0.95, 3, &ci), "ci of two rounds");
+    check(near(ci.lo, 100.0 / 60) && near(ci.hi, 120.0 / 50),
+          "ci of {100,120}/{50,60}: [%g, %g], want [1.667, 2.4]", ci.lo, ci.hi);
+
+    /* Tight data: a narrow interval around the ratio of medians (2.0). */
+    const double tg[] = {200, 202, 198, 201, 199}, tp[] = {100, 101, 99, 100.5, 99.5};
+    check(gb_ratio_ci(tg, 5, tp, 5, 2000, 0.95, 5, &ci), "ci of tight data");
+    check(ci.lo <= 2 && ci.hi >= 2 && ci.lo > 1.95 && ci.hi < 2.05, "ci of tight data: [%g, %g]",
+          ci.lo, ci.hi);
+
+    /* The same data and seed give the same interval. */
+    gb_interval again;
+    gb_ratio_ci(tg, 5, tp, 5, 2000, 0.95, 5, &again);
+    check(again.lo == ci.lo && again.hi == ci.hi, "ci not repeatable");
+
+    /* Nothing to resample, or a value that is no rate. */
+    const double bad[] = {1, 0};
+    check(!gb_ratio_ci(ten, 0, five, 5, 2000, 0.95, 1, &ci), "ci of nothing");
+    check(!gb_ratio_ci(bad, 2, five, 5, 2000, 0.95, 1, &ci), "ci with a 0");
+}
+
+static void
+test_verdict(void)
+{
+    check(gb_verdict_of((gb_interval){1.6, 2.0}, 1.5) == GB_MET, "met");
+    check(gb_verdict_of((gb_interval){1.5, 2.0}, 1.5) == GB_MET, "met at the bound");
+    check(gb_verdict_of((gb_interval){1.3, 1.4}, 1.5) == GB_MISSED, "missed");
+    check(gb_verdict_of((gb_interval){1.4, 1.6}, 1.5) == GB_WITHIN_NOISE, "within noise");
+    check(gb_verdict_of((gb_interval){NAN, NAN}, 1.5) == GB_VERDICT_NONE, "no interval");
+    check(strcmp(gb_verdict_name(GB_WITHIN_NOISE), "within noise") == 0, "verdict name");
+}
+
+int
+main(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    test_median();
+    test_quantile();
+    test_shuffle();
+    test_ratio_ci();
+    test_verdict();
+    printf("test_bench: %d checks, %d failed\n", checks, failed);
+    return failed ? 1 : 0;
+}
