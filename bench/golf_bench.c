@@ -10,13 +10,16 @@
 #include "bench.h"
 #include "stats.h"
 
+#include <ctype.h>
 #include <errno.h>
+#include <getopt.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
@@ -109,9 +112,10 @@ static struct {
     bool no_go;
     bool quiet;
     bool host_only;         /* --host: the host's floors, no workload */
+    bool list;              /* --list: the workloads, nothing run */
     const char *only_impls; /* comma list or NULL */
     double budget;          /* seconds one run of one implementation may take; 0: no limit */
-} opt = {3, 1.0, NULL, NULL, NULL, NULL, false, false, false, NULL, 10.0};
+} opt = {.runs = 3, .scale = 1.0, .budget = 10.0};
 
 /* One (workload, threads) selection from the command line. */
 typedef struct selection {
@@ -144,7 +148,12 @@ usage(FILE *f)
             "  --go PATH       the Go mirror binary (default: golf-bench-go next to golf-bench,\n"
             "                  else on PATH)\n"
             "  --no-go         skip the Go peer\n"
-            "  --quiet         no progress on stderr\n");
+            "  --quiet         no progress on stderr\n"
+            "  --version       print golf-bench's version and exit\n"
+            "  --help          print this and exit\n"
+            "  An option's value may follow it (--runs 5) or be joined to it (--runs=5).\n"
+            "  Every value is checked before anything runs: a bad one, an unknown workload or\n"
+            "  implementation, or an output that cannot be written exits with status 2.\n");
 }
 
 static const gb_workload *
@@ -991,82 +1000,279 @@ list_workloads(void)
     }
 }
 
+/* ---- the command line: every value checked before anything runs (exit 2) ---- */
+
+static void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+static void
+usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("golf-bench: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputs("\n(golf-bench --help lists the options, --list the workloads)\n", stderr);
+    exit(2);
+}
+
+/* A whole number in [lo, hi], nothing else in s (no sign or space in front, nothing after). */
+static long
+parse_long(const char *what, const char *s, long lo, long hi)
+{
+    char *end;
+    errno = 0;
+    long v = isdigit((unsigned char)s[0]) ? strtol(s, &end, 10) : 0;
+    if (!isdigit((unsigned char)s[0]) || *end || errno || v < lo || v > hi)
+        usage_error("%s: '%s' is not a whole number from %ld to %ld", what, s, lo, hi);
+    return v;
+}
+
+/* A finite number in [lo, hi] (above lo when lo_open), nothing else in s. */
+static double
+parse_double(const char *what, const char *s, double lo, bool lo_open, double hi)
+{
+    char *end;
+    errno = 0;
+    double v = s[0] && !isspace((unsigned char)s[0]) ? strtod(s, &end) : NAN;
+    if (isnan(v) || *end || errno || !isfinite(v) || v < lo || (lo_open && v == lo) || v > hi)
+        usage_error("%s: '%s' is not a number %s %g and <= %g", what, s, lo_open ? ">" : ">=", lo,
+                    hi);
+    return v;
+}
+
+/* An implementation name some workload has ("go" for the Go mirror). */
+static bool
+impl_known(const char *name, size_t len)
+{
+    if (len == 2 && strncmp(name, "go", 2) == 0)
+        return true;
+    for (int i = 0; i < nworkloads; i++)
+        for (int k = 0; k < GB_MAX_IMPLS && workloads[i]->impls[k].name; k++)
+            if (strlen(workloads[i]->impls[k].name) == len &&
+                strncmp(workloads[i]->impls[k].name, name, len) == 0)
+                return true;
+    return false;
+}
+
+/* --impl A,B: every name known, none empty. */
+static void
+check_impls(const char *list)
+{
+    for (const char *p = list;;) {
+        const char *e = strchr(p, ',');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        if (len == 0)
+            usage_error("--impl: '%s' has an empty name", list);
+        if (!impl_known(p, len))
+            usage_error("--impl: unknown implementation '%.*s' (golf-bench --list shows "
+                        "each workload's)",
+                        (int)len, p);
+        if (e == NULL)
+            return;
+        p = e + 1;
+    }
+}
+
+/* WORKLOAD or WORKLOAD:T1,T2,...: a known workload, thread counts 1..1024. */
+static void
+parse_selection(const char *a, selection *sel)
+{
+    const char *colon = strchr(a, ':');
+    size_t len = colon ? (size_t)(colon - a) : strlen(a);
+    sel->w = find_workload(a, len);
+    if (sel->w == NULL)
+        usage_error("unknown workload '%.*s'", (int)len, a);
+    if (colon == NULL)
+        return;
+    int k = 0;
+    for (const char *p = colon + 1;;) {
+        char *end;
+        long t = isdigit((unsigned char)*p) ? strtol(p, &end, 10) : 0;
+        if (t < 1 || t > 1024 || (*end != ',' && *end != 0))
+            usage_error("'%s': thread counts are numbers from 1 to 1024, separated by commas", a);
+        if (k == GB_MAX_THREADS - 1)
+            usage_error("'%s': at most %d thread counts", a, GB_MAX_THREADS - 1);
+        sel->threads[k++] = (int)t;
+        if (*end == 0)
+            return;
+        p = end + 1;
+    }
+}
+
+/* An output file named on the command line: path is a file that can be written, or a new
+ * file in a folder ("." when it names none) that can take one; "-" (stdout) where dash_ok.
+ * Checked before anything runs, so that a long run never ends in "cannot write". */
+static void
+check_output(const char *what, const char *path, bool dash_ok)
+{
+    if (path[0] == 0 || (!dash_ok && strcmp(path, "-") == 0))
+        usage_error("%s needs a file name", what);
+    if (dash_ok && strcmp(path, "-") == 0)
+        return;
+    for (const char *p = path; *p; p++)
+        if (iscntrl((unsigned char)*p))
+            usage_error("%s: the file name has a control character", what);
+    struct stat st;
+    if (stat(path, &st) == 0) {
+        if (S_ISDIR(st.st_mode))
+            usage_error("%s: %s is a folder", what, path);
+        if (access(path, W_OK) != 0)
+            usage_error("%s: cannot write %s: %s", what, path, strerror(errno));
+        return;
+    }
+    if (errno != ENOENT)
+        usage_error("%s: cannot write %s: %s", what, path, strerror(errno));
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+    if (slash == NULL)
+        snprintf(dir, sizeof dir, ".");
+    else
+        snprintf(dir, sizeof dir, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+    if (access(dir, W_OK | X_OK) != 0)
+        usage_error("%s: cannot write %s: %s", what, path, strerror(errno));
+}
+
+enum {
+    OPT_HOST = 256,
+    OPT_LIST,
+    OPT_RUNS,
+    OPT_SCALE,
+    OPT_IMPL,
+    OPT_BUDGET,
+    OPT_CSV,
+    OPT_JSON,
+    OPT_PLOT,
+    OPT_GO,
+    OPT_NO_GO,
+    OPT_QUIET,
+    OPT_VERSION,
+};
+
+static const struct option long_options[] = {
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {"host", no_argument, NULL, OPT_HOST},
+    {"list", no_argument, NULL, OPT_LIST},
+    {"runs", required_argument, NULL, OPT_RUNS},
+    {"scale", required_argument, NULL, OPT_SCALE},
+    {"impl", required_argument, NULL, OPT_IMPL},
+    {"budget", required_argument, NULL, OPT_BUDGET},
+    {"csv", required_argument, NULL, OPT_CSV},
+    {"json", required_argument, NULL, OPT_JSON},
+    {"plot", required_argument, NULL, OPT_PLOT},
+    {"go", required_argument, NULL, OPT_GO},
+    {"no-go", no_argument, NULL, OPT_NO_GO},
+    {"quiet", no_argument, NULL, OPT_QUIET},
+    {NULL, 0, NULL, 0},
+};
+
+/* How many long options begin with what arg ("--na=v") names. */
+static int
+option_prefixes(const char *arg)
+{
+    if (strncmp(arg, "--", 2) != 0)
+        return 0;
+    size_t len = strcspn(arg + 2, "=");
+    int n = 0;
+    for (const struct option *o = long_options; o->name; o++)
+        n += strncmp(o->name, arg + 2, len) == 0;
+    return n;
+}
+
+/* Reads the command line into opt and sel[] (*nsel entries); exits 0 for --help and --version,
+ * 2 for anything wrong. */
+static void
+parse_args(int argc, char **argv, selection *sel, int *nsel)
+{
+    opterr = 0; /* our own messages */
+    int c;
+    while ((c = getopt_long(argc, argv, ":h", long_options, NULL)) != -1) {
+        switch (c) {
+        case 'h':
+            usage(stdout);
+            exit(0);
+        case OPT_VERSION:
+            printf("golf-bench %s\n", GOLF_BENCH_VERSION);
+            exit(0);
+        case OPT_HOST:
+            opt.host_only = true;
+            break;
+        case OPT_LIST:
+            opt.list = true;
+            break;
+        case OPT_RUNS:
+            opt.runs = (int)parse_long("--runs", optarg, 1, MAX_RUNS);
+            break;
+        case OPT_SCALE:
+            opt.scale = parse_double("--scale", optarg, 0, true, 1000);
+            break;
+        case OPT_IMPL:
+            check_impls(optarg);
+            opt.only_impls = optarg;
+            break;
+        case OPT_BUDGET:
+            opt.budget = parse_double("--budget", optarg, 0, false, 86400);
+            break;
+        case OPT_CSV:
+            opt.csv_path = optarg;
+            break;
+        case OPT_JSON:
+            opt.json_path = optarg;
+            break;
+        case OPT_PLOT:
+            opt.plot_path = optarg;
+            break;
+        case OPT_GO:
+            opt.go_path = optarg;
+            break;
+        case OPT_NO_GO:
+            opt.no_go = true;
+            break;
+        case OPT_QUIET:
+            opt.quiet = true;
+            break;
+        case ':':
+            usage_error("%s needs a value", argv[optind - 1]);
+        default: /* '?' */
+            if (optopt >= OPT_HOST)
+                usage_error("%s takes no value", argv[optind - 1]);
+            if (optopt)
+                usage_error("unknown option -%c", optopt);
+            usage_error("%s option %s",
+                        option_prefixes(argv[optind - 1]) > 1 ? "ambiguous" : "unknown",
+                        argv[optind - 1]);
+        }
+    }
+    for (int i = optind; i < argc; i++)
+        parse_selection(argv[i], &sel[(*nsel)++]);
+    if (opt.csv_path && opt.json_path && strcmp(opt.csv_path, opt.json_path) == 0 &&
+        strcmp(opt.csv_path, "-") != 0)
+        usage_error("--csv and --json name the same file, %s", opt.csv_path);
+    if (opt.csv_path)
+        check_output("--csv", opt.csv_path, true);
+    if (opt.json_path)
+        check_output("--json", opt.json_path, true);
+    if (opt.plot_path)
+        check_output("--plot", opt.plot_path, false);
+    if (opt.go_path && !opt.no_go && access(opt.go_path, X_OK) != 0)
+        usage_error("--go: cannot run %s: %s", opt.go_path, strerror(errno));
+}
+
 int
 main(int argc, char **argv)
 {
     sort_workloads();
     selection *sel = calloc((size_t)argc + (size_t)nworkloads, sizeof *sel);
+    if (sel == NULL) {
+        fprintf(stderr, "golf-bench: out of memory\n");
+        return 2;
+    }
     int nsel = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            usage(stdout);
-            return 0;
-        } else if (strcmp(a, "--host") == 0) {
-            opt.host_only = true;
-        } else if (strcmp(a, "--list") == 0) {
-            list_workloads();
-            return 0;
-        } else if (strcmp(a, "--runs") == 0 && i + 1 < argc) {
-            opt.runs = atoi(argv[++i]);
-            if (opt.runs < 1 || opt.runs > MAX_RUNS) {
-                fprintf(stderr, "golf-bench: --runs must be 1..%d\n", MAX_RUNS);
-                return 2;
-            }
-        } else if (strcmp(a, "--scale") == 0 && i + 1 < argc) {
-            opt.scale = atof(argv[++i]);
-            if (!(opt.scale > 0)) {
-                fprintf(stderr, "golf-bench: --scale must be > 0\n");
-                return 2;
-            }
-        } else if (strcmp(a, "--csv") == 0 && i + 1 < argc) {
-            opt.csv_path = argv[++i];
-        } else if (strcmp(a, "--json") == 0 && i + 1 < argc) {
-            opt.json_path = argv[++i];
-        } else if (strcmp(a, "--plot") == 0 && i + 1 < argc) {
-            opt.plot_path = argv[++i];
-        } else if (strcmp(a, "--go") == 0 && i + 1 < argc) {
-            opt.go_path = argv[++i];
-        } else if (strcmp(a, "--impl") == 0 && i + 1 < argc) {
-            opt.only_impls = argv[++i];
-        } else if (strcmp(a, "--budget") == 0 && i + 1 < argc) {
-            opt.budget = atof(argv[++i]);
-            if (!(opt.budget >= 0)) {
-                fprintf(stderr, "golf-bench: --budget must be >= 0\n");
-                return 2;
-            }
-        } else if (strcmp(a, "--no-go") == 0) {
-            opt.no_go = true;
-        } else if (strcmp(a, "--quiet") == 0) {
-            opt.quiet = true;
-        } else if (a[0] == '-') {
-            fprintf(stderr, "golf-bench: unknown option %s\n", a);
-            usage(stderr);
-            return 2;
-        } else {
-            const char *colon = strchr(a, ':');
-            size_t len = colon ? (size_t)(colon - a) : strlen(a);
-            const gb_workload *w = find_workload(a, len);
-            if (w == NULL) {
-                fprintf(stderr, "golf-bench: unknown workload '%.*s' (see --list)\n", (int)len, a);
-                return 2;
-            }
-            sel[nsel].w = w;
-            if (colon) {
-                int k = 0;
-                for (char *p = (char *)colon + 1; *p && k < GB_MAX_THREADS - 1;) {
-                    char *end;
-                    long t = strtol(p, &end, 10);
-                    if (end == p || t < 1 || t > 1024) {
-                        fprintf(stderr, "golf-bench: bad thread count in '%s'\n", a);
-                        return 2;
-                    }
-                    sel[nsel].threads[k++] = (int)t;
-                    p = *end == ',' ? end + 1 : end;
-                }
-            }
-            nsel++;
-        }
+    parse_args(argc, argv, sel, &nsel);
+    if (opt.list) {
+        list_workloads();
+        return 0;
     }
     if (nsel == 0)
         for (int i = 0; i < nworkloads; i++)

@@ -1,12 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /* golf-bench's statistics (bench/stats.c) on known data: medians of odd and even counts, the
- * bootstrap interval of a ratio of medians, the verdict on a target.
+ * bootstrap interval of a ratio of medians, the verdict on a target. Then, given the
+ * golf-bench binary, its command line: every bad value, unknown name or unwritable output
+ * exits 2 with a message and before anything runs (nothing on stdout).
  * Usage: test_bench [GOLF_BENCH]; exit 0 when every check passes. */
+#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "stats.h"
 
@@ -137,16 +143,160 @@ test_verdict(void)
     check(strcmp(gb_verdict_name(GB_WITHIN_NOISE), "within noise") == 0, "verdict name");
 }
 
+/* ---- golf-bench itself ---- */
+
+static const char *bench; /* the binary */
+static char dir[] = "/tmp/test_bench-XXXXXX";
+static char out_path[64], err_path[64];
+
+/* The whole of a file (at most 64 KiB), "" when it cannot be read. */
+static const char *
+slurp(const char *path)
+{
+    static char buf[65536];
+    buf[0] = 0;
+    FILE *f = fopen(path, "r");
+    if (f) {
+        size_t n = fread(buf, 1, sizeof buf - 1, f);
+        buf[n] = 0;
+        fclose(f);
+    }
+    return buf;
+}
+
+/* Runs golf-bench with args (NULL-terminated) and, when path_env is not NULL, PATH=path_env;
+ * stdout and stderr go to out_path and err_path. Returns the exit status, -1 when it did not
+ * exit normally. */
+static int
+run(const char *path_env, const char *const *args)
+{
+    char *argv[32];
+    int n = 0;
+    argv[n++] = (char *)bench;
+    for (; *args && n < 31; args++)
+        argv[n++] = (char *)*args;
+    argv[n] = NULL;
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int o = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        int e = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (o < 0 || e < 0)
+            _exit(126);
+        dup2(o, 1);
+        dup2(e, 2);
+        if (path_env)
+            setenv("PATH", path_env, 1);
+        execv(bench, argv);
+        _exit(127);
+    }
+    int status;
+    if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+        return -1;
+    return WEXITSTATUS(status);
+}
+
+#define ARGS(...) ((const char *const[]){__VA_ARGS__, NULL})
+
+/* Exit 2, a message on stderr, nothing on stdout (the header comes after the checks). */
+static void
+refused(const char *const *args)
+{
+    int rc = run(NULL, args);
+    char what[256] = "";
+    for (const char *const *a = args; *a; a++)
+        snprintf(what + strlen(what), sizeof what - strlen(what), " %s", *a);
+    const char *err = slurp(err_path);
+    check(rc == 2, "golf-bench%s: exit %d, want 2", what, rc);
+    check(strncmp(err, "golf-bench: ", 12) == 0, "golf-bench%s: stderr '%s'", what, err);
+    check(slurp(out_path)[0] == 0, "golf-bench%s: wrote to stdout", what);
+}
+
+static void
+test_refused(void)
+{
+    char missing[128], folder[128];
+    snprintf(missing, sizeof missing, "%s/no/such/folder/out", dir);
+    snprintf(folder, sizeof folder, "%s", dir);
+    refused(ARGS("--budget", "abc"));
+    refused(ARGS("--budget", "-1"));
+    refused(ARGS("--runs", "2x"));
+    refused(ARGS("--runs", "0"));
+    refused(ARGS("--runs", "100"));
+    refused(ARGS("--runs=-3"));
+    refused(ARGS("--runs"));
+    refused(ARGS("--scale", "-1"));
+    refused(ARGS("--scale", "0"));
+    refused(ARGS("--scale", "nan"));
+    refused(ARGS("--scale", "1e"));
+    refused(ARGS("--impl", "bogus"));
+    refused(ARGS("--impl", "golf,,ref"));
+    refused(ARGS("--impl=go,bogus", "mutex_inc"));
+    refused(ARGS("no_such_workload"));
+    refused(ARGS("mutex_inc:0"));
+    refused(ARGS("mutex_inc:1,x"));
+    refused(ARGS("mutex_inc:"));
+    refused(ARGS("--no-such-option"));
+    refused(ARGS("-x"));
+    refused(ARGS("--version=2"));
+    refused(ARGS("--csv", missing));
+    refused(ARGS("--json", missing));
+    refused(ARGS("--plot", missing));
+    refused(ARGS("--plot", folder));
+    refused(ARGS("--csv", folder));
+    refused(ARGS("--plot", "-"));
+    refused(ARGS("--go", missing));
+
+    /* A bad value after a good output: the output is not touched (checked, not opened). */
+    char keep[128];
+    snprintf(keep, sizeof keep, "%s/keep.csv", dir);
+    FILE *f = fopen(keep, "w");
+    fputs("keep\n", f);
+    fclose(f);
+    refused(ARGS("--csv", keep, "--runs", "0"));
+    check(strcmp(slurp(keep), "keep\n") == 0, "a refused run truncated its --csv file");
+}
+
+static void
+test_accepted(void)
+{
+    int rc = run(NULL, ARGS("--version"));
+    check(rc == 0 && strncmp(slurp(out_path), "golf-bench ", 11) == 0, "--version: exit %d, '%s'",
+          rc, slurp(out_path));
+    rc = run(NULL, ARGS("--help"));
+    check(rc == 0 && strstr(slurp(out_path), "usage: golf-bench") != NULL, "--help: exit %d", rc);
+    /* --list runs nothing, after every value has been checked. */
+    rc = run(NULL, ARGS("--runs=5", "--scale=0.5", "--budget=0", "--impl=ref,go", "--list",
+                        "mutex_inc:1,2"));
+    check(rc == 0 && strstr(slurp(out_path), "mutex_inc") != NULL, "--opt=value forms: exit %d, %s",
+          rc, slurp(err_path));
+    rc = run(NULL, ARGS("--runs", "4", "--scale", "1e-3", "--list"));
+    check(rc == 0, "--runs 4 --scale 1e-3: exit %d, %s", rc, slurp(err_path));
+}
+
 int
 main(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
     test_median();
     test_quantile();
     test_shuffle();
     test_ratio_ci();
     test_verdict();
+    if (argc > 1) {
+        bench = argv[1];
+        if (mkdtemp(dir) == NULL) {
+            perror("mkdtemp");
+            return 1;
+        }
+        snprintf(out_path, sizeof out_path, "%s/stdout", dir);
+        snprintf(err_path, sizeof err_path, "%s/stderr", dir);
+        test_refused();
+        test_accepted();
+        char cmd[128];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+        if (system(cmd) != 0)
+            fprintf(stderr, "test_bench: could not remove %s\n", dir);
+    }
     printf("test_bench: %d checks, %d failed\n", checks, failed);
     return failed ? 1 : 0;
 }
