@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* golf-bench's workload interface. Each bench/bench_<module>.c defines its workloads and
- * registers them with GB_REGISTER; golf_bench.c runs them interleaved (golf, peer, golf, peer,
- * ...), takes medians, prints CSV + a table of golf/peer ratios, and runs the Go mirror from
- * bench/go/ as one more peer. Conventions (timing, payloads, PRNG, sizes) are
- * docs/BENCHMARKS.md's. */
+ * registers them with GB_REGISTER; golf_bench.c runs them interleaved (every implementation
+ * once a round, in a seeded random order), takes medians, prints CSV + a table of golf/peer
+ * ratios, and runs the Go mirror from bench/go/ as one more peer. Conventions (timing,
+ * payloads, PRNG, sizes) are docs/BENCHMARKS.md's. */
 #ifndef GOLF_BENCH_H
 #define GOLF_BENCH_H
 

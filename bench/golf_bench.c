@@ -2,11 +2,11 @@
 /* golf-bench: golf beside its peers, interleaved in one invocation (docs/BENCHMARKS.md).
  *
  * First it measures the host's floors (host.c) and prints them in its header. Then, for each
- * workload and thread count, it runs every implementation once per round, `runs` rounds (golf,
- * peer, ..., golf, peer, ...), so slow drift of a shared machine hits all of them alike, and
- * reports the median of the rounds, golf's speed relative to each peer and, where a workload has
- * a floor row, each implementation's time as a multiple of the floor's. Last, the footprint of a
- * channel. Output: the table on stdout, and optionally CSV, JSON and a plot. */
+ * workload and thread count, it runs every implementation once per round, `runs` rounds, in
+ * an order shuffled each round (seeded), so slow drift of a shared machine hits all of them
+ * alike, and reports the median of the rounds, golf's speed relative to each peer and, where a
+ * workload has a floor row, each implementation's time as a multiple of the floor's. Last, the
+ * footprint of a channel. Output: the table on stdout, and optionally CSV, JSON and a plot. */
 #include "bench.h"
 #include "stats.h"
 
@@ -115,7 +115,12 @@ static struct {
     bool list;              /* --list: the workloads, nothing run */
     const char *only_impls; /* comma list or NULL */
     double budget;          /* seconds one run of one implementation may take; 0: no limit */
+    uint64_t seed;          /* of the order implementations run in, each round */
+    bool seed_given;        /* --seed N; else one from the clock and the process id */
 } opt = {.runs = 3, .scale = 1.0, .budget = 10.0};
+
+/* The stream that orders each round's implementations, started from opt.seed. */
+static uint64_t order_state;
 
 /* One (workload, threads) selection from the command line. */
 typedef struct selection {
@@ -138,6 +143,8 @@ usage(FILE *f)
             "  --impl A,B      run only these implementations (golf and floor always run)\n"
             "  --budget S      seconds one run may take (default 10; 0: none): a slower\n"
             "                  implementation runs fewer operations, marked '*' (see below)\n"
+            "  --seed N        the seed of the order the implementations run in, shuffled\n"
+            "                  every round (default: from the clock; the header prints it)\n"
             "  --csv FILE      also write the results as CSV to FILE ('-': stdout), columns\n"
             "                  impl,workload,threads,ops_per_sec,ns_per_op (as ever),\n"
             "                  spread,runs,bytes_per_chan; host floors are rows of impl 'host'\n"
@@ -418,9 +425,17 @@ measure(const gb_workload *w, int threads, int index, int total)
      * reference at 0.03 Mops/s on an unbuffered channel would take 5 minutes a run) runs only
      * as many operations as fit in it. Throughput in ops/s stays comparable; the table marks
      * such rows with '*'. */
+    /* Every round (and the calibration) runs the implementations in a fresh random order, so
+     * that none always runs first, on a cold cache or right after a peer that heated the CPU
+     * or filled the allocator. */
+    int order[GB_MAX_IMPLS + 1];
+    for (int i = 0; i < nimpl; i++)
+        order[i] = i;
     uint64_t min_n = (uint64_t)threads * 16;
     if (opt.budget > 0 && n / 100 >= min_n) {
-        for (int i = 0; i < nimpl; i++) {
+        gb_shuffle(order, nimpl, &order_state);
+        for (int k = 0; k < nimpl; k++) {
+            int i = order[k];
             progress("[%d/%d] %s threads=%d %s calibration", index, total, w->name, threads,
                      impls[i].name);
             double rate = run_once(w, &impls[i], threads, n / 100, why[i], sizeof why[i]);
@@ -435,10 +450,12 @@ measure(const gb_workload *w, int threads, int index, int total)
         }
     }
     for (int r = 0; r < opt.runs; r++) {
-        for (int i = 0; i < nimpl; i++) {
+        gb_shuffle(order, nimpl, &order_state);
+        for (int k = 0; k < nimpl; k++) {
+            int i = order[k];
             /* On a terminal the line is rewritten for every run; in a log, one line for each
              * (workload, threads). */
-            if (isatty(2) || (r == 0 && i == 0))
+            if (isatty(2) || (r == 0 && k == 0))
                 progress("[%d/%d] %s threads=%d %s round %d/%d", index, total, w->name, threads,
                          impls[i].name, r + 1, opt.runs);
             if (!ok[i]) {
@@ -761,6 +778,9 @@ print_header(FILE *f)
     fprintf(f, "golf-bench %s, %s, %ld CPUs online, host %s (%s, Linux %s %s)\n",
             GOLF_BENCH_VERSION, host.date, host.cpus, host.hostname, host.cpu_model, host.kernel,
             host.machine);
+    if (!opt.host_only)
+        fprintf(f, "seed %llu (--seed %llu runs the implementations in the same order)\n",
+                (unsigned long long)opt.seed, (unsigned long long)opt.seed);
     fprintf(f,
             "host floors, ns (median; spread = (max-min)/median of the batch medians; probed "
             "in %.2f s):\n",
@@ -882,6 +902,7 @@ write_json(FILE *f)
     json_knum(f, "runs", opt.runs);
     json_knum(f, "scale", opt.scale);
     json_knum(f, "budget_s", opt.budget);
+    json_knum(f, "seed", (double)opt.seed);
     fprintf(f, "},\n  \"host\": {\"hostname\": ");
     json_str(f, host.hostname);
     json_knum(f, "cpus_online", (double)host.cpus);
@@ -1146,6 +1167,7 @@ enum {
     OPT_GO,
     OPT_NO_GO,
     OPT_QUIET,
+    OPT_SEED,
     OPT_VERSION,
 };
 
@@ -1164,6 +1186,7 @@ static const struct option long_options[] = {
     {"go", required_argument, NULL, OPT_GO},
     {"no-go", no_argument, NULL, OPT_NO_GO},
     {"quiet", no_argument, NULL, OPT_QUIET},
+    {"seed", required_argument, NULL, OPT_SEED},
     {NULL, 0, NULL, 0},
 };
 
@@ -1232,6 +1255,15 @@ parse_args(int argc, char **argv, selection *sel, int *nsel)
         case OPT_QUIET:
             opt.quiet = true;
             break;
+        case OPT_SEED: {
+            char *end;
+            errno = 0;
+            opt.seed = isdigit((unsigned char)optarg[0]) ? strtoull(optarg, &end, 0) : 0;
+            if (!isdigit((unsigned char)optarg[0]) || *end || errno)
+                usage_error("--seed: '%s' is not a whole number from 0 to 2^64-1", optarg);
+            opt.seed_given = true;
+            break;
+        }
         case ':':
             usage_error("%s needs a value", argv[optind - 1]);
         default: /* '?' */
@@ -1274,6 +1306,14 @@ main(int argc, char **argv)
         list_workloads();
         return 0;
     }
+    if (!opt.seed_given) {
+        /* A short number, easy to pass back with --seed. */
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        uint64_t mix = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 30) ^ (uint64_t)getpid();
+        opt.seed = gb_rand(&mix) % 1000000;
+    }
+    order_state = opt.seed;
     if (nsel == 0)
         for (int i = 0; i < nworkloads; i++)
             sel[nsel++].w = workloads[i];

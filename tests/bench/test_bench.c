@@ -229,6 +229,8 @@ test_refused(void)
     refused(ARGS("--scale", "0"));
     refused(ARGS("--scale", "nan"));
     refused(ARGS("--scale", "1e"));
+    refused(ARGS("--seed", "x"));
+    refused(ARGS("--seed", "-1"));
     refused(ARGS("--impl", "bogus"));
     refused(ARGS("--impl", "golf,,ref"));
     refused(ARGS("--impl=go,bogus", "mutex_inc"));
@@ -266,12 +268,22 @@ test_accepted(void)
     rc = run(NULL, ARGS("--help"));
     check(rc == 0 && strstr(slurp(out_path), "usage: golf-bench") != NULL, "--help: exit %d", rc);
     /* --list runs nothing, after every value has been checked. */
-    rc = run(NULL, ARGS("--runs=5", "--scale=0.5", "--budget=0", "--impl=ref,go", "--list",
-                        "mutex_inc:1,2"));
+    rc = run(NULL, ARGS("--runs=5", "--scale=0.5", "--budget=0", "--seed=0x2a", "--impl=ref,go",
+                        "--list", "mutex_inc:1,2"));
     check(rc == 0 && strstr(slurp(out_path), "mutex_inc") != NULL, "--opt=value forms: exit %d, %s",
           rc, slurp(err_path));
     rc = run(NULL, ARGS("--runs", "4", "--scale", "1e-3", "--list"));
     check(rc == 0, "--runs 4 --scale 1e-3: exit %d, %s", rc, slurp(err_path));
+}
+
+/* A short real run: the header names the seed given. */
+static void
+test_seed(void)
+{
+    int rc = run(NULL, ARGS("mutex_inc:1", "--scale", "0.0001", "--runs", "1", "--quiet", "--no-go",
+                            "--impl", "ref", "--seed", "42"));
+    check(rc == 0 && strstr(slurp(out_path), "\nseed 42 ") != NULL, "--seed 42: exit %d, %s", rc,
+          slurp(out_path));
 }
 
 int
@@ -292,6 +304,7 @@ main(int argc, char **argv)
         snprintf(err_path, sizeof err_path, "%s/stderr", dir);
         test_refused();
         test_accepted();
+        test_seed();
         char cmd[128];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
         if (system(cmd) != 0)
