@@ -78,15 +78,18 @@ double gb_now_s(void);
 
 /* ---- the host's floors (host.c) ---- */
 
+#define GB_STAT_BATCHES 8 /* batch medians kept in a gb_stat, at most */
+
 /* One measured cost in ns: the median over `batches` batches, or over `trials` single trials
  * grouped into `batches` for the spread. */
 typedef struct gb_stat {
-    bool ok;       /* false: not measurable here ("n/a"), why[] says why */
-    double median; /* ns per operation */
-    double p90;    /* 90th percentile of the single trials (when trials > 0) */
-    double spread; /* (max-min)/median of the batch medians */
-    int batches;   /* batches the spread is over */
-    int trials;    /* single timed trials (futex, busy membarrier; else 0) */
+    bool ok;                       /* false: not measurable here ("n/a"), why[] says why */
+    double median;                 /* ns per operation */
+    double p90;                    /* 90th percentile of the single trials (when trials > 0) */
+    double spread;                 /* (max-min)/median of the batch medians */
+    int batches;                   /* batches the spread is over */
+    int trials;                    /* single timed trials (futex, busy membarrier; else 0) */
+    double batch[GB_STAT_BATCHES]; /* the batch medians, ns, sorted (batches of them) */
     char why[96];
 } gb_stat;
 

@@ -308,6 +308,78 @@ run_go(const gb_workload *w, int threads, uint64_t n, gb_result *out)
 
 /* ---- results ---- */
 
+/* The host: facts and floors (read_host_facts(), gb_host_probe()). */
+static struct {
+    char hostname[128];
+    char date[64];     /* for people: 2026-11-29 20:01 UTC */
+    char iso_date[32]; /* for programs: 2026-11-29T20:01:07Z */
+    char kernel[128];
+    char machine[128];
+    char cpu_model[128];
+    long cpus;
+    gb_host floors;
+} host;
+
+/* docs/BENCHMARKS.md's targets, in one table. A target is golf's speed over vs's, at least
+ * `bound`, where vs is an implementation or HOST_RTT (the host's cache-line round trip, as a
+ * rate: a target on ns per operation, turned round); with vs NULL it is golf's own spread, at
+ * most `bound`. */
+#define HOST_RTT "host-rtt"
+typedef struct target {
+    const char *workload; /* the name, or "chan_*": every channel workload */
+    int threads;          /* 0: every thread count */
+    const char *vs;
+    double bound;
+    const char *text; /* docs/BENCHMARKS.md's words */
+} target;
+
+static const target targets[] = {
+    {"chan_buf1024_mpmc", 1, "go", 2.0, ">= 2x Go"},
+    {"chan_buf1024_mpmc", 8, "go", 1.2, ">= 1.2x Go"},
+    {"chan_buf1024_mpmc", 8, "ref", 4.0, ">= 4x the mutex reference"},
+    {"chan_unbuf_mpmc", 1, HOST_RTT, 1.0, "ns/message <= host cache-line rtt"},
+    {"chan_unbuf_mpmc", 4, "go", 1.0, ">= Go"},
+    {"chan_select2_buf1024", 0, "go", 1.5, ">= 1.5x Go"},
+    {"chan_pingpong_rtt", 0, HOST_RTT, 1 / 1.3, "ns <= 1.3x host cache-line rtt"},
+    {"chan_*", 0, NULL, 0.15, "spread <= 15%"},
+    {"ring_mpmc1024", 1, "ck", 2.0, ">= 2x ck_ring"},
+    {"map_load99", 2, "ck", 1.0, ">= ck_ht"},
+    {"map_load99", 2, "go", 2.0, ">= 2x Go"},
+    {"map_load50", 2, "ref", 1.0, ">= the mutex reference"},
+    {"map_load50", 2, "go", 3.0, ">= 3x Go"},
+    {"map_loadorstore_hot", 2, "go", 3.0, ">= 3x Go"},
+    {"pool_getput64", 1, "malloc", 2.0, ">= 2x malloc/free"},
+    {"pool_getput64", 1, "go", 3.0, ">= 3x Go"},
+    {"pool_getput64", 2, "malloc", 2.0, ">= 2x malloc/free"},
+    {"pool_getput64", 2, "go", 3.0, ">= 3x Go"},
+    {"mutex_inc", 1, "go", 0.95, ">= 0.95x Go"},
+    {"mutex_inc", 8, "go", 1.0, ">= Go"},
+    {"waitgroup_adddone", 2, "go", 1.0, ">= Go"},
+};
+#define NTARGETS (sizeof targets / sizeof targets[0])
+
+static bool
+target_covers(const target *t, const char *workload, int threads)
+{
+    size_t len = strlen(t->workload);
+    bool name = t->workload[len - 1] == '*' ? strncmp(t->workload, workload, len - 1) == 0
+                                            : strcmp(t->workload, workload) == 0;
+    return name && (t->threads == 0 || t->threads == threads);
+}
+
+/* The target of impl's row in (workload, threads) (impl "golf": the spread target), or NULL. */
+static const target *
+find_target(const char *workload, int threads, const char *impl)
+{
+    for (size_t i = 0; i < NTARGETS; i++) {
+        const target *t = &targets[i];
+        if (target_covers(t, workload, threads) &&
+            (t->vs ? strcmp(t->vs, impl) == 0 : strcmp(impl, "golf") == 0))
+            return t;
+    }
+    return NULL;
+}
+
 typedef struct row {
     const char *impl;
     const char *workload;
@@ -321,6 +393,13 @@ typedef struct row {
     int runs;              /* rounds measured */
     double reps[MAX_RUNS]; /* ops/s of each round, in the order they ran (when ok) */
     char why[160];
+    bool host; /* the host's floor as a row (HOST_RTT): reps are its batches */
+    /* Filled by judge(), after every measurement: */
+    bool has_ratio;       /* golf's and this row's medians, both ok (not golf's own row) */
+    double ratio;         /* golf's median / this row's */
+    gb_interval ci;       /* the 95 % bootstrap interval of ratio */
+    const target *target; /* what this row is judged against, or NULL */
+    gb_verdict verdict;
 } row;
 
 static row *rows;
@@ -494,6 +573,23 @@ measure(const gb_workload *w, int threads, int index, int total)
                 peer_failures++;
         }
     }
+    /* Where a target compares golf with the host's cache-line round trip, that floor is a row
+     * of its own: its batches are the rounds the interval resamples. */
+    const gb_stat *rtt = &host.floors.floor[GB_HOST_CACHELINE_RTT].st;
+    if (find_target(w->name, threads, HOST_RTT) && rtt->ok && rtt->batches <= GB_STAT_BATCHES) {
+        row *rw = add_row();
+        *rw = (row){.impl = HOST_RTT,
+                    .workload = w->name,
+                    .threads = threads,
+                    .rtt = w->rtt,
+                    .ok = true,
+                    .ops_per_sec = 1e9 / rtt->median,
+                    .spread = rtt->spread,
+                    .runs = rtt->batches,
+                    .host = true};
+        for (int b = 0; b < rtt->batches; b++)
+            rw->reps[b] = 1e9 / rtt->batch[b];
+    }
 }
 
 /* The row of impl for (workload, threads) when it succeeded. */
@@ -507,14 +603,78 @@ find_ok(const char *workload, int threads, const char *impl)
     return NULL;
 }
 
+/* For every row: golf's median over its, with the bootstrap interval, and the verdict on its
+ * target. */
+static void
+judge(void)
+{
+    for (size_t i = 0; i < nrows; i++) {
+        row *r = &rows[i];
+        r->target = find_target(r->workload, r->threads, r->impl);
+        r->verdict = GB_VERDICT_NONE;
+        if (!r->ok)
+            continue;
+        if (strcmp(r->impl, "golf") == 0) {
+            if (r->target)
+                r->verdict = r->spread <= r->target->bound ? GB_MET : GB_MISSED;
+            continue;
+        }
+        const row *g = find_ok(r->workload, r->threads, "golf");
+        if (g == NULL || !gb_ratio_ci(g->reps, g->runs, r->reps, r->runs, GB_BOOT_RESAMPLES,
+                                      GB_BOOT_LEVEL, GB_BOOT_SEED, &r->ci))
+            continue;
+        r->has_ratio = true;
+        r->ratio = g->ops_per_sec / r->ops_per_sec;
+        if (r->target)
+            r->verdict = gb_verdict_of(r->ci, r->target->bound);
+    }
+}
+
+/* Digits after the point for a ratio: 138, 13.8, 1.38, 0.14, 0.014, 0.0014. */
+static int
+ratio_digits(double v)
+{
+    return v >= 100 ? 0 : v >= 10 ? 1 : v >= 0.1 ? 2 : v >= 0.01 ? 3 : 4;
+}
+
+/* A ratio and its interval, "1.50x [1.32-1.71]". */
+static void
+fmt_ratio(char *buf, size_t len, const row *r)
+{
+    snprintf(buf, len, "%.*fx [%.*f-%.*f]", ratio_digits(r->ratio), r->ratio,
+             ratio_digits(r->ci.lo), r->ci.lo, ratio_digits(r->ci.hi), r->ci.hi);
+}
+
+/* A target as the table's column says it: ">=2x", ">=0.77x", "spread<=15%". */
+static void
+fmt_target(char *buf, size_t len, const target *t)
+{
+    if (t->vs)
+        snprintf(buf, len, ">=%.3gx", t->bound);
+    else
+        snprintf(buf, len, "spread<=%.0f%%", t->bound * 100);
+}
+
+/* The table: a row per implementation, grouped by (workload, threads); golf's speed over each
+ * row's with its interval; the target and verdict of the rows that have one. */
 static void
 print_table(FILE *f)
 {
     bool floors = false; /* a floor column only where some workload has a floor row */
-    for (size_t i = 0; i < nrows; i++)
+    bool judged = false; /* target and verdict columns only where some row has a target */
+    bool rtt = false;    /* a footnote on ns per round trip */
+    for (size_t i = 0; i < nrows; i++) {
         floors = floors || strcmp(rows[i].impl, "floor") == 0;
-    fprintf(f, "\n%-22s %7s %-7s %12s %12s %8s %12s%s\n", "workload", "threads", "impl", "Mops/s",
-            "ns/op", "spread", "golf/impl", floors ? "   vs floor" : "");
+        judged = judged || rows[i].target;
+        rtt = rtt || rows[i].rtt;
+    }
+    fprintf(f, "\n%-22s %7s %-8s %11s %11s %7s  %-22s", "workload", "threads", "impl", "Mops/s",
+            "ns/op", "spread", "golf/impl [95% CI]");
+    if (floors)
+        fprintf(f, " %9s", "vs floor");
+    if (judged)
+        fprintf(f, "  %-12s %s", "target", "verdict");
+    fputc('\n', f);
     const char *last = NULL;
     int last_t = -1;
     for (size_t i = 0; i < nrows; i++) {
@@ -524,32 +684,92 @@ print_table(FILE *f)
         last = r->workload;
         last_t = r->threads;
         if (!r->ok) {
-            fprintf(f, "%-22s %7d %-7s  FAILED: %s\n", r->workload, r->threads, r->impl, r->why);
+            fprintf(f, "%-22s %7d %-8s  FAILED: %s\n", r->workload, r->threads, r->impl, r->why);
             continue;
         }
-        const row *g = find_ok(r->workload, r->threads, "golf");
         const row *fl = find_ok(r->workload, r->threads, "floor");
-        char ratio[32] = "", to_floor[32] = "";
-        if (g && r != g)
-            snprintf(ratio, sizeof ratio, "%.2fx", g->ops_per_sec / r->ops_per_sec);
-        if (fl && r != fl)
+        char ratio[48] = "", to_floor[32] = "", tgt[32] = "";
+        if (r->has_ratio)
+            fmt_ratio(ratio, sizeof ratio, r);
+        if (fl && r != fl && !r->host)
             snprintf(to_floor, sizeof to_floor, "%.2fx", fl->ops_per_sec / r->ops_per_sec);
-        fprintf(f, "%-22s %7d %-7s %11.2f%c %12.1f %7.0f%% %12s", r->workload, r->threads, r->impl,
-                r->ops_per_sec / 1e6, r->scaled ? '*' : ' ', 1e9 / r->ops_per_sec, r->spread * 100,
-                ratio);
+        if (r->target)
+            fmt_target(tgt, sizeof tgt, r->target);
+        fprintf(f, "%-22s %7d %-8s %10.2f%c %11.1f %6.0f%%  %-22s", r->workload, r->threads,
+                r->impl, r->ops_per_sec / 1e6, r->scaled ? '*' : ' ', 1e9 / r->ops_per_sec,
+                r->spread * 100, ratio);
         if (floors)
-            fprintf(f, " %10s", to_floor);
-        fprintf(f, "%s\n", r->rtt ? "  (ns/op = ns per round trip)" : "");
+            fprintf(f, " %9s", to_floor);
+        if (judged && r->target)
+            fprintf(f, "  %-12s %s", tgt, r->verdict ? gb_verdict_name(r->verdict) : "-");
+        fputc('\n', f);
     }
     fprintf(f,
             "\ngolf/impl > 1: golf is faster. Medians of %d interleaved rounds; spread = "
-            "(max-min)/median.\n* fewer operations per run than the workload's, to fit the "
-            "%.0f s budget (--budget).\n",
-            opt.runs, opt.budget);
+            "(max-min)/median;\n[95%% CI]: percentile bootstrap of the ratio of medians (%d "
+            "resamples of each side's rounds).\n* fewer operations per run than the "
+            "workload's, to fit the %g s budget (--budget).\n",
+            opt.runs, GB_BOOT_RESAMPLES, opt.budget);
+    if (rtt)
+        fprintf(f, "chan_pingpong_rtt: ops are round trips, ns/op is ns per round trip.\n");
     if (floors)
         fprintf(f, "vs floor: ns/op as a multiple of the floor row's, the same hand-offs done with "
                    "raw atomics\n(this host's physical minimum; 1.00x would be a perfect channel)."
                    "\n");
+    if (judged)
+        fprintf(f,
+                "target: docs/BENCHMARKS.md's, on golf/impl (spread: golf's own). verdict: met "
+                "(the whole interval\nat or above the target), missed (wholly below), within "
+                "noise (the interval straddles it).\n%s: the host's cache-line round trip "
+                "(header), its batches as rounds.\n",
+                HOST_RTT);
+}
+
+/* Each target of the workloads run, on one line: the doc's words, the measured ratio and
+ * interval (or golf's spread), the verdict; "not measured" where a side did not run or failed.
+ * Returns nothing; counts go in the summary line. */
+static void
+print_targets(FILE *f)
+{
+    char lines[NTARGETS * 8][200];
+    int nlines = 0, count[4] = {0}, unmeasured = 0;
+    for (size_t i = 0; i < nrows; i++) {
+        const row *g = &rows[i];
+        if (strcmp(g->impl, "golf") != 0)
+            continue;
+        for (size_t k = 0; k < NTARGETS && nlines < (int)(NTARGETS * 8); k++) {
+            const target *t = &targets[k];
+            if (!target_covers(t, g->workload, g->threads))
+                continue;
+            const row *r = t->vs ? NULL : g;
+            for (size_t j = 0; t->vs && j < nrows; j++)
+                if (rows[j].threads == g->threads && strcmp(rows[j].workload, g->workload) == 0 &&
+                    strcmp(rows[j].impl, t->vs) == 0)
+                    r = &rows[j];
+            char figure[48] = "";
+            if (r && r->verdict && t->vs)
+                fmt_ratio(figure, sizeof figure, r);
+            else if (r && r->verdict)
+                snprintf(figure, sizeof figure, "%.0f%%", r->spread * 100);
+            const char *verdict = r && r->verdict ? gb_verdict_name(r->verdict) : "not measured";
+            if (r && r->verdict)
+                count[r->verdict]++;
+            else
+                unmeasured++;
+            snprintf(lines[nlines++], sizeof lines[0], "  %-22s %7d  %-34s %-22s %s\n", g->workload,
+                     g->threads, t->text, figure, verdict);
+        }
+    }
+    if (nlines == 0)
+        return;
+    fprintf(f,
+            "\ntargets (docs/BENCHMARKS.md): %d met, %d missed, %d within noise, %d not "
+            "measured\n",
+            count[GB_MET], count[GB_MISSED], count[GB_WITHIN_NOISE], unmeasured);
+    if (opt.runs < 5)
+        fprintf(f, "(targets are stated for 5 rounds or more; %d give wide intervals)\n", opt.runs);
+    for (int i = 0; i < nlines; i++)
+        fputs(lines[i], f);
 }
 
 /* Draws one clustered bar per (workload, threads), one bar per implementation, log scale. */
@@ -728,19 +948,6 @@ print_footprint(FILE *f)
                "free holes an\naligned allocation leaves between chunks do not. Go: runtime "
                "HeapAlloc, GC off.\n");
 }
-
-/* ---- the host: facts and floors ---- */
-
-static struct {
-    char hostname[128];
-    char date[64];     /* for people: 2026-11-29 20:01 UTC */
-    char iso_date[32]; /* for programs: 2026-11-29T20:01:07Z */
-    char kernel[128];
-    char machine[128];
-    char cpu_model[128];
-    long cpus;
-    gb_host floors;
-} host;
 
 static void
 read_host_facts(void)
@@ -1362,7 +1569,9 @@ main(int argc, char **argv)
     if (!opt.quiet && isatty(2))
         fputs("\r\033[K", stderr);
 
+    judge();
     print_table(stdout);
+    print_targets(stdout);
     print_footprint(stdout);
     bool written = finish_output(csv, opt.csv_path, write_csv);
     written = finish_output(json, opt.json_path, write_json) && written;

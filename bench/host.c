@@ -33,6 +33,7 @@
 #define MAX_TRIALS 900      /* futex attempts at most (a wake can find no sleeper) */
 #define TRIALS_LIMIT_S 0.15 /* a trial probe's time limit */
 #define FUTEX_STOP UINT32_MAX
+_Static_assert(BATCHES <= GB_STAT_BATCHES, "a gb_stat keeps every batch median");
 
 static int
 cmp_double(const void *a, const void *b)
@@ -41,7 +42,8 @@ cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Sorts v[0..n) and fills st: the median, the p90 and the spread (max-min)/median. */
+/* Sorts v[0..n) and fills st: the median, the p90 and the spread (max-min)/median; the values
+ * themselves when they are few (batch medians). */
 static void
 set_stat(gb_stat *st, double *v, int n)
 {
@@ -51,6 +53,8 @@ set_stat(gb_stat *st, double *v, int n)
     st->p90 = v[(n * 9) / 10 < n ? (n * 9) / 10 : n - 1];
     st->spread = st->median > 0 ? (v[n - 1] - v[0]) / st->median : 0;
     st->batches = n;
+    if (n <= GB_STAT_BATCHES)
+        memcpy(st->batch, v, (size_t)n * sizeof *v);
 }
 
 /* Median and p90 of n single trials; the spread over the medians of BATCHES consecutive groups
@@ -72,6 +76,7 @@ set_trials_stat(gb_stat *st, double *v, int n)
     set_stat(st, v, n);
     st->spread = groups.spread;
     st->batches = BATCHES;
+    memcpy(st->batch, groups.batch, sizeof st->batch);
     st->trials = n;
 }
 
