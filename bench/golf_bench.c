@@ -701,7 +701,8 @@ print_table(FILE *f)
         if (floors)
             fprintf(f, " %9s", to_floor);
         if (judged && r->target)
-            fprintf(f, "  %-12s %s", tgt, r->verdict ? gb_verdict_name(r->verdict) : "-");
+            fprintf(f, "  %-12s %s", tgt,
+                    r->verdict ? gb_verdict_name(r->verdict) : "not measured");
         fputc('\n', f);
     }
     fprintf(f,
@@ -725,51 +726,77 @@ print_table(FILE *f)
                 HOST_RTT);
 }
 
-/* Each target of the workloads run, on one line: the doc's words, the measured ratio and
- * interval (or golf's spread), the verdict; "not measured" where a side did not run or failed.
- * Returns nothing; counts go in the summary line. */
+/* One target of a (workload, threads) that ran: golf's row g, and r, the row it is judged on
+ * (g itself for a spread target; NULL where that implementation did not run). */
+typedef struct outcome {
+    const target *t;
+    const row *g;
+    const row *r;
+} outcome;
+
+/* Calls fn for every target of every (workload, threads) golf ran, in the table's order. */
 static void
-print_targets(FILE *f)
+each_outcome(void (*fn)(const outcome *o, void *arg), void *arg)
 {
-    char lines[NTARGETS * 8][200];
-    int nlines = 0, count[4] = {0}, unmeasured = 0;
     for (size_t i = 0; i < nrows; i++) {
         const row *g = &rows[i];
         if (strcmp(g->impl, "golf") != 0)
             continue;
-        for (size_t k = 0; k < NTARGETS && nlines < (int)(NTARGETS * 8); k++) {
-            const target *t = &targets[k];
-            if (!target_covers(t, g->workload, g->threads))
+        for (size_t k = 0; k < NTARGETS; k++) {
+            outcome o = {&targets[k], g, targets[k].vs ? NULL : g};
+            if (!target_covers(o.t, g->workload, g->threads))
                 continue;
-            const row *r = t->vs ? NULL : g;
-            for (size_t j = 0; t->vs && j < nrows; j++)
+            for (size_t j = 0; o.t->vs && j < nrows; j++)
                 if (rows[j].threads == g->threads && strcmp(rows[j].workload, g->workload) == 0 &&
-                    strcmp(rows[j].impl, t->vs) == 0)
-                    r = &rows[j];
-            char figure[48] = "";
-            if (r && r->verdict && t->vs)
-                fmt_ratio(figure, sizeof figure, r);
-            else if (r && r->verdict)
-                snprintf(figure, sizeof figure, "%.0f%%", r->spread * 100);
-            const char *verdict = r && r->verdict ? gb_verdict_name(r->verdict) : "not measured";
-            if (r && r->verdict)
-                count[r->verdict]++;
-            else
-                unmeasured++;
-            snprintf(lines[nlines++], sizeof lines[0], "  %-22s %7d  %-34s %-22s %s\n", g->workload,
-                     g->threads, t->text, figure, verdict);
+                    strcmp(rows[j].impl, o.t->vs) == 0)
+                    o.r = &rows[j];
+            fn(&o, arg);
         }
     }
-    if (nlines == 0)
+}
+
+/* The outcome's verdict, "not measured" when a side did not run or failed. */
+static const char *
+outcome_verdict(const outcome *o)
+{
+    return o->r && o->r->verdict ? gb_verdict_name(o->r->verdict) : "not measured";
+}
+
+static void
+count_outcome(const outcome *o, void *arg)
+{
+    int *count = arg; /* by gb_verdict; GB_VERDICT_NONE: not measured */
+    count[o->r ? o->r->verdict : GB_VERDICT_NONE]++;
+}
+
+static void
+print_outcome(const outcome *o, void *arg)
+{
+    char figure[48] = "";
+    if (o->r && o->r->verdict && o->t->vs)
+        fmt_ratio(figure, sizeof figure, o->r);
+    else if (o->r && o->r->verdict)
+        snprintf(figure, sizeof figure, "%.0f%%", o->r->spread * 100);
+    fprintf(arg, "  %-22s %7d  %-34s %-22s %s\n", o->g->workload, o->g->threads, o->t->text, figure,
+            outcome_verdict(o));
+}
+
+/* Each target of the workloads run, on one line: the doc's words, the measured ratio and
+ * interval (or golf's spread), the verdict. */
+static void
+print_targets(FILE *f)
+{
+    int count[4] = {0};
+    each_outcome(count_outcome, count);
+    if (count[0] + count[GB_MET] + count[GB_MISSED] + count[GB_WITHIN_NOISE] == 0)
         return;
     fprintf(f,
             "\ntargets (docs/BENCHMARKS.md): %d met, %d missed, %d within noise, %d not "
             "measured\n",
-            count[GB_MET], count[GB_MISSED], count[GB_WITHIN_NOISE], unmeasured);
+            count[GB_MET], count[GB_MISSED], count[GB_WITHIN_NOISE], count[0]);
     if (opt.runs < 5)
         fprintf(f, "(targets are stated for 5 rounds or more; %d give wide intervals)\n", opt.runs);
-    for (int i = 0; i < nlines; i++)
-        fputs(lines[i], f);
+    each_outcome(print_outcome, f);
 }
 
 /* Draws one clustered bar per (workload, threads), one bar per implementation, log scale. */
@@ -1009,34 +1036,89 @@ print_header(FILE *f)
 
 /* ---- machine-readable output ---- */
 
+/* A CSV field: as it is, or in double quotes (doubled inside) when it has a comma, a quote or a
+ * line break. */
+static void
+csv_str(FILE *f, const char *s)
+{
+    if (strpbrk(s, ",\"\r\n") == NULL) {
+        fputs(s, f);
+        return;
+    }
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"')
+            fputc('"', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+/* The columns after bytes_per_chan, for a workload row: ops_per_run, budget_cut, status, why,
+ * golf_ratio, ratio_ci_lo, ratio_ci_hi, target, verdict. */
+static void
+csv_row_tail(FILE *f, const row *r)
+{
+    if (r->host) /* no operations of its own */
+        fputs(",,,ok,", f);
+    else
+        fprintf(f, ",%llu,%d,%s,", (unsigned long long)r->n, r->scaled, r->ok ? "ok" : "failed");
+    csv_str(f, r->ok ? "" : r->why);
+    if (r->has_ratio)
+        fprintf(f, ",%.4f,%.4f,%.4f,", r->ratio, r->ci.lo, r->ci.hi);
+    else
+        fputs(",,,,", f);
+    if (r->target) {
+        char tgt[32];
+        fmt_target(tgt, sizeof tgt, r->target);
+        fputs(tgt, f);
+    }
+    fprintf(f, ",%s\n",
+            !r->target   ? ""
+            : r->verdict ? gb_verdict_name(r->verdict)
+                         : "not measured");
+}
+
 /* The CSV (README, "Benchmark"): the first five columns are the workload rows' of old; spread,
- * runs and bytes_per_chan follow. Host floors are rows of impl "host", footprints rows named
- * footprint_*; a column that does not apply to a row is empty. */
+ * runs, bytes_per_chan, then ops_per_run ... verdict (csv_row_tail()) follow. Host floors are
+ * rows of impl "host", footprints rows named footprint_*; a failed row has status "failed", its
+ * reason in why and no figures; a column that does not apply to a row is empty. */
 static void
 write_csv(FILE *f)
 {
-    fprintf(f, "impl,workload,threads,ops_per_sec,ns_per_op,spread,runs,bytes_per_chan\n");
+    fprintf(f, "impl,workload,threads,ops_per_sec,ns_per_op,spread,runs,bytes_per_chan,"
+               "ops_per_run,budget_cut,status,why,golf_ratio,ratio_ci_lo,ratio_ci_hi,target,"
+               "verdict\n");
     for (int i = 0; i < GB_HOST_NFLOORS; i++) {
         const gb_floor *fl = &host.floors.floor[i];
         if (!fl->st.ok)
             continue;
-        fprintf(f, "host,host_%s,%d,%.0f,%.2f,%.4f,%d,\n", fl->key, fl->threads,
+        fprintf(f, "host,host_%s,%d,%.0f,%.2f,%.4f,%d,,,,ok,,,,,,\n", fl->key, fl->threads,
                 1e9 / fl->st.median, fl->st.median, fl->st.spread, fl->st.batches);
         if (fl->st.trials)
-            fprintf(f, "host,host_%s_p90,%d,%.0f,%.2f,,%d,\n", fl->key, fl->threads,
+            fprintf(f, "host,host_%s_p90,%d,%.0f,%.2f,,%d,,,,ok,,,,,,\n", fl->key, fl->threads,
                     1e9 / fl->st.p90, fl->st.p90, fl->st.trials);
     }
     for (size_t i = 0; i < nrows; i++) {
         const row *r = &rows[i];
         if (r->ok)
-            fprintf(f, "%s,%s,%d,%.0f,%.2f,%.4f,%d,\n", r->impl, r->workload, r->threads,
+            fprintf(f, "%s,%s,%d,%.0f,%.2f,%.4f,%d,", r->impl, r->workload, r->threads,
                     r->ops_per_sec, 1e9 / r->ops_per_sec, r->spread, r->runs);
+        else
+            fprintf(f, "%s,%s,%d,,,,%d,", r->impl, r->workload, r->threads, r->runs);
+        csv_row_tail(f, r);
     }
     for (int i = 0; i < nfps; i++)
-        for (int c = 0; c < 2; c++)
-            if (fps[i].cap[c].ok)
-                fprintf(f, "%s,%s,1,,,%.4f,%d,%.1f\n", fps[i].impl, fp_names[c],
+        for (int c = 0; c < 2; c++) {
+            if (fps[i].cap[c].ok) {
+                fprintf(f, "%s,%s,1,,,%.4f,%d,%.1f,,,ok,,,,,,\n", fps[i].impl, fp_names[c],
                         fps[i].cap[c].spread, FP_REPS, fps[i].cap[c].bytes);
+            } else {
+                fprintf(f, "%s,%s,1,,,,%d,,,,failed,", fps[i].impl, fp_names[c], FP_REPS);
+                csv_str(f, fps[i].cap[c].why);
+                fputs(",,,,,\n", f);
+            }
+        }
 }
 
 static void
@@ -1097,9 +1179,54 @@ json_karray(FILE *f, const char *key, const double *v, int n)
     fputc(']', f);
 }
 
-/* One JSON object (README, "Benchmark"): golf_bench (version, date, options), host (facts and
- * floors), results (every workload/threads/impl row, each round's ops/s in the order run) and
- * footprint. Figures are medians; spread is (max-min)/median. */
+/* A target: {"text", "vs" (null: golf's spread), "min_ratio" or "max_spread"}. */
+static void
+json_target(FILE *f, const target *t)
+{
+    fputs("{\"text\": ", f);
+    json_str(f, t->text);
+    if (t->vs) {
+        json_kstr(f, "vs", t->vs);
+        json_knum(f, "min_ratio", t->bound);
+    } else {
+        fputs(", \"vs\": null", f);
+        json_knum(f, "max_spread", t->bound);
+    }
+    fputc('}', f);
+}
+
+typedef struct json_ctx {
+    FILE *f;
+    bool *first;
+} json_ctx;
+
+/* One member of "targets": {"workload", "threads", "target", "verdict" (or "not measured"),
+ * "golf_ratio" and "ratio_ci", or "spread"}. */
+static void
+json_outcome(const outcome *o, void *arg)
+{
+    json_ctx *c = arg;
+    fprintf(c->f, "%s\n    {\"workload\": ", *c->first ? "" : ",");
+    *c->first = false;
+    json_str(c->f, o->g->workload);
+    json_knum(c->f, "threads", o->g->threads);
+    fprintf(c->f, ", \"target\": ");
+    json_target(c->f, o->t);
+    json_kstr(c->f, "verdict", outcome_verdict(o));
+    if (o->r && o->r->verdict && o->t->vs) {
+        json_knum(c->f, "golf_ratio", o->r->ratio);
+        json_karray(c->f, "ratio_ci", (const double[]){o->r->ci.lo, o->r->ci.hi}, 2);
+    } else if (o->r && o->r->verdict) {
+        json_knum(c->f, "spread", o->r->spread);
+    }
+    fputc('}', c->f);
+}
+
+/* One JSON object (README, "Benchmark"): golf_bench (version, date, options, seed, the
+ * bootstrap), host (facts and floors), results (every workload/threads/impl row, each round's
+ * ops/s in the order run, golf's ratio over it with its interval, its target and verdict),
+ * targets (each target of the workloads run, with its verdict) and footprint. Figures are
+ * medians; spread is (max-min)/median. */
 static void
 write_json(FILE *f)
 {
@@ -1110,6 +1237,10 @@ write_json(FILE *f)
     json_knum(f, "scale", opt.scale);
     json_knum(f, "budget_s", opt.budget);
     json_knum(f, "seed", (double)opt.seed);
+    fprintf(f, ", \"bootstrap\": {\"resamples\": %d", GB_BOOT_RESAMPLES);
+    json_knum(f, "level", GB_BOOT_LEVEL);
+    json_knum(f, "seed", (double)GB_BOOT_SEED);
+    fputc('}', f);
     fprintf(f, "},\n  \"host\": {\"hostname\": ");
     json_str(f, host.hostname);
     json_knum(f, "cpus_online", (double)host.cpus);
@@ -1146,8 +1277,12 @@ write_json(FILE *f)
         json_kstr(f, "impl", r->impl);
         json_kbool(f, "ok", r->ok);
         json_kbool(f, "rtt", r->rtt);
-        json_knum(f, "ops_per_run", (double)r->n);
-        json_kbool(f, "budget_cut", r->scaled);
+        if (r->host) {
+            json_kbool(f, "host", true);
+        } else {
+            json_knum(f, "ops_per_run", (double)r->n);
+            json_kbool(f, "budget_cut", r->scaled);
+        }
         if (!r->ok) {
             json_kstr(f, "why", r->why);
         } else {
@@ -1157,8 +1292,20 @@ write_json(FILE *f)
             json_knum(f, "runs", r->runs);
             json_karray(f, "reps_ops_per_sec", r->reps, r->runs);
         }
+        if (r->has_ratio) {
+            json_knum(f, "golf_ratio", r->ratio);
+            json_karray(f, "ratio_ci", (const double[]){r->ci.lo, r->ci.hi}, 2);
+        }
+        if (r->target) {
+            fprintf(f, ", \"target\": ");
+            json_target(f, r->target);
+            json_kstr(f, "verdict", r->verdict ? gb_verdict_name(r->verdict) : "not measured");
+        }
         fputc('}', f);
     }
+    fprintf(f, "\n  ],\n  \"targets\": [");
+    bool first = true;
+    each_outcome(json_outcome, &(json_ctx){f, &first});
     fprintf(f, "\n  ],\n  \"footprint\": [");
     for (int i = 0; i < nfps; i++) {
         for (int c = 0; c < 2; c++) {

@@ -149,15 +149,18 @@ static const char *bench; /* the binary */
 static char dir[] = "/tmp/test_bench-XXXXXX";
 static char out_path[64], err_path[64];
 
-/* The whole of a file (at most 64 KiB), "" when it cannot be read. */
+/* The whole of a file (at most 64 KiB), "" when it cannot be read; valid until the fourth
+ * call after. */
 static const char *
 slurp(const char *path)
 {
-    static char buf[65536];
+    static char bufs[4][65536];
+    static int next;
+    char *buf = bufs[next++ % 4];
     buf[0] = 0;
     FILE *f = fopen(path, "r");
     if (f) {
-        size_t n = fread(buf, 1, sizeof buf - 1, f);
+        size_t n = fread(buf, 1, sizeof bufs[0] - 1, f);
         buf[n] = 0;
         fclose(f);
     }
@@ -286,6 +289,78 @@ test_seed(void)
           slurp(out_path));
 }
 
+/* Writes an executable shell script. */
+static void
+script(const char *path, const char *body)
+{
+    FILE *f = fopen(path, "w");
+    if (f == NULL) {
+        check(0, "cannot write %s", path);
+        return;
+    }
+    fprintf(f, "#!/bin/sh\n%s", body);
+    fclose(f);
+    chmod(path, 0755);
+}
+
+/* The line of the CSV text that starts with prefix, or NULL. */
+static const char *
+csv_line(const char *csv, const char *prefix)
+{
+    for (const char *p = csv; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+        if (strncmp(p, prefix, strlen(prefix)) == 0)
+            return p;
+    return NULL;
+}
+
+/* A fake Go mirror gives known rounds: 1000 operations in k ms on its k-th call. With --runs 4
+ * (no calibration: --budget 0) its median is the mean of the middle two, (1e6/2 + 1e6/3) / 2.
+ * Another fails: its row is in the CSV with the reason, and a peer's failure exits 0. */
+static void
+test_fake_go(void)
+{
+    char go[128], bad_go[128], csv[128], json[128], body[256];
+    snprintf(go, sizeof go, "%s/fake-go", dir);
+    snprintf(bad_go, sizeof bad_go, "%s/bad-go", dir);
+    snprintf(csv, sizeof csv, "%s/out.csv", dir);
+    snprintf(json, sizeof json, "%s/out.json", dir);
+    snprintf(body, sizeof body,
+             "n=$(cat '%s/count' 2>/dev/null || echo 0); n=$((n + 1)); echo $n > '%s/count'\n"
+             "echo \"ok 1000 0.00$n\"\n",
+             dir, dir);
+    script(go, body);
+    script(bad_go, "echo 'boom, \"bang\"'\n");
+
+    int rc = run(NULL,
+                 ARGS("mutex_inc:1", "--scale", "0.0001", "--runs", "4", "--budget", "0", "--quiet",
+                      "--impl", "go", "--go", go, "--csv", csv, "--json", json, "--seed", "7"));
+    const char *text = slurp(csv);
+    const char *line = csv_line(text, "go,mutex_inc,1,");
+    check(rc == 0, "fake go: exit %d, %s", rc, slurp(err_path));
+    check(line && strncmp(line, "go,mutex_inc,1,416667,", 22) == 0,
+          "fake go: the median of 4 rounds is not the middle two's mean: %s", text);
+    check(strncmp(text,
+                  "impl,workload,threads,ops_per_sec,ns_per_op,spread,runs,bytes_per_chan,"
+                  "ops_per_run,budget_cut,status,why,golf_ratio,ratio_ci_lo,ratio_ci_hi,"
+                  "target,verdict\n",
+                  strlen("impl,workload,threads,ops_per_sec,ns_per_op,spread,runs,bytes_per_chan,"
+                         "ops_per_run,budget_cut,status,why,golf_ratio,ratio_ci_lo,ratio_ci_hi,"
+                         "target,verdict\n")) == 0,
+          "CSV header: %.200s", text);
+    text = slurp(json);
+    check(strstr(text, "\"seed\": 7") && strstr(text, "\"ratio_ci\": [") &&
+              strstr(text, "\"verdict\": "),
+          "JSON lacks the seed, an interval or a verdict: %.400s", text);
+
+    rc = run(NULL, ARGS("mutex_inc:1", "--scale", "0.0001", "--runs", "2", "--quiet", "--impl",
+                        "go", "--go", bad_go, "--csv", csv));
+    text = slurp(csv);
+    line = csv_line(text, "go,mutex_inc,1,");
+    check(rc == 0, "failing go: exit %d, want 0 (a peer's failure)", rc);
+    check(line && strstr(line, ",failed,\"go: boom, \"\"bang\"\"\",") != NULL,
+          "failing go: no failed row with its reason in the CSV: %s", text);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -305,6 +380,7 @@ main(int argc, char **argv)
         test_refused();
         test_accepted();
         test_seed();
+        test_fake_go();
         char cmd[128];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
         if (system(cmd) != 0)
