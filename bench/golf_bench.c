@@ -799,15 +799,34 @@ print_targets(FILE *f)
     each_outcome(print_outcome, f);
 }
 
-/* Draws one clustered bar per (workload, threads), one bar per implementation, log scale. */
+/* A string as a gnuplot single-quoted literal: a quote inside is written twice. (Control
+ * characters, which such a literal cannot hold, are refused with the command line.) */
 static void
+gp_quote(FILE *f, const char *s)
+{
+    fputc('\'', f);
+    for (; *s; s++) {
+        if (*s == '\'')
+            fputc('\'', f);
+        fputc(*s, f);
+    }
+    fputc('\'', f);
+}
+
+static bool
+gnuplot_installed(void)
+{
+    return system("command -v gnuplot >/dev/null 2>&1") == 0;
+}
+
+/* Draws one clustered bar per (workload, threads), one bar per implementation: the median
+ * Mops/s on a log scale, with an error bar from the slowest round to the fastest. True when the
+ * plot was drawn, or gnuplot is not installed (said at the start); false when gnuplot failed. */
+static bool
 write_plot(const char *path)
 {
-    if (system("command -v gnuplot >/dev/null 2>&1") != 0) {
-        fprintf(stderr, "golf-bench: gnuplot is not installed (Debian: gnuplot-nox): no plot "
-                        "drawn; the CSV has the figures\n");
-        return;
-    }
+    if (!gnuplot_installed())
+        return true;
     /* One column per implementation that has at least one result, in first-seen order. */
     const char *impl_cols[GB_MAX_IMPLS * 4 + 2];
     int ncols = 0;
@@ -819,57 +838,90 @@ write_plot(const char *path)
             impl_cols[ncols++] = rows[i].impl;
     }
     impl_cols[ncols] = NULL;
+    if (ncols == 0) {
+        fprintf(stderr, "golf-bench: nothing to plot\n");
+        return false;
+    }
+    /* The data: a line per (workload, threads); median, min and max for each implementation
+     * ("- - -" where it did not run or failed). */
     char data_path[] = "/tmp/golf-bench-plot-XXXXXX";
     int fd = mkstemp(data_path);
-    if (fd < 0)
-        return;
-    FILE *d = fdopen(fd, "w");
+    FILE *d = fd < 0 ? NULL : fdopen(fd, "w");
+    if (d == NULL) {
+        fprintf(stderr, "golf-bench: no plot: cannot write a temporary file: %s\n",
+                strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return false;
+    }
     fprintf(d, "case");
     for (int c = 0; impl_cols[c]; c++)
-        fprintf(d, " %s", impl_cols[c]);
+        fprintf(d, " %s %s_min %s_max", impl_cols[c], impl_cols[c], impl_cols[c]);
     fputc('\n', d);
+    double ymin = INFINITY, ymax = 0; /* Mops/s, over every bar and error bar */
     for (size_t i = 0; i < nrows; i++) {
         if (strcmp(rows[i].impl, "golf") != 0)
             continue;
         fprintf(d, "%s/%d", rows[i].workload, rows[i].threads);
         for (int c = 0; impl_cols[c]; c++) {
-            double v = -1;
-            for (size_t j = 0; j < nrows; j++)
-                if (rows[j].ok && rows[j].threads == rows[i].threads &&
-                    strcmp(rows[j].workload, rows[i].workload) == 0 &&
-                    strcmp(rows[j].impl, impl_cols[c]) == 0)
-                    v = rows[j].ops_per_sec / 1e6;
-            if (v < 0)
-                fprintf(d, " -");
-            else
-                fprintf(d, " %.4f", v);
+            const row *r = find_ok(rows[i].workload, rows[i].threads, impl_cols[c]);
+            if (r == NULL) {
+                fprintf(d, " - - -");
+                continue;
+            }
+            double lo = r->reps[0], hi = r->reps[0];
+            for (int k = 1; k < r->runs; k++) {
+                lo = fmin(lo, r->reps[k]);
+                hi = fmax(hi, r->reps[k]);
+            }
+            fprintf(d, " %.6g %.6g %.6g", r->ops_per_sec / 1e6, lo / 1e6, hi / 1e6);
+            ymin = fmin(ymin, lo / 1e6);
+            ymax = fmax(ymax, hi / 1e6);
         }
         fputc('\n', d);
     }
-    fclose(d);
-    char script[] = "/tmp/golf-bench-gp-XXXXXX";
-    fd = mkstemp(script);
-    if (fd < 0)
-        return;
-    FILE *s = fdopen(fd, "w");
-    fprintf(
-        s,
-        "set terminal pngcairo size 1600,700 noenhanced\nset output '%s'\n"
-        "set title 'golf-bench: Mops/s (median), higher is better (ping-pong: round trips/s)'\n"
-        "set datafile missing '-'\nset style data histograms\nset style histogram clustered gap 1\n"
-        "set style fill solid 0.8 border -1\nset logscale y\nset yrange [0.01:*]\n"
-        "set xtics rotate by -45 font ',8'\nset key outside right top\nset grid ytics\n"
-        "plot for [c=2:%d] '%s' using c:xtic(1) title columnheader(c)\n",
-        path, ncols + 1, data_path);
-    fclose(s);
-    char cmd[256];
-    snprintf(cmd, sizeof cmd, "gnuplot '%s' 2>&1", script);
-    if (system(cmd) != 0)
-        fprintf(stderr, "golf-bench: gnuplot failed; no plot drawn\n");
-    else
-        fprintf(stderr, "golf-bench: plot written to %s\n", path);
-    unlink(script);
+    bool ok = fclose(d) == 0;
+    /* The script goes to gnuplot's stdin; its stdout (where it writes the PNG when it cannot
+     * open the output) is dropped, its errors reach our stderr. */
+    FILE *s = ok ? popen("gnuplot >/dev/null", "w") : NULL;
+    if (s) {
+        fprintf(s, "set terminal pngcairo size 1600,800 noenhanced\nset output ");
+        gp_quote(s, path);
+        fprintf(s, "\nset title ");
+        char title[512];
+        snprintf(title, sizeof title,
+                 "golf-bench %s, %s, %s (%ld CPUs), seed %llu: higher is better (ping-pong: "
+                 "round trips/s)",
+                 GOLF_BENCH_VERSION, host.date, host.hostname, host.cpus,
+                 (unsigned long long)opt.seed);
+        gp_quote(s, title);
+        fprintf(s,
+                "\nset xlabel 'workload/threads (the queues: P producers + P consumers)'\n"
+                "set ylabel 'Mops/s, log scale (median of %d rounds; bar: min-max)'\n",
+                opt.runs);
+        fprintf(s,
+                "set datafile missing '-'\nset style data histograms\n"
+                "set style histogram errorbars gap 1 lw 1\nset style fill solid 0.8 border -1\n"
+                "set logscale y\nset yrange [%g:%g]\nset xtics rotate by -45 font ',8'\n"
+                "set key outside right top\nset grid ytics\n"
+                "plot for [i=0:%d] ",
+                ymin / 2, ymax * 2, ncols - 1);
+        gp_quote(s, data_path);
+        fprintf(s, " using (column(2+3*i)):(column(3+3*i)):(column(4+3*i)):xtic(1) "
+                   "title columnheader(2+3*i)\n");
+        ok = pclose(s) == 0;
+    } else {
+        ok = false;
+    }
     unlink(data_path);
+    struct stat st;
+    if (ok && (stat(path, &st) != 0 || st.st_size == 0))
+        ok = false;
+    if (ok)
+        fprintf(stderr, "golf-bench: plot written to %s\n", path);
+    else
+        fprintf(stderr, "golf-bench: gnuplot FAILED: no plot drawn to %s\n", path);
+    return ok;
 }
 
 /* ---- footprint: heap bytes per channel, golf beside the reference and Go ---- */
@@ -1689,6 +1741,11 @@ main(int argc, char **argv)
         return written ? 0 : 2;
     }
 
+    if (opt.plot_path && !gnuplot_installed())
+        fprintf(stderr,
+                "golf-bench: gnuplot is not installed (Debian: gnuplot-nox): no plot will "
+                "be drawn to %s; the CSV has the figures\n",
+                opt.plot_path);
     if (!opt.no_go && !go_available())
         fprintf(stderr,
                 "golf-bench: Go peer skipped: %s not found (install golang-go and "
@@ -1722,10 +1779,8 @@ main(int argc, char **argv)
     print_footprint(stdout);
     bool written = finish_output(csv, opt.csv_path, write_csv);
     written = finish_output(json, opt.json_path, write_json) && written;
-    if (!written)
-        return 2;
-    if (opt.plot_path)
-        write_plot(opt.plot_path);
+    if (opt.plot_path && !write_plot(opt.plot_path))
+        written = false;
     free(sel);
     if (peer_failures)
         fprintf(stderr, "golf-bench: %d peer measurement(s) failed or gave up (see the table)\n",
@@ -1737,5 +1792,5 @@ main(int argc, char **argv)
                 failures);
         return 1;
     }
-    return 0;
+    return written ? 0 : 2; /* an output (CSV, JSON, plot) could not be written */
 }

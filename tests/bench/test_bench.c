@@ -361,6 +361,41 @@ test_fake_go(void)
           "failing go: no failed row with its reason in the CSV: %s", text);
 }
 
+/* --plot: a path with a quote is drawn (when gnuplot is installed); a gnuplot that fails makes
+ * golf-bench exit non-zero; no gnuplot at all is said, and exits 0. */
+static void
+test_plot(void)
+{
+    char png[128], bin[128], fake[160], path_env[512];
+    snprintf(png, sizeof png, "%s/it's a \"plot\".png", dir);
+    snprintf(bin, sizeof bin, "%s/bin", dir);
+    snprintf(fake, sizeof fake, "%s/gnuplot", bin);
+    mkdir(bin, 0755);
+    if (system("command -v gnuplot >/dev/null 2>&1") == 0) {
+        int rc = run(NULL, ARGS("mutex_inc:1", "--scale", "0.0001", "--runs", "2", "--quiet",
+                                "--no-go", "--plot", png));
+        struct stat st;
+        check(rc == 0 && stat(png, &st) == 0 && st.st_size > 0 &&
+                  strncmp(slurp(png), "\x89PNG", 4) == 0,
+              "--plot to a path with quotes: exit %d, %s", rc, slurp(err_path));
+    } else {
+        printf("test_bench: gnuplot is not installed: the real plot is not checked\n");
+    }
+    /* A gnuplot that fails. */
+    script(fake, "cat >/dev/null; echo 'gnuplot: broken' >&2; exit 1\n");
+    snprintf(path_env, sizeof path_env, "%s:%s", bin, getenv("PATH") ? getenv("PATH") : "/bin");
+    int rc = run(path_env, ARGS("mutex_inc:1", "--scale", "0.0001", "--runs", "1", "--quiet",
+                                "--no-go", "--plot", png));
+    check(rc == 2 && strstr(slurp(err_path), "gnuplot FAILED") != NULL,
+          "a failing gnuplot: exit %d, want 2; %s", rc, slurp(err_path));
+    /* No gnuplot on PATH: a warning, exit 0. */
+    unlink(fake);
+    rc = run(bin, ARGS("mutex_inc:1", "--scale", "0.0001", "--runs", "1", "--quiet", "--no-go",
+                       "--plot", png));
+    check(rc == 0 && strstr(slurp(err_path), "gnuplot is not installed") != NULL,
+          "no gnuplot: exit %d, want 0 and a warning; %s", rc, slurp(err_path));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -381,6 +416,7 @@ main(int argc, char **argv)
         test_accepted();
         test_seed();
         test_fake_go();
+        test_plot();
         char cmd[128];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
         if (system(cmd) != 0)
