@@ -102,6 +102,13 @@ gb_run_workers(int nthreads, void (*worker)(void *arg, int id), void *arg)
 
 /* ---- options ---- */
 
+/* The default --budget. The standard comparison's slowest rows are the futex-bound channels
+ * (unbuffered, ping-pong) and the mutex references, which a loaded 2-core host runs at
+ * 0.05-0.1 Mops/s: each is a budget per round. At 5 s the whole comparison takes about 5-7
+ * minutes on 2 cores (README, "Benchmark"); 5 s is still millions of operations for every
+ * implementation that runs faster than 1 Mops/s, and 250,000 for one at 0.05. */
+#define GB_DEFAULT_BUDGET_S 5.0
+
 static struct {
     int runs;
     double scale;
@@ -116,8 +123,10 @@ static struct {
     const char *only_impls; /* comma list or NULL */
     double budget;          /* seconds one run of one implementation may take; 0: no limit */
     uint64_t seed;          /* of the order implementations run in, each round */
+    double t0;              /* when the run began (gb_now_s()) */
+    double elapsed_s;       /* how long the host probe, footprint and workloads took */
     bool seed_given;        /* --seed N; else one from the clock and the process id */
-} opt = {.runs = 3, .scale = 1.0, .budget = 10.0};
+} opt = {.runs = 3, .scale = 1.0, .budget = GB_DEFAULT_BUDGET_S};
 
 /* The stream that orders each round's implementations, started from opt.seed. */
 static uint64_t order_state;
@@ -141,7 +150,7 @@ usage(FILE *f)
             "  --runs N        rounds per measurement, median reported (default 3)\n"
             "  --scale F       multiply every workload's operation count by F (default 1)\n"
             "  --impl A,B      run only these implementations (golf and floor always run)\n"
-            "  --budget S      seconds one run may take (default 10; 0: none): a slower\n"
+            "  --budget S      seconds one run may take (default 5; 0: none): a slower\n"
             "                  implementation runs fewer operations, marked '*' (see below)\n"
             "  --seed N        the seed of the order the implementations run in, shuffled\n"
             "                  every round (default: from the clock; the header prints it)\n"
@@ -1289,6 +1298,7 @@ write_json(FILE *f)
     json_knum(f, "scale", opt.scale);
     json_knum(f, "budget_s", opt.budget);
     json_knum(f, "seed", (double)opt.seed);
+    json_knum(f, "elapsed_s", opt.elapsed_s);
     fprintf(f, ", \"bootstrap\": {\"resamples\": %d", GB_BOOT_RESAMPLES);
     json_knum(f, "level", GB_BOOT_LEVEL);
     json_knum(f, "seed", (double)GB_BOOT_SEED);
@@ -1728,6 +1738,7 @@ main(int argc, char **argv)
     FILE *json = open_output(opt.json_path);
 
     /* The floors first, while no other thread of ours runs. */
+    opt.t0 = gb_now_s();
     read_host_facts();
     progress("host floors");
     gb_host_probe(&host.floors);
@@ -1773,10 +1784,14 @@ main(int argc, char **argv)
     if (!opt.quiet && isatty(2))
         fputs("\r\033[K", stderr);
 
+    opt.elapsed_s = gb_now_s() - opt.t0;
     judge();
     print_table(stdout);
     print_targets(stdout);
     print_footprint(stdout);
+    long secs = lround(opt.elapsed_s);
+    printf("\ngolf-bench took %ld min %02ld s (%d measurements, %d rounds each)\n", secs / 60,
+           secs % 60, total, opt.runs);
     bool written = finish_output(csv, opt.csv_path, write_csv);
     written = finish_output(json, opt.json_path, write_json) && written;
     if (opt.plot_path && !write_plot(opt.plot_path))
