@@ -156,11 +156,14 @@ usage(FILE *f)
             "                  every round (default: from the clock; the header prints it)\n"
             "  --csv FILE      also write the results as CSV to FILE ('-': stdout), columns\n"
             "                  impl,workload,threads,ops_per_sec,ns_per_op (as ever),\n"
-            "                  spread,runs,bytes_per_chan; host floors are rows of impl 'host'\n"
+            "                  spread,runs,bytes_per_chan,ops_per_run,budget_cut,status,why,\n"
+            "                  golf_ratio,ratio_ci_lo,ratio_ci_hi,target,verdict; failed rows\n"
+            "                  too; host floors are rows of impl 'host'\n"
             "  --json FILE     also write everything as one JSON object to FILE ('-': stdout):\n"
-            "                  host facts and floors, every row with each round's value,\n"
-            "                  the footprint\n"
-            "  --plot FILE     also draw the results to FILE (PNG) with gnuplot, when installed\n"
+            "                  the seed, host facts and floors, every row with each round's\n"
+            "                  value, ratio, interval and verdict, the targets, the footprint\n"
+            "  --plot FILE     also draw the results to FILE (PNG) with gnuplot, when installed:\n"
+            "                  medians, error bars from the slowest to the fastest round\n"
             "  --go PATH       the Go mirror binary (default: golf-bench-go next to golf-bench,\n"
             "                  else on PATH)\n"
             "  --no-go         skip the Go peer\n"
@@ -512,10 +515,9 @@ measure(const gb_workload *w, int threads, int index, int total)
      * implementation's rate; one whose full run would take longer than the budget (a mutex
      * reference at 0.03 Mops/s on an unbuffered channel would take 5 minutes a run) runs only
      * as many operations as fit in it. Throughput in ops/s stays comparable; the table marks
-     * such rows with '*'. */
-    /* Every round (and the calibration) runs the implementations in a fresh random order, so
-     * that none always runs first, on a cold cache or right after a peer that heated the CPU
-     * or filled the allocator. */
+     * such rows with '*'. Every round (and the calibration) runs the implementations in a fresh
+     * random order, so that none always runs first, on a cold cache or right after a peer that
+     * heated the CPU or filled the allocator. */
     int order[GB_MAX_IMPLS + 1];
     for (int i = 0; i < nimpl; i++)
         order[i] = i;
@@ -672,10 +674,12 @@ print_table(FILE *f)
     bool floors = false; /* a floor column only where some workload has a floor row */
     bool judged = false; /* target and verdict columns only where some row has a target */
     bool rtt = false;    /* a footnote on ns per round trip */
+    bool hosts = false;  /* a footnote on host-rtt rows */
     for (size_t i = 0; i < nrows; i++) {
         floors = floors || strcmp(rows[i].impl, "floor") == 0;
         judged = judged || rows[i].target;
         rtt = rtt || rows[i].rtt;
+        hosts = hosts || rows[i].host;
     }
     fprintf(f, "\n%-22s %7s %-8s %11s %11s %7s  %-22s", "workload", "threads", "impl", "Mops/s",
             "ns/op", "spread", "golf/impl [95% CI]");
@@ -727,11 +731,11 @@ print_table(FILE *f)
                    "raw atomics\n(this host's physical minimum; 1.00x would be a perfect channel)."
                    "\n");
     if (judged)
-        fprintf(f,
-                "target: docs/BENCHMARKS.md's, on golf/impl (spread: golf's own). verdict: met "
-                "(the whole interval\nat or above the target), missed (wholly below), within "
-                "noise (the interval straddles it).\n%s: the host's cache-line round trip "
-                "(header), its batches as rounds.\n",
+        fprintf(f, "target: docs/BENCHMARKS.md's, on golf/impl (spread: golf's own). verdict: met "
+                   "(the whole interval\nat or above the target), missed (wholly below), within "
+                   "noise (the interval straddles it).\n");
+    if (hosts)
+        fprintf(f, "%s: the host's cache-line round trip (header), its batches as rounds.\n",
                 HOST_RTT);
 }
 
@@ -859,8 +863,10 @@ write_plot(const char *path)
     if (d == NULL) {
         fprintf(stderr, "golf-bench: no plot: cannot write a temporary file: %s\n",
                 strerror(errno));
-        if (fd >= 0)
+        if (fd >= 0) {
             close(fd);
+            unlink(data_path);
+        }
         return false;
     }
     fprintf(d, "case");
