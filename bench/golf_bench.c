@@ -626,14 +626,20 @@ judge(void)
         if (!r->ok)
             continue;
         if (strcmp(r->impl, "golf") == 0) {
-            if (r->target)
+            if (r->target && r->runs < 2) /* one round has no spread to judge */
+                r->verdict = GB_WITHIN_NOISE;
+            else if (r->target)
                 r->verdict = r->spread <= r->target->bound ? GB_MET : GB_MISSED;
             continue;
         }
         const row *g = find_ok(r->workload, r->threads, "golf");
-        if (g == NULL || !gb_ratio_ci(g->reps, g->runs, r->reps, r->runs, GB_BOOT_RESAMPLES,
-                                      GB_BOOT_LEVEL, GB_BOOT_SEED, &r->ci))
+        if (g == NULL)
             continue;
+        /* One round (--runs 1) says nothing of the noise: no interval, as if it were (0, inf),
+         * so that no target is met or missed on it. */
+        if (!gb_ratio_ci(g->reps, g->runs, r->reps, r->runs, GB_BOOT_RESAMPLES, GB_BOOT_LEVEL,
+                         GB_BOOT_SEED, &r->ci))
+            r->ci = (gb_interval){0, INFINITY};
         r->has_ratio = true;
         r->ratio = g->ops_per_sec / r->ops_per_sec;
         if (r->target)
@@ -648,12 +654,15 @@ ratio_digits(double v)
     return v >= 100 ? 0 : v >= 10 ? 1 : v >= 0.1 ? 2 : v >= 0.01 ? 3 : 4;
 }
 
-/* A ratio and its interval, "1.50x [1.32-1.71]". */
+/* A ratio and its interval, "1.50x [1.32-1.71]" ("[n/a]": one round, no interval). */
 static void
 fmt_ratio(char *buf, size_t len, const row *r)
 {
-    snprintf(buf, len, "%.*fx [%.*f-%.*f]", ratio_digits(r->ratio), r->ratio,
-             ratio_digits(r->ci.lo), r->ci.lo, ratio_digits(r->ci.hi), r->ci.hi);
+    if (!isfinite(r->ci.hi))
+        snprintf(buf, len, "%.*fx [n/a]", ratio_digits(r->ratio), r->ratio);
+    else
+        snprintf(buf, len, "%.*fx [%.*f-%.*f]", ratio_digits(r->ratio), r->ratio,
+                 ratio_digits(r->ci.lo), r->ci.lo, ratio_digits(r->ci.hi), r->ci.hi);
 }
 
 /* A target as the table's column says it: ">=2x", ">=0.77x", "spread<=15%". */
@@ -808,7 +817,9 @@ print_targets(FILE *f)
             "measured\n",
             count[GB_MET], count[GB_MISSED], count[GB_WITHIN_NOISE], count[0]);
     if (opt.runs < 5)
-        fprintf(f, "(targets are stated for 5 rounds or more; %d give wide intervals)\n", opt.runs);
+        fprintf(f, "(targets are stated for 5 rounds or more; %s)\n",
+                opt.runs == 1 ? "with 1 there is no interval, and no verdict but within noise"
+                              : "with fewer the intervals are wide");
     each_outcome(print_outcome, f);
 }
 
@@ -1131,8 +1142,10 @@ csv_row_tail(FILE *f, const row *r)
     else
         fprintf(f, ",%llu,%d,%s,", (unsigned long long)r->n, r->scaled, r->ok ? "ok" : "failed");
     csv_str(f, r->ok ? "" : r->why);
-    if (r->has_ratio)
+    if (r->has_ratio && isfinite(r->ci.hi))
         fprintf(f, ",%.4f,%.4f,%.4f,", r->ratio, r->ci.lo, r->ci.hi);
+    else if (r->has_ratio)
+        fprintf(f, ",%.4f,,,", r->ratio);
     else
         fputs(",,,,", f);
     if (r->target) {
@@ -1246,6 +1259,16 @@ json_karray(FILE *f, const char *key, const double *v, int n)
     fputc(']', f);
 }
 
+/* , "ratio_ci": [lo, hi], or null where there is no interval (one round). */
+static void
+json_kci(FILE *f, const row *r)
+{
+    if (isfinite(r->ci.hi))
+        json_karray(f, "ratio_ci", (const double[]){r->ci.lo, r->ci.hi}, 2);
+    else
+        fputs(", \"ratio_ci\": null", f);
+}
+
 /* A target: {"text", "vs" (null: golf's spread), "min_ratio" or "max_spread"}. */
 static void
 json_target(FILE *f, const target *t)
@@ -1282,7 +1305,7 @@ json_outcome(const outcome *o, void *arg)
     json_kstr(c->f, "verdict", outcome_verdict(o));
     if (o->r && o->r->verdict && o->t->vs) {
         json_knum(c->f, "golf_ratio", o->r->ratio);
-        json_karray(c->f, "ratio_ci", (const double[]){o->r->ci.lo, o->r->ci.hi}, 2);
+        json_kci(c->f, o->r);
     } else if (o->r && o->r->verdict) {
         json_knum(c->f, "spread", o->r->spread);
     }
@@ -1362,7 +1385,7 @@ write_json(FILE *f)
         }
         if (r->has_ratio) {
             json_knum(f, "golf_ratio", r->ratio);
-            json_karray(f, "ratio_ci", (const double[]){r->ci.lo, r->ci.hi}, 2);
+            json_kci(f, r);
         }
         if (r->target) {
             fprintf(f, ", \"target\": ");
@@ -1796,8 +1819,8 @@ main(int argc, char **argv)
     print_targets(stdout);
     print_footprint(stdout);
     long secs = lround(opt.elapsed_s);
-    printf("\ngolf-bench took %ld min %02ld s (%d measurements, %d rounds each)\n", secs / 60,
-           secs % 60, total, opt.runs);
+    printf("\ngolf-bench took %ld min %02ld s (%d measurements, %d round%s each)\n", secs / 60,
+           secs % 60, total, opt.runs, opt.runs == 1 ? "" : "s");
     bool written = finish_output(csv, opt.csv_path, write_csv);
     written = finish_output(json, opt.json_path, write_json) && written;
     if (opt.plot_path && !write_plot(opt.plot_path))

@@ -87,8 +87,8 @@ bool
 gb_ratio_ci(const double *a, int na, const double *b, int nb, int resamples, double level,
             uint64_t seed, gb_interval *out)
 {
-    if (na < 1 || nb < 1 || resamples < 1 || !(level > 0 && level < 1))
-        return false;
+    if (na < 2 || nb < 2 || resamples < 1 || !(level > 0 && level < 1))
+        return false; /* one value says nothing of the noise */
     for (int i = 0; i < na; i++)
         if (!(a[i] > 0))
             return false;

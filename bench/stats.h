@@ -35,7 +35,8 @@ typedef struct gb_interval {
  * `resamples` times it draws na values from a and nb from b with replacement and takes the
  * ratio of the two medians; lo and hi are the (1-level)/2 and (1+level)/2 quantiles of those
  * ratios (linear interpolation between order statistics). The stream starts from `seed`.
- * False, *out untouched, when na or nb is 0, a value is not > 0, or memory runs out. */
+ * False, *out untouched, when na or nb is below 2 (a single value says nothing of the noise),
+ * a value is not > 0, or memory runs out. */
 bool gb_ratio_ci(const double *a, int na, const double *b, int nb, int resamples, double level,
                  uint64_t seed, gb_interval *out);
 

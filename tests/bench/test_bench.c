@@ -96,15 +96,15 @@ test_ratio_ci(void)
     check(gb_ratio_ci(ten, 5, five, 5, 2000, 0.95, 1, &ci), "ci of constants");
     check(near(ci.lo, 2) && near(ci.hi, 2), "ci of 10/5: [%g, %g]", ci.lo, ci.hi);
 
-    /* a = {1..5}, b = {1}: the resampled median of a is 1 with probability 0.058 (at least 3 of
-     * 5 draws are the 1) and 5 likewise, so the 2.5 % and 97.5 % quantiles are 1 and 5. */
-    const double ramp[] = {1, 2, 3, 4, 5}, unit[] = {1};
-    check(gb_ratio_ci(ramp, 5, unit, 1, 2000, 0.95, 7, &ci), "ci of ramp");
-    check(near(ci.lo, 1) && near(ci.hi, 5), "ci of {1..5}/{1}: [%g, %g], want [1, 5]", ci.lo,
+    /* a = {1..5}, b = {1, 1}: the resampled median of a is 1 with probability 0.058 (at least 3
+     * of 5 draws are the 1) and 5 likewise, so the 2.5 % and 97.5 % quantiles are 1 and 5. */
+    const double ramp[] = {1, 2, 3, 4, 5}, unit[] = {1, 1};
+    check(gb_ratio_ci(ramp, 5, unit, 2, 2000, 0.95, 7, &ci), "ci of ramp");
+    check(near(ci.lo, 1) && near(ci.hi, 5), "ci of {1..5}/{1,1}: [%g, %g], want [1, 5]", ci.lo,
           ci.hi);
-    /* ... and {1}/{1..5} is its reciprocal. */
-    check(gb_ratio_ci(unit, 1, ramp, 5, 2000, 0.95, 7, &ci), "ci of 1/ramp");
-    check(near(ci.lo, 0.2) && near(ci.hi, 1), "ci of {1}/{1..5}: [%g, %g], want [0.2, 1]", ci.lo,
+    /* ... and {1,1}/{1..5} is its reciprocal. */
+    check(gb_ratio_ci(unit, 2, ramp, 5, 2000, 0.95, 7, &ci), "ci of 1/ramp");
+    check(near(ci.lo, 0.2) && near(ci.hi, 1), "ci of {1,1}/{1..5}: [%g, %g], want [0.2, 1]", ci.lo,
           ci.hi);
 
     /* Two rounds each: a resampled median is the low value with probability 1/4, the mean
@@ -129,6 +129,7 @@ test_ratio_ci(void)
     /* Nothing to resample, or a value that is no rate. */
     const double bad[] = {1, 0};
     check(!gb_ratio_ci(ten, 0, five, 5, 2000, 0.95, 1, &ci), "ci of nothing");
+    check(!gb_ratio_ci(ten, 1, five, 5, 2000, 0.95, 1, &ci), "ci of one round");
     check(!gb_ratio_ci(bad, 2, five, 5, 2000, 0.95, 1, &ci), "ci with a 0");
 }
 
