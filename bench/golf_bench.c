@@ -823,18 +823,24 @@ print_targets(FILE *f)
     each_outcome(print_outcome, f);
 }
 
-/* A string as a gnuplot single-quoted literal: a quote inside is written twice. (Control
- * characters, which such a literal cannot hold, are refused with the command line.) */
+/* s between two q, a q inside written twice: a gnuplot single-quoted literal (q '\''; control
+ * characters, which it cannot hold, are refused with the command line) or a CSV field (q '"'). */
+static void
+quote_doubled(FILE *f, const char *s, char q)
+{
+    fputc(q, f);
+    for (; *s; s++) {
+        if (*s == q)
+            fputc(q, f);
+        fputc(*s, f);
+    }
+    fputc(q, f);
+}
+
 static void
 gp_quote(FILE *f, const char *s)
 {
-    fputc('\'', f);
-    for (; *s; s++) {
-        if (*s == '\'')
-            fputc('\'', f);
-        fputc(*s, f);
-    }
-    fputc('\'', f);
+    quote_doubled(f, s, '\'');
 }
 
 static bool
@@ -1119,17 +1125,10 @@ print_header(FILE *f)
 static void
 csv_str(FILE *f, const char *s)
 {
-    if (strpbrk(s, ",\"\r\n") == NULL) {
+    if (strpbrk(s, ",\"\r\n") == NULL)
         fputs(s, f);
-        return;
-    }
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"')
-            fputc('"', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
+    else
+        quote_doubled(f, s, '"');
 }
 
 /* The columns after bytes_per_chan, for a workload row: ops_per_run, budget_cut, status, why,
