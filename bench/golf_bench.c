@@ -917,7 +917,14 @@ write_plot(const char *path)
      * open the output) is dropped, its errors reach our stderr. */
     FILE *s = ok ? popen("gnuplot >/dev/null", "w") : NULL;
     if (s) {
-        fprintf(s, "set terminal pngcairo size 1600,800 noenhanced\nset output ");
+        /* One colour each: gnuplot's default cycle repeats after 8 (malloc took golf's). */
+        static const char *const colours[] = {"#9400d3", "#009e73", "#56b4e9", "#e69f00",
+                                              "#f0e442", "#0072b2", "#e51e10", "#404040",
+                                              "#cc79a7", "#8b4513", "#00ced1", "#a0a0a0"};
+        fprintf(s, "set terminal pngcairo size 1600,800 noenhanced\n");
+        for (size_t k = 0; k < sizeof colours / sizeof colours[0]; k++)
+            fprintf(s, "set linetype %zu lc rgb '%s'\n", k + 1, colours[k]);
+        fprintf(s, "set linetype cycle %zu\nset output ", sizeof colours / sizeof colours[0]);
         gp_quote(s, path);
         fprintf(s, "\nset title ");
         char title[512];
