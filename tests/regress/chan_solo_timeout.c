@@ -37,15 +37,6 @@ static unsigned char sent_ok[SENDERS][PER_SENDER];
 static uint32_t nsent[SENDERS];
 static atomic_long bad_payload, timeouts;
 
-static uint64_t
-rnd(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9E3779B97F4A7C15u);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9u;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBu;
-    return z ^ (z >> 31);
-}
-
 /* Fills an element with value v: v itself, then bytes derived from it. */
 static void
 fill(unsigned char *e, uint64_t v)
@@ -68,7 +59,7 @@ check(const unsigned char *e, uint64_t *v)
 static uint64_t
 pick_timeout(uint64_t *s)
 {
-    uint64_t r = rnd(s) % 16;
+    uint64_t r = golf_test_rand(s) % 16;
     return r == 0 ? BLOCKING : r * 2000u; /* 0 .. 30 us, or blocking */
 }
 

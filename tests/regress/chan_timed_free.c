@@ -33,7 +33,9 @@ receiver(void *arg)
     for (int i = 0; i < iters; i++) {
         pthread_barrier_wait(&bar);
         uint64_t v = 0;
-        int r = golf_chan_recv_timeout(ch, &v, 3000 + (uint64_t)(i % 7) * 300);
+        /* 2 to 24 us: from shorter than the sender's arrival to longer, so that some
+         * deadlines fall inside hand-offs and many hand-offs happen. */
+        int r = golf_chan_recv_timeout(ch, &v, 2000 + (uint64_t)(i % 23) * 1000);
         REGRESS_CHECK(r == GOLF_OK || r == GOLF_ETIMEDOUT, "recv returned %d", r);
         if (r == GOLF_OK) {
             REGRESS_CHECK(v == (uint64_t)i, "received %llu in iteration %d", (unsigned long long)v,

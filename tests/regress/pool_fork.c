@@ -244,10 +244,10 @@ run(const char *percpu)
             REGRESS_CHECK(atomic_exchange(&forced->lock, 1) == 0, "idle cache lock was held");
         regress_fork_quiesce();
         pid_t pid = fork();
-        regress_fork_resume();
         REGRESS_CHECK(pid >= 0, "fork");
         if (pid == 0)
-            _exit(child(rseq));
+            _exit(child(rseq)); /* the child never takes the pause lock */
+        regress_fork_resume();
         if (forced)
             atomic_store(&forced->lock, 0);
         int st = 0;

@@ -27,8 +27,10 @@
  * a state they passed through (seen with a 60-line lock-word program, no golf, in 4-14 of 300
  * children under ASan or TSan, none of 1000 without). In those builds the busy threads bracket
  * each unit of work with regress_busy_begin/end and the forking thread brackets fork() with
- * regress_fork_quiesce/resume (in parent and child), so nothing runs at the fork; the release
- * build forks them busy. */
+ * regress_fork_quiesce/resume, so nothing runs at the fork; the release build forks them busy.
+ * Resume in the parent only: the child's copy of the lock is write-held by a thread it does
+ * not have, and an unlock there is undefined (glibc treats it as a read unlock), so a child
+ * must not use these helpers. */
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define REGRESS_SANITIZED 1
 #elif defined(__has_feature)
