@@ -21,6 +21,8 @@
 
 #include "golf/chan.h"
 
+enum { LONG_NS = 1000000000 };
+
 static golf_chan *ch;
 static pthread_barrier_t bar;
 static int iters;
@@ -34,8 +36,10 @@ receiver(void *arg)
         pthread_barrier_wait(&bar);
         uint64_t v = 0;
         /* 2 to 24 us: from shorter than the sender's arrival to longer, so that some
-         * deadlines fall inside hand-offs and many hand-offs happen. */
-        int r = golf_chan_recv_timeout(ch, &v, 2000 + (uint64_t)(i % 23) * 1000);
+         * deadlines fall inside hand-offs. Every 8th iteration both sides wait up to 1 s, so
+         * hand-offs happen even where the others rarely meet (one core, TSan). */
+        uint64_t t = i % 8 == 0 ? LONG_NS : 2000 + (uint64_t)(i % 23) * 1000;
+        int r = golf_chan_recv_timeout(ch, &v, t);
         REGRESS_CHECK(r == GOLF_OK || r == GOLF_ETIMEDOUT, "recv returned %d", r);
         if (r == GOLF_OK) {
             REGRESS_CHECK(v == (uint64_t)i, "received %llu in iteration %d", (unsigned long long)v,
@@ -65,7 +69,8 @@ main(int argc, char **argv)
         for (volatile int k = 0; k < (i % 13) * 200; k++) {
         }
         golf_chan *c = ch;
-        int rc = golf_chan_send_timeout(c, &v, 3000 + (uint64_t)(i % 5) * 500);
+        int rc =
+            golf_chan_send_timeout(c, &v, i % 8 == 0 ? LONG_NS : 3000 + (uint64_t)(i % 5) * 500);
         REGRESS_CHECK(rc == GOLF_OK || rc == GOLF_ETIMEDOUT, "send returned %d", rc);
         if (rc == GOLF_OK) {
             golf_chan_free(c); /* the receiver is done with it (chan.h) */
