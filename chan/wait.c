@@ -72,16 +72,22 @@ golf__unlock_slow(golf__lock *l)
 /* ---- waiter lists (caller holds the channel lock) ------------------------------------------- */
 
 /* Changes a waiter count (C4). Only ever changed under the channel lock, so a load and a store
- * do (no locked RMW). The store is [S3] seq_cst: a registration's increment precedes its
- * re-check's [S2] loads in the single seq_cst order, and a buffered fast path's count load
- * follows its [S1] CAS there, so one of the two sees the other (chan/README.md, "Park and
- * wake"); every store to the word is seq_cst so that such a load reads the latest. The load:
- * relaxed, the lock orders the writers. */
+ * do (no locked RMW). A buffered channel's store is [S3] seq_cst: a registration's increment
+ * precedes its re-check's [S2] loads in the single seq_cst order, and a buffered fast path's
+ * count load follows its [S1] CAS there, so one of the two sees the other (chan/README.md,
+ * "Park and wake"); every store to such a word is seq_cst so that such a load reads the latest.
+ * An unbuffered channel's counts are read only under its lock, or as a relaxed hint before
+ * taking it, so a relaxed store does (on x86 a seq_cst store is an exchange, twice per
+ * unbuffered message). The load: relaxed, the lock orders the writers. `buffered`: the kind of
+ * the channel the count belongs to (every node on its lists has it in `buffered`). */
 static inline void
-golf__count_add(_Atomic uint32_t *count, int32_t delta)
+golf__count_add(_Atomic uint32_t *count, int32_t delta, bool buffered)
 {
-    uint32_t v = atomic_load_explicit(count, memory_order_relaxed);
-    atomic_store_explicit(count, v + (uint32_t)delta, memory_order_seq_cst);
+    uint32_t v = atomic_load_explicit(count, memory_order_relaxed) + (uint32_t)delta;
+    if (buffered)
+        atomic_store_explicit(count, v, memory_order_seq_cst);
+    else
+        atomic_store_explicit(count, v, memory_order_relaxed);
 }
 
 void
@@ -180,6 +186,7 @@ golf__claim_node(golf__wlist *q, _Atomic uint32_t *count, golf__wnode *n, uint32
                  uint32_t *old, golf__xfer *x)
 {
     golf__waiter *w = n->w;
+    bool buffered = n->buffered; /* read now: after [N1] the node may be gone */
     uint32_t target = to == GOLF__W_CLAIMED ? to : to | (n->index << GOLF__W_INDEX_SHIFT);
     bool direct = x && to == GOLF__W_CLAIMED && x->size <= GOLF__W_INLINE &&
                   n->buf == (void *)golf__waiter_inline(w, x->size);
@@ -195,7 +202,7 @@ golf__claim_node(golf__wlist *q, _Atomic uint32_t *count, golf__wnode *n, uint32
          * linked node of it is WAITING and ours: no claim CAS. Its state is written once, by
          * golf__waiter_finish() after our unlock, which also learns whether it sleeps. */
         golf__wlist_unlink(q, n); /* [N1]: the owner now waits for DONE */
-        golf__count_add(count, -1);
+        golf__count_add(count, -1, buffered);
         *old = 0;
         if (x)
             x->done = direct;
@@ -207,7 +214,7 @@ golf__claim_node(golf__wlist *q, _Atomic uint32_t *count, golf__wnode *n, uint32
     golf__wlist_unhook(q, n);
     bool won = golf__waiter_claim(w, target, old);
     golf__wnode_release(n); /* [N1]: our last touch unless we won a CLAIMED */
-    golf__count_add(count, -1);
+    golf__count_add(count, -1, buffered);
     if (won && x)
         x->done = direct;
     /* Lost: stale, its owner already decided this round (C2) and finds the node unlinked. */
@@ -263,8 +270,9 @@ golf__sweep_on(golf__wlist *q, _Atomic uint32_t *count, const golf__waiter *w)
     for (golf__wnode *n = q->head; n;) {
         golf__wnode *next = n->next;
         if (n->w == w) {
-            golf__wlist_unlink(q, n); /* [N1] */
-            golf__count_add(count, -1);
+            bool buffered = n->buffered; /* read before [N1] */
+            golf__wlist_unlink(q, n);    /* [N1] */
+            golf__count_add(count, -1, buffered);
         }
         n = next;
     }
@@ -301,8 +309,9 @@ golf__wake_all_closed_on(golf__wlist *q, _Atomic uint32_t *count)
         /* Claim before unlinking, as in golf__wlist_claim_first(). */
         bool won = golf__waiter_claim(
             w, GOLF__W_DONE | GOLF__W_CLOSED | (n->index << GOLF__W_INDEX_SHIFT), &old);
-        golf__wlist_unlink(q, n); /* [N1]: our last touch of the node */
-        golf__count_add(count, -1);
+        bool buffered = n->buffered; /* read before [N1] */
+        golf__wlist_unlink(q, n);    /* [N1]: our last touch of the node */
+        golf__count_add(count, -1, buffered);
         if (won)
             golf__waiter_wake_if_sleeping(w, old); /* w is thread-lifetime */
     }
@@ -420,11 +429,11 @@ golf__chan_register(golf_chan *ch, golf_case *cases, size_t n, const uint32_t *p
         node->solo = solo;
         if (c->op == GOLF_SEND) {
             golf__wlist_push(&ch->sendq, node);
-            golf__count_add(&ch->nsend, 1);
+            golf__count_add(&ch->nsend, 1, buffered);
             want_recvq = true;
         } else {
             golf__wlist_push(&ch->recvq, node);
-            golf__count_add(&ch->nrecv, 1);
+            golf__count_add(&ch->nrecv, 1, buffered);
             want_sendq = true;
         }
     }
@@ -451,10 +460,10 @@ golf__chan_unregister(golf_chan *ch, int op, golf__wnode *node)
     if (atomic_load_explicit(&node->linked, memory_order_relaxed)) {
         if (op == GOLF_SEND) {
             golf__wlist_unlink(&ch->sendq, node);
-            golf__count_add(&ch->nsend, -1);
+            golf__count_add(&ch->nsend, -1, node->buffered);
         } else {
             golf__wlist_unlink(&ch->recvq, node);
-            golf__count_add(&ch->nrecv, -1);
+            golf__count_add(&ch->nrecv, -1, node->buffered);
         }
     }
     golf__lock_release(&ch->lock);
