@@ -38,7 +38,7 @@
 
 /* _LGPL_SOURCE: liburcu's read-side fast path (urcu_memb_read_lock/unlock: a few TLS loads and
  * stores and a compiler barrier) is compiled inline here instead of a PLT call into
- * liburcu-memb.so per lock and per unlock; that halves a map load's RCU cost (syncmap/README.md
+ * liburcu-memb.so per lock and per unlock; that halves a map load's RCU cost (map/README.md
  * has the measurement). Those static inline functions are LGPL-2.1 code compiled into golf;
  * define GOLF_RCU_NO_LGPL_INLINE to call the library functions instead. */
 #ifndef GOLF_RCU_NO_LGPL_INLINE

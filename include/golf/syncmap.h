@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* golf/syncmap.h: Go's sync.Map for C (design: syncmap/README.md).
+/* golf/syncmap.h: Go's sync.Map for C (design: map/README.md).
  *
  * Keys are byte strings (key, klen) copied into the map: any length, 0 included, binary safe;
  * key may be NULL only when klen is 0. Values are opaque void * words the map never dereferences

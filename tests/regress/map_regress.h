@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* Helpers for the syncmap regression programs: keys, an exact single-threaded model to compare
+/* Helpers for the map regression programs: keys, an exact single-threaded model to compare
  * golf_map_range against, and a resize stopped half-way.
  *
- * White-box on purpose: the programs include syncmap/map_internal.h to see whether a resize is
+ * White-box on purpose: the programs include map/map_internal.h to see whether a resize is
  * half done (m->table->next, ->cursor) and to hold m->grow_lock, which stands for a resizer
  * that is preempted in the middle of its work (every other thread's golf__map_grow() then
  * backs off, exactly as it does while a real resize is running). */
@@ -22,7 +22,7 @@
 #include "golf/syncmap.h"
 #include "lockfree/alloc.h"
 #include "regress.h"
-#include "syncmap/map_internal.h"
+#include "map/map_internal.h"
 
 /* Key i: 8 bytes (inline in the slot) or 20 bytes (a separately allocated key block). */
 typedef struct mkey {

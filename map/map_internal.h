@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* syncmap internals: the table layout, the hash, and what map.c and table.c share.
+/* map internals: the table layout, the hash, and what map.c and table.c share.
  * Never installed. The design, the invariants and the ordering tags [M1]..[M10] are in
- * syncmap/README.md; every tagged access names its tag at both ends. */
+ * map/README.md; every tagged access names its tag at both ends. */
 #ifndef GOLF_SYNCMAP_MAP_INTERNAL_H
 #define GOLF_SYNCMAP_MAP_INTERNAL_H
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* syncmap structure: table allocation, the bucket lock, the per-CPU garbage batches, the online
+/* map structure: table allocation, the bucket lock, the per-CPU garbage batches, the online
  * resize and clear. The lookup and the operations are in map.c; the design in README.md. */
-#include "syncmap/map_internal.h"
+#include "map/map_internal.h"
 
 #include <errno.h>
 #include <sched.h>

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Shared helpers of the syncmap tests. */
+/* Shared helpers of the map tests. */
 #ifndef GOLF_TEST_MAP_UTIL_H
 #define GOLF_TEST_MAP_UTIL_H
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* golf_map: Go's sync.Map on a bucket table under RCU (see syncmap/README.md).
+/* golf_map: Go's sync.Map on a bucket table under RCU (see map/README.md).
  *
  * Why it is safe, in short:
  *   - A key lives in one slot of one live table at a time. Slots are written only under the
@@ -19,7 +19,7 @@
  *     read only by readers that were in it before its move, so what they read is as of a moment
  *     inside their call, and the key blocks it links, which the next table may unlink and free,
  *     outlive them (the grace period starts after the move). */
-#include "syncmap/map_internal.h"
+#include "map/map_internal.h"
 
 #include <stdlib.h>
 

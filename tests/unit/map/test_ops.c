@@ -7,7 +7,7 @@
 
 #include "golf/syncmap.h"
 #include "map_test_util.h"
-#include "syncmap/map_internal.h"
+#include "map/map_internal.h"
 
 #define K(s) (s), (sizeof(s) - 1)
 
