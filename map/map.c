@@ -21,14 +21,22 @@
  *     outlive them (the grace period starts after the move). */
 #include "map/map_internal.h"
 
+#include <errno.h>
 #include <stdlib.h>
+#include <time.h>
 
-#include "lockfree/fatal.h"
+#include "lockfree/percpu.h"
 
+/* The start of every keyed operation: false on a bad argument; else p is the key's probe and
+ * the caller is inside a read section, which it ends with golf__rcu_read_unlock(). */
 static inline bool
-bad_key(const golf_map *m, const void *key, size_t klen)
+enter(golf_map *m, const void *key, size_t klen, golf__map_probe *p)
 {
-    return m == NULL || (key == NULL && klen > 0);
+    if (GOLF__UNLIKELY(m == NULL || (key == NULL && klen > 0)))
+        return false;
+    golf__map_probe_init(p, m->seed, key, klen);
+    golf__rcu_read_lock();
+    return true;
 }
 
 /* Finds p's key, lock-free. Inside a read section. True on a hit, with the value in *vout. */
@@ -50,7 +58,7 @@ again:;
             goto again;
         }
         for (uint64_t mt = golf__map_match(meta, p->field); mt != 0; mt &= mt - 1) {
-            int i = __builtin_ctzll(mt) / GOLF__MAP_FIELD_BITS;
+            int i = golf__map_lane(mt);
             /* [M4] acquire: a long key's block; [M6] acquire: what the storer wrote before
              * storing the value. */
             uint64_t w = atomic_load_explicit(&bb->slot[i].key, memory_order_acquire);
@@ -103,13 +111,12 @@ lock_chain(golf_map *m, uint64_t h, golf__map_table **tp)
 static bool
 find_locked(golf__map_bucket *b, const golf__map_probe *p, golf__map_bucket **where, int *slot)
 {
-    for (golf__map_bucket *bb = b; bb != NULL;
-         bb = atomic_load_explicit(&bb->overflow, memory_order_relaxed)) {
-        /* Relaxed loads here and below: we hold the lock, whose [M8] acquire ordered every
-         * previous holder's writes before us, and only holders write these words. */
+    GOLF__MAP_FOR_EACH_LINE(bb, b)
+    {
+        /* Relaxed loads: see GOLF__MAP_FOR_EACH_LINE. */
         uint64_t meta = atomic_load_explicit(&bb->meta, memory_order_relaxed);
         for (uint64_t mt = golf__map_match(meta, p->field); mt != 0; mt &= mt - 1) {
-            int i = __builtin_ctzll(mt) / GOLF__MAP_FIELD_BITS;
+            int i = golf__map_lane(mt);
             if (golf__map_key_is(p, atomic_load_explicit(&bb->slot[i].key, memory_order_relaxed))) {
                 *where = bb;
                 *slot = i;
@@ -118,47 +125,6 @@ find_locked(golf__map_bucket *b, const golf__map_probe *p, golf__map_bucket **wh
         }
     }
     return false;
-}
-
-/* Links (key word w, value v) into the locked chain b. GOLF_ENOMEM (nothing changed) when an
- * overflow bucket is needed and cannot be allocated. *overflowed: it went past the head. */
-static int
-insert_locked(golf__map_bucket *b, uint64_t field, uint64_t w, void *v, bool *overflowed)
-{
-    golf__map_bucket *bb = b, *last = b;
-    *overflowed = false;
-    for (; bb != NULL; bb = atomic_load_explicit(&bb->overflow, memory_order_relaxed)) {
-        uint64_t meta = atomic_load_explicit(&bb->meta, memory_order_relaxed); /* locked */
-        for (int i = 0; i < GOLF__MAP_SLOTS; i++) {
-            if (golf__map_field(meta, i) != 0)
-                continue;
-            /* [M4]/[M6] release: the slot is empty (no field), but a reader holding an older
-             * meta may still read it; these releases, paired with its acquire loads and fence
-             * (golf__map_line_stable), make it see the version bump of the removal that emptied
-             * the slot, so it retries. The key block's bytes are published by [M4] too. */
-            atomic_store_explicit(&bb->slot[i].key, w, memory_order_release);
-            atomic_store_explicit(&bb->slot[i].value, v, memory_order_release);
-            /* [M5] release: the slot before its field; pairs with the [M5] acquire of the
-             * meta word in lookup(). This store is the insert's linearization point. */
-            atomic_store_explicit(&bb->meta, golf__map_meta_set(meta, i, field),
-                                  memory_order_release);
-            *overflowed = bb != b;
-            return GOLF_OK;
-        }
-        last = bb;
-    }
-    golf__map_bucket *nb = golf__map_alloc_aligned(64, sizeof *nb);
-    if (nb == NULL)
-        return GOLF_ENOMEM;
-    memset(nb, 0, sizeof *nb);
-    /* Relaxed: published by [M7]. */
-    atomic_store_explicit(&nb->slot[0].key, w, memory_order_relaxed);
-    atomic_store_explicit(&nb->slot[0].value, v, memory_order_relaxed);
-    atomic_store_explicit(&nb->meta, golf__map_meta_set(0, 0, field), memory_order_relaxed);
-    /* [M7] release: the filled bucket before its link; pairs with the [M7] acquire loads. */
-    atomic_store_explicit(&last->overflow, nb, memory_order_release);
-    *overflowed = true;
-    return GOLF_OK;
 }
 
 /* Unlinks slot k of line bb in a locked chain; queues its key block, if any, for freeing. */
@@ -186,7 +152,7 @@ key_word(const golf__map_probe *p, uint64_t *w)
     }
     if (p->klen > SIZE_MAX / 2)
         return false;
-    golf__map_key *k = golf__map_alloc(sizeof *k + p->klen);
+    golf__map_key *k = golf__malloc(sizeof *k + p->klen);
     if (k == NULL)
         return false;
     k->hash = p->hash;
@@ -217,12 +183,10 @@ after_insert(golf_map *m, golf__map_table *t, bool overflowed)
 bool
 golf_map_load(golf_map *m, const void *key, size_t klen, void **value)
 {
-    if (GOLF__UNLIKELY(bad_key(m, key, klen)))
-        return false;
     golf__map_probe p;
-    golf__map_probe_init(&p, m->seed, key, klen);
+    if (!enter(m, key, klen, &p))
+        return false;
     void *v;
-    golf__rcu_read_lock();
     bool hit = lookup(m, &p, &v);
     golf__rcu_read_unlock();
     if (hit && value != NULL)
@@ -269,7 +233,7 @@ put(golf_map *m, const golf__map_probe *p, void *value, int on_present, bool *fo
             have_word = true;
             continue;
         }
-        int rc = insert_locked(b, p->field, w, value, &overflowed);
+        int rc = golf__map_chain_add(b, p->field, w, value, NULL, &overflowed);
         golf__map_bucket_unlock(b);
         *found = false;
         *old = NULL;
@@ -285,13 +249,11 @@ put(golf_map *m, const golf__map_probe *p, void *value, int on_present, bool *fo
 int
 golf_map_swap(golf_map *m, const void *key, size_t klen, void *value, void **previous, bool *loaded)
 {
-    if (GOLF__UNLIKELY(bad_key(m, key, klen)))
-        return GOLF_EINVAL;
     golf__map_probe p;
-    golf__map_probe_init(&p, m->seed, key, klen);
+    if (!enter(m, key, klen, &p))
+        return GOLF_EINVAL;
     void *prev = NULL;
     bool found = false;
-    golf__rcu_read_lock();
     int rc = put(m, &p, value, ON_PRESENT_REPLACE, &found, &prev);
     golf__rcu_read_unlock();
     if (rc == GOLF_OK) {
@@ -313,14 +275,12 @@ int
 golf_map_load_or_store(golf_map *m, const void *key, size_t klen, void *value, void **actual,
                        bool *loaded)
 {
-    if (GOLF__UNLIKELY(bad_key(m, key, klen)))
-        return GOLF_EINVAL;
     golf__map_probe p;
-    golf__map_probe_init(&p, m->seed, key, klen);
+    if (!enter(m, key, klen, &p))
+        return GOLF_EINVAL;
     void *v = NULL;
     bool found;
     int rc = GOLF_OK;
-    golf__rcu_read_lock();
     /* Lock-free first: a present key needs no lock. */
     found = lookup(m, &p, &v);
     if (!found)
@@ -339,13 +299,11 @@ golf_map_load_or_store(golf_map *m, const void *key, size_t klen, void *value, v
 static bool
 remove_key(golf_map *m, const void *key, size_t klen, bool check, void *old, void **vout)
 {
-    if (GOLF__UNLIKELY(bad_key(m, key, klen)))
-        return false;
     golf__map_probe p;
-    golf__map_probe_init(&p, m->seed, key, klen);
+    if (!enter(m, key, klen, &p))
+        return false;
     void *v = NULL;
     bool done = false;
-    golf__rcu_read_lock();
     /* Lock-free first: an absent key (or, for compare_and_delete, another value) needs no
      * lock; the lookup's moment is the linearization point of that false. */
     if (!lookup(m, &p, &v) || (check && v != old))
@@ -390,13 +348,11 @@ golf_map_compare_and_delete(golf_map *m, const void *key, size_t klen, void *old
 bool
 golf_map_compare_and_swap(golf_map *m, const void *key, size_t klen, void *old, void *new_value)
 {
-    if (GOLF__UNLIKELY(bad_key(m, key, klen)))
-        return false;
     golf__map_probe p;
-    golf__map_probe_init(&p, m->seed, key, klen);
+    if (!enter(m, key, klen, &p))
+        return false;
     void *v;
     bool done = false;
-    golf__rcu_read_lock();
     if (!lookup(m, &p, &v) || v != old)
         goto out; /* absent or another value at the lookup's moment: false */
     golf__map_table *t;
@@ -463,7 +419,7 @@ range_chain(range_walk *w, golf__map_bucket *b, uint64_t fmask, uint64_t fr)
          bb = atomic_load_explicit(&bb->overflow, memory_order_acquire)) { /* [M7] */
         if (n + GOLF__MAP_SLOTS > w->cap) {
             size_t nc = w->cap * 2;
-            range_item *ns = golf__map_alloc(nc * sizeof *ns);
+            range_item *ns = golf__malloc(nc * sizeof *ns);
             if (ns == NULL)
                 break; /* out of memory: the rest of this chain is skipped; see README */
             memcpy(ns, w->snap, n * sizeof *ns);
@@ -593,12 +549,7 @@ golf_map_range(golf_map *m, bool (*fn)(const void *key, size_t klen, void *value
 size_t
 golf_map_len(golf_map *m)
 {
-    if (m == NULL)
-        return 0;
-    intptr_t n = 0;
-    for (unsigned c = 0; c < m->ncpu; c++)
-        n += atomic_load_explicit(&m->percpu[c].count, memory_order_relaxed); /* statistic */
-    return n < 0 ? 0 : (size_t)n;
+    return m == NULL ? 0 : golf__map_count(m);
 }
 
 void
@@ -613,62 +564,71 @@ golf_map_read_unlock(void)
     golf__rcu_read_unlock();
 }
 
-typedef struct retired {
-    golf__rcu_head rcu; /* first: the callback gets its address */
-    void (*fn)(void *value);
-    void *value;
-    golf_map *m;
-    struct retired *running_next; /* this thread's running fns, innermost first (below) */
-} retired;
+/* ---- map lifetime ---- */
 
-/* The retired fns running on this thread, innermost first (a fn may free a map, whose barrier
- * runs more fns here). Thread-local and plain: only this thread touches it. */
-static _Thread_local retired *running_here;
-
-size_t
-golf__map_retiring_here(const golf_map *m)
+/* The per-map hash key: splitmix64 over the map's address, a clock and a process counter. */
+static uint64_t
+map_seed(const void *m)
 {
-    size_t n = 0;
-    for (const retired *r = running_here; r != NULL; r = r->running_next)
-        n += r->m == m;
-    return n;
+    static _Atomic uint64_t counter; /* relaxed: only needs distinct values */
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    uint64_t z = (uint64_t)(uintptr_t)m ^ ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)ts.tv_sec ^
+                 (atomic_fetch_add_explicit(&counter, 1, memory_order_relaxed) * GOLF__MAP_K1);
+    z += UINT64_C(0x9E3779B97F4A7C15);
+    z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
+    z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
+    return z ^ (z >> 31);
 }
 
-static void
-retired_run(golf__rcu_head *head)
+golf_map *
+golf_map_new(void)
 {
-    retired *r = (retired *)(void *)head;
-    golf_map *m = r->m;
-    r->running_next = running_here;
-    running_here = r;
-    r->fn(r->value);
-    running_here = r->running_next;
-    free(r);
-    /* [M10] release: the fn's effects on m happen before golf_map_free's [M10] acquire load
-     * that sees the count drop. */
-    atomic_fetch_sub_explicit(&m->retiring, 1, memory_order_release);
+    /* The deferred-work worker that will free this map's retired tables, key blocks and
+     * retired values: started here, where its failure can be reported. */
+    if (golf__rcu_start() != GOLF_OK)
+        goto nomem;
+    golf_map *m = golf__aligned_alloc(_Alignof(golf_map), sizeof *m);
+    if (m == NULL)
+        goto nomem;
+    m->ncpu = golf__ncpu_slots();
+    m->percpu = golf__aligned_alloc(GOLF_CACHELINE, m->ncpu * sizeof(golf__map_percpu));
+    if (m->percpu == NULL)
+        goto nomem_m;
+    for (unsigned c = 0; c < m->ncpu; c++) {
+        atomic_init(&m->percpu[c].count, 0);
+        atomic_init(&m->percpu[c].garbage, NULL);
+    }
+    golf__map_table *t = golf__map_table_new(8);
+    if (t == NULL)
+        goto nomem_pc;
+    atomic_init(&m->table, t);
+    atomic_init(&m->retiring, 0);
+    m->seed = map_seed(m);
+    pthread_mutex_init(&m->grow_lock, NULL);
+    return m;
+nomem_pc:
+    free(m->percpu);
+nomem_m:
+    free(m);
+nomem:
+    errno = ENOMEM;
+    return NULL;
 }
 
 void
-golf_map_retire(golf_map *m, void *value, void (*fn)(void *value))
+golf_map_free(golf_map *m)
 {
-    if (m == NULL || fn == NULL)
+    if (m == NULL)
         return;
-    retired *r = golf__map_alloc(sizeof *r);
-    if (r == NULL) {
-        /* Out of memory: wait for the grace period here when we may; inside a read section
-         * that would deadlock, and fn cannot run yet, so there is nothing safe left to do. */
-        if (golf__rcu_in_read_section())
-            golf__fatal("golf: out of memory in golf_map_retire inside a read section");
-        golf__rcu_synchronize();
-        fn(value);
-        return;
+    golf__map_reclaim_drain(m);
+    golf__map_table *t = atomic_load_explicit(&m->table, memory_order_relaxed); /* sole user */
+    while (t != NULL) {
+        golf__map_table *next = atomic_load_explicit(&t->next, memory_order_relaxed);
+        golf__map_table_destroy(t);
+        t = next;
     }
-    r->fn = fn;
-    r->value = value;
-    r->m = m;
-    /* Relaxed: golf_map_free reads it only after a barrier, which orders this retire (and its
-     * queueing, [U1]) before it returns. */
-    atomic_fetch_add_explicit(&m->retiring, 1, memory_order_relaxed);
-    golf__rcu_call(&r->rcu, retired_run);
+    pthread_mutex_destroy(&m->grow_lock);
+    free(m->percpu);
+    free(m);
 }
