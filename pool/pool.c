@@ -30,164 +30,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- depot helpers (p->mu held) ---- */
-
-golf__pool_mag *
-golf__pool_mag_get(golf_pool *p)
-{
-    golf__pool_mag *m = p->spare;
-    if (m) {
-        p->spare = m->next;
-        p->nspare--;
-    } else {
-        m = golf__malloc(sizeof *m);
-        if (!m)
-            return NULL;
-    }
-    m->next = NULL;
-    m->n = 0;
-    return m;
-}
-
-void
-golf__pool_mag_recycle(golf_pool *p, golf__pool_mag *m)
-{
-    /* A spare magazine is empty (I5): whatever its objs[] still names now belongs to someone
-     * else (a thread cache, a caller), so a stale n here would make free free those objects. */
-    m->n = 0;
-    if (p->nspare < GOLF__POOL_SPARE_MAGS) {
-        m->next = p->spare;
-        p->spare = m;
-        p->nspare++;
-    } else {
-        free(m);
-    }
-}
-
-/* Appends objs to list l, filling the head magazine first. Returns how many did not fit in
- * `limit` objects or could not get a magazine (left at the end of objs). */
-static size_t
-maglist_add(golf_pool *p, golf__pool_maglist *l, void **objs, size_t n, size_t limit)
-{
-    size_t i = 0;
-    while (i < n && l->objs < limit) {
-        golf__pool_mag *m = l->head;
-        if (!m || m->n == GOLF__POOL_MAG_CAP) {
-            m = golf__pool_mag_get(p);
-            if (!m)
-                break;
-            m->next = l->head;
-            l->head = m;
-        }
-        m->objs[m->n++] = objs[i++];
-        l->objs++;
-    }
-    /* The leftovers objs[i..n) move to the front: the caller frees objs[0..n-i). */
-    if (i < n)
-        memmove(objs, objs + i, (n - i) * sizeof *objs);
-    return n - i;
-}
-
-size_t
-golf__pool_primary_add(golf_pool *p, void **objs, size_t n)
-{
-    return maglist_add(p, &p->primary, objs, n, p->depot_cap);
-}
-
-size_t
-golf__pool_victim_add(golf_pool *p, void **objs, size_t n)
-{
-    return maglist_add(p, &p->victim, objs, n, SIZE_MAX);
-}
-
-static void *
-maglist_take_one(golf_pool *p, golf__pool_maglist *l)
-{
-    golf__pool_mag *m = l->head;
-    if (!m)
-        return NULL;
-    void *obj = m->objs[--m->n];
-    l->objs--;
-    if (m->n == 0) {
-        l->head = m->next;
-        golf__pool_mag_recycle(p, m);
-    }
-    return obj;
-}
-
-void *
-golf__pool_depot_take_one(golf_pool *p)
-{
-    void *obj = maglist_take_one(p, &p->primary);
-    return obj ? obj : maglist_take_one(p, &p->victim);
-}
-
-void
-golf__pool_free_objs(golf_pool *p, void **objs, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        if (p->free_object)
-            p->free_object(objs[i], p->ctx);
-        else
-            free(objs[i]);
-    }
-}
-
-/* Detaches a whole list (p->mu held); the caller frees it with free_maglist after unlocking. */
-static golf__pool_mag *
-maglist_detach(golf__pool_maglist *l)
-{
-    golf__pool_mag *h = l->head;
-    l->head = NULL;
-    l->objs = 0;
-    return h;
-}
-
-static void
-free_maglist(golf_pool *p, golf__pool_mag *m)
-{
-    while (m) {
-        golf__pool_mag *next = m->next;
-        golf__pool_free_objs(p, m->objs, m->n);
-        free(m);
-        m = next;
-    }
-}
-
-/* Frees the spare list: empty magazines, memory only (I5: their objs[] are not the pool's). */
-static void
-free_spare(golf__pool_mag *m)
-{
-    while (m) {
-        golf__pool_mag *next = m->next;
-        free(m);
-        m = next;
-    }
-}
-
 static inline void
 free_one(golf_pool *p, void *obj)
 {
-    golf__pool_free_objs(p, &obj, 1);
+    golf__depot_free_objs(&p->depot, &obj, 1);
 }
 
 static inline void *
 new_one(golf_pool *p)
 {
     return p->new_object ? p->new_object(p->ctx) : NULL;
-}
-
-static inline void
-mu_lock(golf_pool *p)
-{
-    if (pthread_mutex_lock(&p->mu) != 0)
-        golf__fatal("golf: pool mutex lock failed");
-}
-
-static inline void
-mu_unlock(golf_pool *p)
-{
-    pthread_mutex_unlock(&p->mu);
 }
 
 /* ---- the per-CPU front end ---- */
@@ -210,7 +62,7 @@ __attribute__((noinline, cold)) static void *
 percpu_get_slow(golf_pool *p, struct rseq *rs)
 {
     void *obj = NULL;
-    mu_lock(p);
+    golf__depot_lock(&p->depot);
     for (;;) {
         uint32_t cpu;
         golf__pool_slot *s = slot_for(p, rs, &cpu);
@@ -223,10 +75,8 @@ percpu_get_slow(golf_pool *p, struct rseq *rs)
             break;
     }
     obj = NULL;
-    golf__pool_mag *m = p->primary.head;
+    golf__pool_mag *m = golf__depot_take_full(&p->depot);
     if (m) {
-        p->primary.head = m->next;
-        p->primary.objs -= m->n;
         obj = m->objs[--m->n];
         while (m->n > 0) {
             uint32_t cpu;
@@ -237,20 +87,17 @@ percpu_get_slow(golf_pool *p, struct rseq *rs)
             else if (st == GOLF__RSEQ_FAIL)
                 break; /* another thread of this CPU filled it meanwhile: keep the magazine */
         }
-        if (m->n > 0) {
-            m->next = p->primary.head;
-            p->primary.head = m;
-            p->primary.objs += m->n;
-        } else {
-            golf__pool_mag_recycle(p, m);
-        }
+        if (m->n > 0)
+            golf__depot_give_full(&p->depot, m);
+        else
+            golf__depot_give_empty(&p->depot, m);
     } else {
-        /* Victim objects go one at a time, straight to the caller: moving them into a slot
-         * would make them primary again and let them outlive the next trim. */
-        obj = maglist_take_one(p, &p->victim);
+        /* Primary is empty: victim objects go one at a time, straight to the caller. Moving
+         * them into a slot would make them primary again and let them outlive the next trim. */
+        obj = golf__depot_take_one(&p->depot);
     }
 out:
-    mu_unlock(p);
+    golf__depot_unlock(&p->depot);
     return obj ? obj : new_one(p);
 }
 
@@ -259,7 +106,7 @@ __attribute__((noinline, cold)) static void
 percpu_put_slow(golf_pool *p, struct rseq *rs, void *obj)
 {
     void *excess = NULL;
-    mu_lock(p);
+    golf__depot_lock(&p->depot);
     for (;;) {
         uint32_t cpu;
         golf__pool_slot *s = slot_for(p, rs, &cpu);
@@ -272,12 +119,12 @@ percpu_put_slow(golf_pool *p, struct rseq *rs, void *obj)
             break;
         if (st == GOLF__RSEQ_ABORT)
             continue;
-        if (p->primary.objs + GOLF__POOL_MAG_CAP > p->depot_cap) {
+        if (!golf__depot_has_room(&p->depot)) {
             /* The slot and the depot are both at their caps: obj is excess (memory bound). */
             excess = obj;
             break;
         }
-        golf__pool_mag *m = golf__pool_mag_get(p);
+        golf__pool_mag *m = golf__depot_take_empty(&p->depot);
         if (!m) {
             excess = obj; /* out of memory for a magazine: obj is excess too */
             break;
@@ -285,15 +132,13 @@ percpu_put_slow(golf_pool *p, struct rseq *rs, void *obj)
         st = golf__rseq_take(rs, s, cpu, m->objs, GOLF__POOL_MAG_CAP);
         if (st == GOLF__RSEQ_OK) {
             m->n = GOLF__POOL_MAG_CAP;
-            m->next = p->primary.head;
-            p->primary.head = m;
-            p->primary.objs += m->n;
+            golf__depot_give_full(&p->depot, m);
         } else {
-            golf__pool_mag_recycle(p, m);
+            golf__depot_give_empty(&p->depot, m);
         }
         /* Loop: the push now finds room (or a thread of this CPU refilled it: go again). */
     }
-    mu_unlock(p);
+    golf__depot_unlock(&p->depot);
     if (excess)
         free_one(p, excess);
 }
@@ -319,13 +164,12 @@ golf_pool_new(const golf_pool_options *opts)
     memset(p, 0, sizeof *p);
     if (opts) {
         p->new_object = opts->new_object;
-        p->free_object = opts->free_object;
         p->ctx = opts->ctx;
     }
     p->uid = atomic_fetch_add_explicit(&next_uid, 1, memory_order_relaxed);
     p->nslots = golf__ncpu_slots();
-    p->depot_cap = (size_t)p->nslots * GOLF__POOL_DEPOT_MAGS_PER_CPU * GOLF__POOL_MAG_CAP;
-    if (pthread_mutex_init(&p->mu, NULL) != 0) {
+    size_t cap = (size_t)p->nslots * GOLF__POOL_DEPOT_MAGS_PER_CPU * GOLF__POOL_MAG_CAP;
+    if (golf__depot_init(&p->depot, cap, opts ? opts->free_object : NULL, p->ctx) != GOLF_OK) {
         free(p);
         errno = ENOMEM;
         return NULL;
@@ -344,28 +188,42 @@ golf_pool_new(const golf_pool_options *opts)
     return p;
 }
 
+#if GOLF__HAVE_RSEQ
+/* One section on this thread's slot, retried after each abort: GOLF__RSEQ_OK, GOLF__RSEQ_FAIL
+ * (the slot is empty, full or locked: the slow path), or GOLF__RSEQ_ABORT when this thread
+ * cannot use a slot (no slot for its CPU id; not registered, so that cpu_id < 0 never matches
+ * and every section would abort): the per-thread front end. Inlined into get and put, with
+ * push a constant there. */
+static inline __attribute__((always_inline)) int
+percpu_op(golf_pool *p, struct rseq *rs, bool push, void **obj)
+{
+    for (;;) {
+        uint32_t cpu;
+        golf__pool_slot *s = slot_for(p, rs, &cpu);
+        if (GOLF__UNLIKELY(!s))
+            return GOLF__RSEQ_ABORT;
+        int st = push ? golf__rseq_push(rs, s, cpu, *obj) : golf__rseq_pop(rs, s, cpu, obj);
+        if (GOLF__LIKELY(st != GOLF__RSEQ_ABORT))
+            return st;
+        /* Aborted: retry on whatever CPU we are now. */
+        if (GOLF__UNLIKELY(!golf__rseq_registered()))
+            return GOLF__RSEQ_ABORT;
+    }
+}
+#endif
+
 GOLF_API void *
 golf_pool_get(golf_pool *p)
 {
 #if GOLF__HAVE_RSEQ
     if (GOLF__LIKELY(p->percpu)) {
         struct rseq *rs = golf__rseq_area();
-        for (;;) {
-            uint32_t cpu;
-            golf__pool_slot *s = slot_for(p, rs, &cpu);
-            if (GOLF__UNLIKELY(!s))
-                break;
-            void *obj;
-            int st = golf__rseq_pop(rs, s, cpu, &obj);
-            if (GOLF__LIKELY(st == GOLF__RSEQ_OK))
-                return obj;
-            if (st == GOLF__RSEQ_FAIL)
-                return percpu_get_slow(p, rs);
-            /* Aborted: retry on whatever CPU we are now, unless this thread is not registered
-             * (cpu_id < 0 never matches, every section would abort). */
-            if (GOLF__UNLIKELY(!golf__rseq_registered()))
-                break;
-        }
+        void *obj;
+        int st = percpu_op(p, rs, false, &obj);
+        if (GOLF__LIKELY(st == GOLF__RSEQ_OK))
+            return obj;
+        if (st == GOLF__RSEQ_FAIL)
+            return percpu_get_slow(p, rs);
     }
 #endif
     return golf__pool_thread_get(p);
@@ -379,20 +237,12 @@ golf_pool_put(golf_pool *p, void *obj)
 #if GOLF__HAVE_RSEQ
     if (GOLF__LIKELY(p->percpu)) {
         struct rseq *rs = golf__rseq_area();
-        for (;;) {
-            uint32_t cpu;
-            golf__pool_slot *s = slot_for(p, rs, &cpu);
-            if (GOLF__UNLIKELY(!s))
-                break;
-            int st = golf__rseq_push(rs, s, cpu, obj);
-            if (GOLF__LIKELY(st == GOLF__RSEQ_OK))
-                return;
-            if (st == GOLF__RSEQ_FAIL) {
-                percpu_put_slow(p, rs, obj);
-                return;
-            }
-            if (GOLF__UNLIKELY(!golf__rseq_registered()))
-                break;
+        int st = percpu_op(p, rs, true, &obj);
+        if (GOLF__LIKELY(st == GOLF__RSEQ_OK))
+            return;
+        if (st == GOLF__RSEQ_FAIL) {
+            percpu_put_slow(p, rs, obj);
+            return;
         }
     }
 #endif
@@ -425,7 +275,7 @@ slots_drain(golf_pool *p)
         void *objs[GOLF__POOL_SLOT_CAP];
         for (uint64_t i = 0; i < n; i++)
             objs[i] = atomic_load_explicit(&s->objs[i], memory_order_relaxed);
-        size_t left = maglist_add(p, &p->victim, objs, n, SIZE_MAX);
+        size_t left = golf__depot_add_victim(&p->depot, objs, n);
         /* OOM only: the leftovers (moved to the front of objs) stay in the slot. Relaxed: the
          * slot is ours (lock == 1 after the fence); ordered before the release store below. */
         for (size_t i = 0; i < left; i++)
@@ -468,19 +318,16 @@ golf_pool_trim(golf_pool *p)
         return;
     pthread_mutex_lock(&golf__pool_registry);
     golf__pool_thread_lock_all(p);
-    mu_lock(p);
-    golf__pool_mag *old = maglist_detach(&p->victim);
+    golf__depot_lock(&p->depot);
     /* The new victim: everything primary (the depot's magazines as they are), then the slots
      * and the thread caches. */
-    p->victim = p->primary;
-    p->primary.head = NULL;
-    p->primary.objs = 0;
+    golf__pool_mag *old = golf__depot_age(&p->depot);
     slots_drain(p);
     golf__pool_thread_to_victim(p);
-    mu_unlock(p);
+    golf__depot_unlock(&p->depot);
     golf__pool_thread_unlock_all(p);
     pthread_mutex_unlock(&golf__pool_registry);
-    free_maglist(p, old);
+    golf__depot_free_mags(&p->depot, old);
 }
 
 GOLF_API void
@@ -490,16 +337,7 @@ golf_pool_free(golf_pool *p)
         return;
     golf__pool_thread_detach_all(p);
     slots_free(p);
-    mu_lock(p);
-    golf__pool_mag *a = maglist_detach(&p->primary);
-    golf__pool_mag *b = maglist_detach(&p->victim);
-    golf__pool_mag *sp = p->spare;
-    p->spare = NULL;
-    mu_unlock(p);
-    free_maglist(p, a);
-    free_maglist(p, b);
-    free_spare(sp);
-    pthread_mutex_destroy(&p->mu);
+    golf__depot_destroy(&p->depot);
     free(p->slots);
     free(p);
 }

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* pool internals shared by pool.c, pool_thread.c and pool_rseq.h. Never installed.
+/* pool internals: the pool, its per-CPU slots and its per-thread caches; shared by pool.c,
+ * pool_thread.c and pool_rseq.h. The depot is depot.h's. Never installed.
  *
  * Invariants (see README.md for the argument):
  *   I1  An object cached by the pool sits in exactly one place: a per-CPU slot's objs[0..n), a
@@ -8,11 +9,11 @@
  *   I2  A per-CPU slot is changed only by an rseq critical section running on that CPU with
  *       slot->lock == 0, or by trim/free while slot->lock == 1 and after a golf__rseq_fence().
  *   I3  Every transfer between a per-CPU slot or a per-thread cache and the depot happens with
- *       `mu` held, and trim holds `mu` from start to end: a slow path is entirely before or
- *       entirely after a trim, so an object's generation is exact.
- *   I4  Lock order: golf__pool_registry (global) -> per-thread cache locks -> pool->mu.
+ *       the depot mutex `mu` held, and trim holds `mu` from start to end: a slow path is
+ *       entirely before or entirely after a trim, so an object's generation is exact.
+ *   I4  Lock order: golf__pool_registry (global) -> per-thread cache locks -> the depot's mu.
  *       new_object and free_object are never called with a lock held (README.md O6).
- *   I5  A magazine on the spare list is empty (n == 0): golf__pool_mag_recycle() zeroes n, and
+ *   I5  A magazine on the spare list is empty (n == 0): golf__depot_give_empty() zeroes n, and
  *       golf_pool_free frees spare magazines' memory only, never objects named in their objs[]. */
 #ifndef GOLF_POOL_INTERNAL_H
 #define GOLF_POOL_INTERNAL_H
@@ -20,6 +21,7 @@
 #include "golf/pool.h"
 #include "lockfree/cacheline.h"
 #include "lockfree/percpu.h"
+#include "pool/depot.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -27,15 +29,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Objects one per-CPU slot or per-thread cache holds at most (the front-end cap). 62 makes a
- * slot 16 + 62*8 = 512 bytes, four 128-byte lines. */
-#define GOLF__POOL_SLOT_CAP 62
-/* Objects moved per depot transfer, and the size of a magazine. */
-#define GOLF__POOL_MAG_CAP (GOLF__POOL_SLOT_CAP / 2)
 /* Magazines the depot keeps per CPU slot before it frees the excess. */
 #define GOLF__POOL_DEPOT_MAGS_PER_CPU 4
-/* Empty magazines kept for reuse (beyond: free()). */
-#define GOLF__POOL_SPARE_MAGS 8
 
 /* One CPU's cache. The layout is ABI for the asm in pool_rseq.h: lock at 0, n at 8, objs at 16.
  * lock: 0 = open; 1 = trim/free owns the slot (rseq sections see it and fail).
@@ -50,20 +45,6 @@ typedef struct golf__pool_slot {
 
 _Static_assert(offsetof(golf__pool_slot, n) == 8, "pool_rseq.h assumes n at offset 8");
 _Static_assert(offsetof(golf__pool_slot, objs) == 16, "pool_rseq.h assumes objs at offset 16");
-
-/* A depot magazine: a bundle of up to GOLF__POOL_MAG_CAP objects. Protected by pool->mu while
- * in a depot list; owned by one thread otherwise. */
-typedef struct golf__pool_mag {
-    struct golf__pool_mag *next;
-    size_t n;
-    void *objs[GOLF__POOL_MAG_CAP];
-} golf__pool_mag;
-
-/* A list of magazines with a count of the objects they hold. Under pool->mu. */
-typedef struct golf__pool_maglist {
-    golf__pool_mag *head;
-    size_t objs;
-} golf__pool_maglist;
 
 typedef struct golf__pool_tstate golf__pool_tstate;
 
@@ -91,20 +72,13 @@ typedef struct golf__pool_tcache {
 struct golf_pool {
     /* Read-only after golf_pool_new. */
     void *(*new_object)(void *ctx);
-    void (*free_object)(void *obj, void *ctx);
     void *ctx;
     uint64_t uid; /* unique for the process lifetime: never reused, unlike addresses */
     bool percpu;  /* the rseq per-CPU front end is on for this pool */
     unsigned nslots;
-    size_t depot_cap;       /* objects `primary` may hold before the excess is freed */
     golf__pool_slot *slots; /* nslots, cache aligned; NULL unless percpu */
 
-    /* The depot. Everything below is under mu. */
-    GOLF__CACHE_ALIGNED pthread_mutex_t mu;
-    golf__pool_maglist primary; /* full and partial magazines of the current generation */
-    golf__pool_maglist victim;  /* the previous generation: get serves it, the next trim frees it */
-    golf__pool_mag *spare;      /* empty magazines for reuse */
-    size_t nspare;
+    golf__pool_depot depot; /* under its own mutex (depot.h); holds free_object */
 
     /* Per-thread caches of this pool, under golf__pool_registry. */
     golf__pool_tcache *tcaches;
@@ -118,18 +92,6 @@ struct golf_pool {
 /* Serialises cache registration, thread exit, trim and free (the cold paths). */
 extern pthread_mutex_t golf__pool_registry;
 
-/* ---- depot (pool.c), all with p->mu held ---- */
-golf__pool_mag *golf__pool_mag_get(golf_pool *p);             /* empty magazine, or NULL (OOM) */
-void golf__pool_mag_recycle(golf_pool *p, golf__pool_mag *m); /* empty magazine back */
-/* Adds objs to `primary` while under its cap; returns how many did not fit, moved to the front
- * of objs for the caller to free (after unlocking). */
-size_t golf__pool_primary_add(golf_pool *p, void **objs, size_t n);
-/* Moves objs into `victim`; returns how many could not be (OOM only), moved to the front. */
-size_t golf__pool_victim_add(golf_pool *p, void **objs, size_t n);
-/* One object from `primary`, then `victim`; NULL when both are empty. */
-void *golf__pool_depot_take_one(golf_pool *p);
-void golf__pool_free_objs(golf_pool *p, void **objs, size_t n); /* free_object each; no lock */
-
 /* ---- per-thread fallback (pool_thread.c) ---- */
 /* The thread-exit key and fork handlers: GOLF_OK, or GOLF_ENOMEM (retried at the next call). */
 int golf__pool_thread_init(void);
@@ -138,7 +100,7 @@ void *golf__pool_thread_get(golf_pool *p);
 void golf__pool_thread_put(golf_pool *p, void *obj);
 /* With golf__pool_registry held: lock every cache of p (trim: call _unlock_all after). */
 void golf__pool_thread_lock_all(golf_pool *p);
-/* With registry, all cache locks and p->mu held: move every cached object into victim. */
+/* With registry, all cache locks and the depot mutex held: move every cached object into victim. */
 void golf__pool_thread_to_victim(golf_pool *p);
 /* Unlocks every cache of p; frees orphans (emptied by _to_victim) instead. */
 void golf__pool_thread_unlock_all(golf_pool *p);

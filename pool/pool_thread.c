@@ -74,13 +74,6 @@ tcache_lock_wait(golf__pool_tcache *c)
 }
 
 static void
-mu_lock(golf_pool *p)
-{
-    if (pthread_mutex_lock(&p->mu) != 0)
-        golf__fatal("golf: pool mutex lock failed");
-}
-
-static void
 reg_lock(void)
 {
     if (pthread_mutex_lock(&golf__pool_registry) != 0)
@@ -127,9 +120,9 @@ thread_exit(void *arg)
             /* Uncontended (trim and free hold the registry, the owner is this thread); taken
              * for [P2]: trim's last changes to the cache happen before this read. */
             tcache_lock_wait(c);
-            mu_lock(p);
-            nleft = golf__pool_primary_add(p, c->objs, c->n);
-            pthread_mutex_unlock(&p->mu);
+            golf__depot_lock(&p->depot);
+            nleft = golf__depot_add(&p->depot, c->objs, c->n);
+            golf__depot_unlock(&p->depot);
             memcpy(left, c->objs, nleft * sizeof *left);
             c->n = 0;
             tcache_unlink(p, c);
@@ -140,7 +133,7 @@ thread_exit(void *arg)
         if (nleft) {
             reg_unlock();
             tls_exiting_in = p;
-            golf__pool_free_objs(p, left, nleft);
+            golf__depot_free_objs(&p->depot, left, nleft);
             tls_exiting_in = NULL;
             reg_lock();
             if (--p->exiting == 0)
@@ -165,14 +158,14 @@ fork_prepare(void)
 {
     reg_lock();
     for (golf_pool *p = all_pools; p; p = p->all_next)
-        mu_lock(p);
+        golf__depot_lock(&p->depot);
 }
 
 static void
 fork_parent(void)
 {
     for (golf_pool *p = all_pools; p; p = p->all_next)
-        pthread_mutex_unlock(&p->mu);
+        golf__depot_unlock(&p->depot);
     reg_unlock();
 }
 
@@ -196,7 +189,7 @@ fork_child(void)
                 atomic_store_explicit(&c->lock, 0, memory_order_relaxed);
             }
         }
-        pthread_mutex_unlock(&p->mu);
+        golf__depot_unlock(&p->depot);
     }
     reg_unlock();
 }
@@ -294,26 +287,23 @@ golf__pool_thread_get(golf_pool *p)
         }
         /* Empty: a whole magazine from primary refills the cache (holding the cache lock,
          * then mu: lock order I4). Victim objects go one at a time to the caller only. */
-        mu_lock(p);
-        golf__pool_mag *m = p->primary.head;
+        golf__depot_lock(&p->depot);
+        golf__pool_mag *m = golf__depot_take_full(&p->depot);
         if (m) {
-            p->primary.head = m->next;
-            p->primary.objs -= m->n;
             obj = m->objs[--m->n];
             memcpy(c->objs, m->objs, m->n * sizeof *m->objs);
             c->n = (uint32_t)m->n;
-            m->n = 0; /* moved, not copied: the magazine no longer holds them (I5) */
-            golf__pool_mag_recycle(p, m);
+            golf__depot_give_empty(&p->depot, m); /* moved, not copied: n = 0 (I5) */
         } else {
-            obj = golf__pool_depot_take_one(p);
+            obj = golf__depot_take_one(&p->depot);
         }
-        pthread_mutex_unlock(&p->mu);
+        golf__depot_unlock(&p->depot);
         tcache_unlock(c);
     } else {
         /* No cache (OOM), or trim/free/exit holds it: the depot directly. */
-        mu_lock(p);
-        obj = golf__pool_depot_take_one(p);
-        pthread_mutex_unlock(&p->mu);
+        golf__depot_lock(&p->depot);
+        obj = golf__depot_take_one(&p->depot);
+        golf__depot_unlock(&p->depot);
     }
     if (!obj && p->new_object)
         obj = p->new_object(p->ctx);
@@ -336,17 +326,17 @@ golf__pool_thread_put(golf_pool *p, void *obj)
         c->n -= GOLF__POOL_MAG_CAP;
         memcpy(spill, c->objs + c->n, sizeof spill);
         c->objs[c->n++] = obj;
-        mu_lock(p);
-        left = golf__pool_primary_add(p, spill, GOLF__POOL_MAG_CAP);
-        pthread_mutex_unlock(&p->mu);
+        golf__depot_lock(&p->depot);
+        left = golf__depot_add(&p->depot, spill, GOLF__POOL_MAG_CAP);
+        golf__depot_unlock(&p->depot);
         tcache_unlock(c);
     } else {
         spill[0] = obj;
-        mu_lock(p);
-        left = golf__pool_primary_add(p, spill, 1);
-        pthread_mutex_unlock(&p->mu);
+        golf__depot_lock(&p->depot);
+        left = golf__depot_add(&p->depot, spill, 1);
+        golf__depot_unlock(&p->depot);
     }
-    golf__pool_free_objs(p, spill, left); /* over the depot cap: excess freed */
+    golf__depot_free_objs(&p->depot, spill, left); /* over the depot cap: excess freed */
 }
 
 void
@@ -362,7 +352,7 @@ golf__pool_thread_to_victim(golf_pool *p)
     for (golf__pool_tcache *c = p->tcaches; c; c = c->pool_next) {
         /* Out of memory for a magazine, the objects that did not fit (moved to the front) stay
          * in the cache, still cached: no free_object with locks held, nothing lost. */
-        c->n = (uint32_t)golf__pool_victim_add(p, c->objs, c->n);
+        c->n = (uint32_t)golf__depot_add_victim(&p->depot, c->objs, c->n);
     }
 }
 
@@ -405,7 +395,7 @@ golf__pool_thread_detach_all(golf_pool *p)
             free(c); /* an orphan (fork): no owner will */
         }
         reg_unlock();
-        golf__pool_free_objs(p, objs, n);
+        golf__depot_free_objs(&p->depot, objs, n);
         reg_lock();
     }
     /* Thread exits that took objects of p out of their caches are still freeing them (O5). */

@@ -134,7 +134,9 @@ audit(golf_pool *p, const char *name)
     int n = 0, bad = 0;
     void *all[64];
     for (int pass = 0; pass < 3; pass++) {
-        golf__pool_mag *m = pass == 0 ? p->primary.head : pass == 1 ? p->victim.head : NULL;
+        golf__pool_mag *m = pass == 0   ? p->depot.primary.head
+                            : pass == 1 ? p->depot.victim.head
+                                        : NULL;
         golf__pool_tcache *c = pass == 2 ? p->tcaches : NULL;
         while (m || c) {
             size_t k = m ? m->n : c->n;
