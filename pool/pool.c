@@ -6,7 +6,7 @@
  *              rseq is not available (other arches, glibc without rseq or with it disabled,
  *              the ThreadSanitizer build, a thread glibc did not register): one cache per
  *              (thread, pool) pair instead (pool_thread.c).
- *   depot      under the short mutex `mu`: `primary`, magazines of up to
+ *   depot      depot.c, under its short mutex `mu`: `primary`, magazines of up to
  *              GOLF__POOL_MAG_CAP objects moved in and out of the front end half a slot at a
  *              time, so a producer CPU feeds a consumer CPU in batches; capped, excess freed.
  *   victim     Go's victim cache: trim frees the old victim generation and turns everything
