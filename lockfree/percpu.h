@@ -43,13 +43,7 @@ unsigned golf__ncpu_slots(void);
 #endif
 #endif
 #endif
-#if defined(__SANITIZE_THREAD__)
-#define GOLF__TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define GOLF__TSAN 1
-#endif
-#endif
+#include "lockfree/tsan.h" /* GOLF__TSAN */
 #if defined(GOLF__RSEQ_HEADER) && !defined(GOLF__TSAN)
 #define GOLF__HAVE_RSEQ 1
 #else

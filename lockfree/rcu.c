@@ -27,8 +27,8 @@
 #include "lockfree/cacheline.h"
 #include "lockfree/fatal.h"
 #include "lockfree/futex.h"
-#include "lockfree/percpu.h" /* GOLF__TSAN */
 #include "lockfree/setup.h"
+#include "lockfree/tsan.h"
 
 #include <limits.h>
 #include <pthread.h>
@@ -40,8 +40,10 @@
  * stores and a compiler barrier) is compiled inline here instead of a PLT call into
  * liburcu-memb.so per lock and per unlock; that halves a map load's RCU cost (map/README.md
  * has the measurement). Those static inline functions are LGPL-2.1 code compiled into golf;
- * define GOLF_RCU_NO_LGPL_INLINE to call the library functions instead. */
-#ifndef GOLF_RCU_NO_LGPL_INLINE
+ * define GOLF_RCU_NO_LGPL_INLINE to call the library functions instead. Never under TSan: inline,
+ * liburcu's plain accesses to its own words (the reader counters, the grace-period futex) would be
+ * instrumented and reported; out of line they are liburcu's, which TSan does not see. */
+#if !defined(GOLF_RCU_NO_LGPL_INLINE) && !defined(GOLF__TSAN)
 #define _LGPL_SOURCE
 #endif
 #include <urcu/urcu-memb.h>
@@ -52,20 +54,12 @@
  * GOLF_RCU_NO_LGPL_INLINE no function of this header is used. */
 #include <urcu/static/urcu-memb.h>
 
-#if defined(GOLF__TSAN)
 /* liburcu is not instrumented, so ThreadSanitizer cannot see that a grace period orders every
- * read section that ended before it before the callbacks run after it. These two calls of the
- * TSan runtime tell it: each read unlock releases rcu_tsan_gp, each completed grace period
- * acquires it. */
-void __tsan_acquire(void *addr);
-void __tsan_release(void *addr);
+ * read section that ended before it before the callbacks run after it. Each read unlock releases
+ * rcu_tsan_gp, each completed grace period acquires it (nothing outside a TSan build). */
 static char rcu_tsan_gp;
-#define RCU_TSAN_READ_UNLOCK() __tsan_release(&rcu_tsan_gp)
-#define RCU_TSAN_GRACE_PERIOD() __tsan_acquire(&rcu_tsan_gp)
-#else
-#define RCU_TSAN_READ_UNLOCK() ((void)0)
-#define RCU_TSAN_GRACE_PERIOD() ((void)0)
-#endif
+#define RCU_TSAN_READ_UNLOCK() GOLF__TSAN_RELEASE(&rcu_tsan_gp)
+#define RCU_TSAN_GRACE_PERIOD() GOLF__TSAN_ACQUIRE(&rcu_tsan_gp)
 
 /* ==== registration ============================================================================ */
 
