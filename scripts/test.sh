@@ -97,7 +97,7 @@ fi
 
 echo "== TSan build (stress programs)"
 if build tsan; then
-    run_ctest tsan build/tsan -L 'stress|regress'   # TSAN_OPTIONS (tests/tsan.supp): tests/CMakeLists.txt
+    run_ctest tsan build/tsan -L 'stress|regress'   # TSAN_OPTIONS: tests/CMakeLists.txt (no suppressions)
 else
     failed=$((failed + 1)); failures+=("tsan build")
 fi
