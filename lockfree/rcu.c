@@ -57,7 +57,9 @@
 /* liburcu is not instrumented, so ThreadSanitizer cannot see that a grace period orders every
  * read section that ended before it before the callbacks run after it. Each read unlock releases
  * rcu_tsan_gp, each completed grace period acquires it (nothing outside a TSan build). */
+#if defined(GOLF__TSAN)
 static char rcu_tsan_gp;
+#endif
 #define RCU_TSAN_READ_UNLOCK() GOLF__TSAN_RELEASE(&rcu_tsan_gp)
 #define RCU_TSAN_GRACE_PERIOD() GOLF__TSAN_ACQUIRE(&rcu_tsan_gp)
 
