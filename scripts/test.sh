@@ -189,6 +189,64 @@ consumer_cxx() { # consumer_cxx COMPILER: C++17 against the static package
         tests/install/consumer.cpp $flags && run_consumer "$STATIC" "$exe"
 }
 
+# The race-detector flavour (golf-tsan, golf::golf_tsan). tests/install/consumer_tsan.c passes
+# data through every golf structure: with no TSAN_OPTIONS (no suppressions) it must exit 0 with
+# no ThreadSanitizer report. consumer_tsan_racy races on its own data (`plain`: two threads write
+# an int; `after-send`: a write after sending the pointer): TSan must still report it.
+tsan_clean() { # tsan_clean PROGRAM [env...]
+    local exe=$1 out rc
+    out=$(env -u TSAN_OPTIONS "${@:2}" "$exe" 2>&1)
+    rc=$?
+    if [ $rc -ne 0 ] || echo "$out" | grep -q ThreadSanitizer; then
+        echo "FAILED: $exe (exit $rc) under ThreadSanitizer:"; echo "$out" | head -n 60; return 1
+    fi
+    echo "$out"
+}
+tsan_racy() { # tsan_racy PROGRAM MODE "FUNCTIONS" [env...]: a data race reported between them
+    local exe=$1 out f
+    out=$(env -u TSAN_OPTIONS "${@:4}" "$exe" "$2" 2>&1) &&
+        { echo "FAILED: $exe $2 exited 0: no report"; return 1; }
+    if ! echo "$out" | grep -q "WARNING: ThreadSanitizer: data race"; then
+        echo "FAILED: $exe $2: no data race reported:"; echo "$out" | head -n 40; return 1
+    fi
+    for f in $3; do
+        echo "$out" | grep -qE "^ +#[0-9]+ $f " && continue
+        echo "FAILED: $exe $2: the report does not name $f:"; echo "$out" | head -n 40; return 1
+    done
+    echo "$exe $2: $(echo "$out" | grep '^SUMMARY')"
+}
+tsan_flavour_missing() { # true (with a message) where the compiler cannot build with TSan
+    [ -n "$(find "$1" -name golf-tsan.pc)" ] && return 1
+    if echo 'int main(void){return 0;}' | cc -x c -fsanitize=thread -o /dev/null - 2>/dev/null; then
+        echo "FAILED: cc supports -fsanitize=thread but $1 has no golf-tsan.pc"; return 2
+    fi
+    echo "cc cannot build with -fsanitize=thread: no golf-tsan flavour, nothing to check"
+}
+consumer_tsan_pc() { # consumer_tsan_pc static|shared PREFIX
+    local dir=$IT/tsan-pc-$1 flags static=() env=() missing
+    missing=$(tsan_flavour_missing "$2"); case $? in 0) echo "$missing"; return 0 ;; 2) echo "$missing"; return 1 ;; esac
+    [ "$1" = static ] && static=(--static)
+    [ "$1" = shared ] && env=("LD_LIBRARY_PATH=$(libdir_of "$2")")
+    flags=$(pc "$2" "${static[@]}" --cflags --libs golf-tsan) || return 1
+    echo "pkg-config ${static[*]} --cflags --libs golf-tsan: $flags"
+    mkdir -p "$dir"
+    # shellcheck disable=SC2086 # word splitting of pkg-config's flags is intended
+    logged "$dir.log" cc -std=c11 -Wall -Wextra -pedantic -Werror -g -o "$dir/clean" \
+        tests/install/consumer_tsan.c $flags &&
+        logged "$dir.log" cc -std=c11 -Wall -Wextra -pedantic -Werror -g -o "$dir/racy" \
+            tests/install/consumer_tsan_racy.c $flags &&
+        tsan_clean "$dir/clean" "${env[@]}" &&
+        tsan_racy "$dir/racy" plain racy_plain_writer "${env[@]}" &&
+        tsan_racy "$dir/racy" after-send "racy_sender racy_receiver" "${env[@]}"
+}
+# After consumer_cmake: its golf::golf_tsan programs.
+consumer_tsan_cmake() { # consumer_tsan_cmake static|shared PREFIX
+    local dir=$IT/cmake-$1 missing
+    missing=$(tsan_flavour_missing "$2"); case $? in 0) echo "$missing"; return 0 ;; 2) echo "$missing"; return 1 ;; esac
+    [ -x "$dir/consumer_tsan" ] || { echo "FAILED: golf::golf_tsan consumers not built in $dir"; return 1; }
+    tsan_clean "$dir/consumer_tsan" && tsan_racy "$dir/consumer_tsan_racy" after-send "racy_sender racy_receiver"
+}
+
 # Every examples/*.c, built as a user would build it against the installed static package
 # (pkg-config --static): an example that needs a header the install leaves out fails here.
 examples_installed() {
@@ -253,6 +311,8 @@ if step "install the static package (release build)" install_static; then
     step "package files: no build-host paths (static)" check_package_files "$STATIC"
     step "consumer: static + find_package" consumer_cmake static "$STATIC"
     step "consumer: static + pkg-config --static" consumer_pc static "$STATIC"
+    step "consumer: golf::golf_tsan, static" consumer_tsan_cmake static "$STATIC"
+    step "consumer: golf-tsan, static + pkg-config --static" consumer_tsan_pc static "$STATIC"
     step "consumer: C++17, g++" consumer_cxx g++
     step "consumer: C++17, clang++" consumer_cxx clang++
     step "examples/*.c built against the installed package" examples_installed
@@ -261,6 +321,8 @@ fi
 if step "install a shared library-only build (GOLF_RCU_LGPL_INLINE=OFF)" install_shared; then
     step "consumer: shared + find_package" consumer_cmake shared "$SHARED"
     step "consumer: shared + pkg-config" consumer_pc shared "$SHARED"
+    step "consumer: golf::golf_tsan, shared" consumer_tsan_cmake shared "$SHARED"
+    step "consumer: golf-tsan, shared + pkg-config" consumer_tsan_pc shared "$SHARED"
     step "libgolf.so exports the public API only" check_exports
 fi
 [ -d "$STATIC/lib" ] && [ -d "$SHARED/lib" ] && step "liburcu inline code: default vs OFF" check_lgpl_inline
