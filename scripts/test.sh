@@ -9,7 +9,9 @@
 #      GOLF_RCU_LGPL_INLINE=OFF); consumers of each through CMake's find_package and pkg-config
 #      (--static for the static one), a C++17 consumer built with g++ and clang++, every example
 #      built against the static package, and checks of what libgolf.so exports and of which
-#      liburcu code each build compiles in;
+#      liburcu code each build compiles in; the race-detector flavour (golf-tsan,
+#      golf::golf_tsan) of both packages: a correct program gets no ThreadSanitizer report, a
+#      racy one does;
 #   5. every source file carries its SPDX licence tag (GOLF_CHECK_SPDX=0 skips the check); the
 #      C sources and headers are laid out as .clang-format says (clang-format --dry-run); a
 #      build of everything with -Werror -Wmissing-prototypes.
@@ -235,6 +237,8 @@ consumer_tsan_pc() { # consumer_tsan_pc static|shared PREFIX
         tests/install/consumer_tsan.c $flags &&
         logged "$dir.log" cc -std=c11 -Wall -Wextra -pedantic -Werror -g -o "$dir/racy" \
             tests/install/consumer_tsan_racy.c $flags &&
+        logged "$dir.log" cc -std=c11 -Wall -Wextra -pedantic -Werror -O2 -o "$dir/cost" \
+            tests/install/tsan_cost.c $flags &&
         tsan_clean "$dir/clean" "${env[@]}" &&
         tsan_racy "$dir/racy" plain racy_plain_writer "${env[@]}" &&
         tsan_racy "$dir/racy" after-send "racy_sender racy_receiver" "${env[@]}"
