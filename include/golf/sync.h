@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* golf/sync.h: Go's Mutex, RWMutex, Once and WaitGroup.
+/* golf/sync.h: Go's Mutex, RWMutex, Once, WaitGroup and Cond.
  *
  * Zero value ready (Go's rule): a zeroed struct is an unlocked mutex, an unlocked RWMutex, an
- * unset Once, an empty WaitGroup. `golf_mutex m = {0};` or memset is enough; there is no init and
- * no destroy. Do not copy one after first use (as in Go).
+ * unset Once, an empty WaitGroup, a Cond nobody waits on. `golf_mutex m = {0};` or memset is
+ * enough; there is no init and no destroy. Do not copy one after first use (as in Go).
  *
  * The fields are private: they are declared so the types are complete (embeddable, static), and
  * are only ever accessed atomically by golf (C11 atomics on these words; see sync/README.md).
@@ -11,7 +11,9 @@
  * Memory model (Go's words): for a mutex, the n'th unlock synchronizes before the (n+1)'th lock
  * returns. For an RWMutex, an unlock synchronizes before any later rlock or lock returns, and an
  * runlock before the next lock returns. Once: the return of fn synchronizes before the return of
- * any golf_once_do. WaitGroup: each done synchronizes before the wait it unblocks returns.
+ * any golf_once_do. WaitGroup: each done synchronizes before the wait it unblocks returns. Cond:
+ * a signal or broadcast synchronizes before the return of each wait it wakes (the relock of the
+ * mutex orders the rest, as in Go).
  *
  * Lifetime (no destroy call, so this is the rule for freeing one): once an operation has returned
  * in a thread, and that thread learns through golf that every other user is done with the object,
@@ -19,7 +21,8 @@
  * that let it proceed has not yet returned. For example: lock; last = (--refs == 0); unlock; if
  * (last) free: the last locker frees. The same holds after golf_rwmutex_rlock/runlock behind a
  * writer's unlock, after golf_rwmutex_lock behind the readers' runlocks, after golf_waitgroup_wait
- * returns (every done's wg access is over), and after golf_once_do. golf's last access to the
+ * returns (every done's wg access is over), after golf_once_do, and after a golf_cond_wait woken
+ * by a signal or broadcast (that call's access to the cond is over). golf's last access to the
  * object in every operation comes before that operation can let another one return; what may
  * follow is only a futex wake-up on the address, which reads no memory (sync/README.md, L1).
  * Freeing while another thread is still inside an operation it has not finished (a waiter still
@@ -54,6 +57,15 @@ typedef struct golf_once {
     uint32_t done_; /* 1 once fn has returned */
     golf_mutex m_;
 } golf_once;
+
+typedef struct golf_cond {
+    uint32_t wait_;   /* the next ticket a waiter takes (Go's notifyList.wait) */
+    uint32_t notify_; /* the next ticket to wake (notifyList.notify), under lock_ */
+    uint32_t lock_;   /* 0 free | 1 held | 2 held with threads parked on it */
+    uint32_t pad_;
+    void *head_; /* waiters that have parked or are about to, in ticket order; under lock_ */
+    void *tail_;
+} golf_cond;
 
 typedef struct golf_waitgroup {
     uint64_t state_; /* counter << 32 | waiters; waiters wait on the counter half */
@@ -101,6 +113,20 @@ GOLF_API void golf_waitgroup_wait(golf_waitgroup *wg);
  * GOLF_EINVAL for a NULL wg or fn, or GOLF_ENOMEM when no memory or no thread could be had (the
  * counter is then unchanged). */
 GOLF_API int golf_waitgroup_go(golf_waitgroup *wg, void (*fn)(void *arg), void *arg);
+
+/* Go's sync.Cond.Wait: m must be locked by the caller. Atomically (with respect to signal and
+ * broadcast) joins c's waiters and unlocks m, blocks until a signal or broadcast wakes it, then
+ * locks m again before returning. Never returns without having been woken (no spurious
+ * wake-ups), but the condition may have changed again before m is relocked: wait in a loop,
+ * `while (!cond) golf_cond_wait(c, m);`, as in Go. m not locked: fatal "sync: unlock of
+ * unlocked mutex". */
+GOLF_API void golf_cond_wait(golf_cond *c, golf_mutex *m);
+/* Wakes one thread waiting on c, if any: the one that has waited longest, and always one that
+ * joined before this call began (a wait that starts later is not woken by it). The caller may
+ * hold the mutex or not. */
+GOLF_API void golf_cond_signal(golf_cond *c);
+/* Wakes every thread waiting on c when the call begins. */
+GOLF_API void golf_cond_broadcast(golf_cond *c);
 
 #ifdef __cplusplus
 }
