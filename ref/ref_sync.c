@@ -96,3 +96,21 @@ ref_waitgroup_wait(ref_waitgroup *wg)
         pthread_cond_wait(&wg->cv, &wg->mu);
     pthread_mutex_unlock(&wg->mu);
 }
+
+void
+ref_cond_wait(ref_cond *c, ref_mutex *m)
+{
+    pthread_cond_wait(&c->cv, &m->mu);
+}
+
+void
+ref_cond_signal(ref_cond *c)
+{
+    pthread_cond_signal(&c->cv);
+}
+
+void
+ref_cond_broadcast(ref_cond *c)
+{
+    pthread_cond_broadcast(&c->cv);
+}

@@ -32,6 +32,11 @@ typedef struct ref_waitgroup {
     int64_t counter;
 } ref_waitgroup;
 #define REF_WAITGROUP_INIT {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0}
+
+typedef struct ref_cond {
+    pthread_cond_t cv;
+} ref_cond;
+#define REF_COND_INIT {PTHREAD_COND_INITIALIZER}
 /* clang-format on */
 
 void ref_mutex_lock(ref_mutex *m);
@@ -50,5 +55,11 @@ void ref_once_do(ref_once *o, void (*fn)(void *arg), void *arg);
 void ref_waitgroup_add(ref_waitgroup *wg, int64_t delta); /* below zero: abort */
 void ref_waitgroup_done(ref_waitgroup *wg);
 void ref_waitgroup_wait(ref_waitgroup *wg);
+
+/* m locked by the caller. pthread_cond_wait may wake spuriously (golf_cond_wait does not):
+ * callers wait in a loop on their condition, as Go's Cond requires anyway. */
+void ref_cond_wait(ref_cond *c, ref_mutex *m);
+void ref_cond_signal(ref_cond *c);
+void ref_cond_broadcast(ref_cond *c);
 
 #endif
