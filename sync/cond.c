@@ -103,6 +103,9 @@ cond_wake(cond_waiter *w)
     /* [CV1] release: pairs with [CV1] acquire in golf_cond_wait(): what the signaller did before
      * the signal is visible when the wait returns. */
     atomic_store_explicit(flag, 1, memory_order_release);
+    /* From here the waiter may return and free the cond (and its node is gone): only the wake,
+     * which reads no memory. The test hook widens this window. */
+    golf__sync_after_release();
     golf__futex_wake(flag, 1);
 }
 
@@ -115,6 +118,9 @@ golf_cond_wait(golf_cond *c, golf_mutex *m)
      * is concurrent, and may or may not see it, as in Go. */
     uint32_t ticket = atomic_fetch_add_explicit(GOLF__AU32(&c->wait_), 1, memory_order_relaxed);
     golf_mutex_unlock(m);
+    /* Test hook: a signal may notify our ticket before our node is listed (the check below
+     * catches it); tests/stress/cond_queue.c yields here to make that common. */
+    golf__sync_after_release();
 
     cond_waiter self = {.next = NULL, .ticket = ticket, .woken = 0};
     cond_lock(c);

@@ -16,8 +16,10 @@ _Static_assert(sizeof(_Atomic uint32_t) == sizeof(uint32_t), "atomic uint32 layo
 _Static_assert(sizeof(_Atomic uint64_t) == sizeof(uint64_t), "atomic uint64 layout");
 
 /* Test hook (NULL outside tests): called right after the releasing RMW of an unlock's slow path
- * (mutex; RWMutex unlock and the writer semaphore when they wake someone) and of the add that
- * zeroes a WaitGroup with waiters, before the futex_wake. tests/regress/sync_lifetime.c sets it to
+ * (mutex; RWMutex unlock and the writer semaphore when they wake someone), of the add that
+ * zeroes a WaitGroup with waiters, and of a Cond's wake of a waiter, before the futex_wake; and
+ * in golf_cond_wait between unlocking the caller's mutex and enqueueing (a window a signal may
+ * fall into). tests/regress/sync_lifetime.c sets it to
  * a yield (or a short sleep) so that the thread that frees the object runs inside that window,
  * which is otherwise a few instructions wide (sync/README.md L1: nothing may touch the object
  * there). Never called on the uncontended fast paths. Set it only while no golf sync call runs

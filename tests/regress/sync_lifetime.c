@@ -25,6 +25,9 @@
  * semaphore, ASan reported heap-use-after-free in mutex_unlock_slow in the "mutex: last locker
  * frees" scenario in 4 runs of 4; this program without the hook passed 3 runs of 3.)
  *
+ * The cond scenario was added with golf_cond (not a bug fix): the same rule for a signal or a
+ * broadcast made after the mutex is released, which the last waiter it wakes may outlive.
+ *
  * Run under ASan (the asan preset) to catch the use-after-free; under TSan a missing
  * happens-before between the last unlock and the free shows as a race on the freed memory.
  *
@@ -379,6 +382,67 @@ once_follower(group *g, int id, void *p, unsigned *seed)
     return 0;
 }
 
+/* ---- Cond: waiters park, the leader signals (odd rounds) or broadcasts (even rounds) after
+ * unlocking; the last woken waiter frees, possibly while the leader is still in the call. ---- */
+
+typedef struct cond_obj {
+    golf_mutex mu;
+    golf_cond cond;
+    int waiting; /* under mu: followers that took their ticket */
+    int go;      /* under mu */
+    int woke;    /* under mu */
+    long round;
+} cond_obj;
+
+static int
+cond_leader(group *g, long r, unsigned *seed)
+{
+    cond_obj *o = calloc(1, sizeof *o);
+    REGRESS_CHECK(o != NULL, "calloc");
+    o->round = r;
+    group_publish(g, o, r);
+    unsigned n = 0;
+    for (;;) {
+        golf_mutex_lock(&o->mu);
+        if (o->waiting == GROUP - 1)
+            break; /* every follower is inside golf_cond_wait (it unlocked mu there) */
+        golf_mutex_unlock(&o->mu);
+        spin_yield(&n);
+    }
+    o->go = 1;
+    golf_mutex_unlock(&o->mu);
+    jitter(seed);
+    /* The followers return only once notified, so the last one is woken by our last call,
+     * whose access to the cond must be over by then. o is not touched after it. */
+    if (r % 2 == 1) {
+        for (int i = 0; i < GROUP - 1; i++)
+            golf_cond_signal(&o->cond);
+    } else {
+        golf_cond_broadcast(&o->cond);
+    }
+    return 0;
+}
+
+static int
+cond_follower(group *g, int id, void *p, unsigned *seed)
+{
+    (void)id;
+    cond_obj *o = p;
+    long r = o->round;
+    golf_mutex_lock(&o->mu);
+    o->waiting++;
+    while (!o->go)
+        golf_cond_wait(&o->cond, &o->mu);
+    int c = ++o->woke;
+    jitter(seed);
+    golf_mutex_unlock(&o->mu);
+    if (c == GROUP - 1) {
+        free(o);
+        atomic_store_explicit(&g->freed, r, memory_order_release);
+    }
+    return 0;
+}
+
 /* ---- driver ---- */
 
 typedef struct scenario {
@@ -446,6 +510,7 @@ static const scenario scenarios[] = {
     {"mutex: last locker frees", mu_leader, mu_follower},
     {"waitgroup: wait returns, waiter frees", wg_leader, wg_follower},
     {"once: fn locks a mutex, last caller frees", once_leader, once_follower},
+    {"cond: signal or broadcast, last woken waiter frees", cond_leader, cond_follower},
 };
 
 static const char *only; /* argv[2]: run the scenarios whose name starts with this */
