@@ -149,6 +149,7 @@ static const struct {
     {"chan", oom_chan_scenarios},
     {"pool", oom_pool_scenarios},
     {"sync", oom_sync_scenarios},
+    {"timer", oom_timer_scenarios},
 };
 
 int
@@ -159,7 +160,7 @@ main(int argc, char **argv)
         if (strcmp(argv[1], modules[i].module) == 0)
             list = modules[i].scenarios;
     if (list == NULL) {
-        fprintf(stderr, "usage: golf_oom map|chan|pool|sync\n");
+        fprintf(stderr, "usage: golf_oom map|chan|pool|sync|timer\n");
         return 2;
     }
     int failed = 0;

@@ -90,5 +90,6 @@ extern const oom_scenario oom_map_scenarios[];
 extern const oom_scenario oom_chan_scenarios[];
 extern const oom_scenario oom_pool_scenarios[];
 extern const oom_scenario oom_sync_scenarios[];
+extern const oom_scenario oom_timer_scenarios[];
 
 #endif
