@@ -18,6 +18,9 @@ typedef struct gb_result {
     double seconds; /* wall time from just before the workers start until all have joined */
     bool ok;        /* the workload's own check passed (count and sum, final counter, ...) */
     char why[160];  /* when !ok: what the check found */
+    /* A latency workload (timer_lateness) also fills these; golf-bench prints them per run. */
+    bool lat;
+    double lat_p50_us, lat_p99_us;
 } gb_result;
 
 /* Runs one fresh instance (fresh queue/map/pool) of the workload with `threads` (the CSV's

@@ -308,11 +308,17 @@ run_go(const gb_workload *w, int threads, uint64_t n, gb_result *out)
         return;
     }
     unsigned long long ops;
-    double secs;
-    if (sscanf(line, "ok %llu %lf", &ops, &secs) == 2) {
+    double secs, p50, p99;
+    int got = sscanf(line, "ok %llu %lf %lf %lf", &ops, &secs, &p50, &p99);
+    if (got >= 2) {
         out->ops = ops;
         out->seconds = secs;
         out->ok = true;
+        if (got == 4) {
+            out->lat = true;
+            out->lat_p50_us = p50;
+            out->lat_p99_us = p99;
+        }
     } else {
         gb_fail(out, "go: %s", line[0] ? line : "no output");
     }
@@ -475,6 +481,9 @@ run_once(const gb_workload *w, const impl_ref *impl, int threads, uint64_t n, ch
         snprintf(why, whylen, "%.150s", res.ok ? "no time measured" : res.why);
         return 0;
     }
+    if (res.lat) /* not in the CSV or JSON: ops/s is what those compare */
+        fprintf(stderr, "  %s %s T=%d: lateness p50 %.1f us, p99 %.1f us over %llu\n", w->name,
+                impl->name, threads, res.lat_p50_us, res.lat_p99_us, (unsigned long long)res.ops);
     return (double)res.ops / res.seconds;
 }
 

@@ -4,7 +4,8 @@
 //
 //	golf-bench-go -w WORKLOAD -t THREADS -n OPS
 //
-// It prints one line: "ok OPS SECONDS" or "fail REASON". Timing is docs/BENCHMARKS.md's: wall clock from
+// It prints one line: "ok OPS SECONDS" or "fail REASON" (a latency workload, timer_lateness, adds
+// "P50_US P99_US" after SECONDS). Timing is docs/BENCHMARKS.md's: wall clock from
 // just before the workers start until all have joined; setup is not timed.
 //
 //	golf-bench-go -footprint -cap CAP -n COUNT
@@ -28,6 +29,9 @@ type result struct {
 	elapsed time.Duration
 	ok      bool
 	why     string
+	latency bool          // a latency workload: p50 and p99 are printed after the time
+	p50     time.Duration // (timer_lateness)
+	p99     time.Duration
 }
 
 type workload func(threads int, n int64) result
@@ -103,6 +107,11 @@ func main() {
 	if !r.ok {
 		fmt.Printf("fail %s\n", r.why)
 		os.Exit(1)
+	}
+	if r.latency {
+		fmt.Printf("ok %d %.9f %.3f %.3f\n", r.ops, r.elapsed.Seconds(),
+			float64(r.p50.Nanoseconds())/1e3, float64(r.p99.Nanoseconds())/1e3)
+		return
 	}
 	fmt.Printf("ok %d %.9f\n", r.ops, r.elapsed.Seconds())
 }
