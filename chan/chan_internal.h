@@ -48,6 +48,7 @@
 #include "lockfree/cacheline.h"
 #include "lockfree/fence.h"
 #include "lockfree/futex.h"
+#include "lockfree/lock.h"
 #include "lockfree/ring_internal.h"
 
 /* ---- the per-thread waiter ------------------------------------------------------------------
@@ -127,35 +128,6 @@ golf__waiter_inline(golf__waiter *w, size_t elem_size)
 typedef struct golf__wlist {
     golf__wnode *head, *tail;
 } golf__wlist;
-
-/* ---- a small futex lock (Drepper's three-state mutex) guarding the waiter lists -------------
- * 0 unlocked, 1 locked, 2 locked with sleepers. Only slow paths take it. */
-typedef struct golf__lock {
-    _Atomic uint32_t word;
-} golf__lock;
-
-void golf__lock_slow(golf__lock *l);
-void golf__unlock_slow(golf__lock *l);
-
-static inline void
-golf__lock_acquire(golf__lock *l)
-{
-    uint32_t expected = 0;
-    /* [L1] acquire: pairs with [L1] release in golf__lock_release(): the previous holder's list
-     * changes happen before ours. */
-    if (GOLF__LIKELY(atomic_compare_exchange_strong_explicit(
-            &l->word, &expected, 1, memory_order_acquire, memory_order_relaxed)))
-        return;
-    golf__lock_slow(l);
-}
-
-static inline void
-golf__lock_release(golf__lock *l)
-{
-    /* [L1] release: publishes our list changes to the next holder. */
-    if (GOLF__UNLIKELY(atomic_exchange_explicit(&l->word, 0, memory_order_release) == 2))
-        golf__unlock_slow(l);
-}
 
 /* ---- the channel ------------------------------------------------------------------------- */
 
@@ -283,21 +255,13 @@ golf__buf_try_recv(golf_chan *ch, void *out)
     return r;
 }
 
-/* Returns once no thread holds ch's lock, if one held it when we learnt what we are about to
- * report. Called before an operation returns a result that another thread produced while it
- * held the lock (a close's GOLF_ECLOSED; an unbuffered hand-off completed under the peer's
- * lock): that thread's last touch of the channel is its unlock, so after this the caller may
- * free the channel (C8, the lifetime rule). One load when the lock is free. */
+/* Called before an operation returns a result that another thread produced while it held ch's
+ * lock (a close's GOLF_ECLOSED): that thread's last touch of the channel is its unlock, so after
+ * this the caller may free the channel (C8, the lifetime rule; [L2]). */
 static inline void
 golf__chan_settle(golf_chan *ch)
 {
-    /* [L2] acquire: pairs with [L1] release in golf__lock_release(): seeing 0 after we saw
-     * the holder's result means the holder has unlocked (0 is later than its acquisition in
-     * the word's modification order) and is done with the channel's memory. */
-    if (GOLF__UNLIKELY(atomic_load_explicit(&ch->lock.word, memory_order_acquire) != 0)) {
-        golf__lock_acquire(&ch->lock);
-        golf__lock_release(&ch->lock);
-    }
+    golf__lock_settle(&ch->lock);
 }
 
 void golf__chan_unregister(golf_chan *ch, int op, golf__wnode *node);

@@ -30,43 +30,15 @@
 #include <sched.h>
 #include <string.h>
 
+#include "lockfree/rand.h"
 #include "lockfree/spin.h"
 
 static _Thread_local GOLF__CACHE_ALIGNED golf__waiter golf__tls_waiter;
-static _Thread_local uint64_t golf__tls_rng;
 
 golf__waiter *
 golf__self(void)
 {
     return &golf__tls_waiter;
-}
-
-/* ---- the list lock ---------------------------------------------------------------------- */
-
-void
-golf__lock_slow(golf__lock *l)
-{
-    uint32_t spins = golf__spin_pauses(GOLF__SPIN_LOCK_NS);
-    for (uint32_t i = 0; i < spins; i++) {
-        golf__cpu_relax();
-        uint32_t expected = 0;
-        /* relaxed pre-check: only avoids a CAS that would fail; the CAS below acquires. */
-        if (atomic_load_explicit(&l->word, memory_order_relaxed) == 0 &&
-            /* [L1] acquire: see golf__lock_acquire(). */
-            atomic_compare_exchange_weak_explicit(&l->word, &expected, 1, memory_order_acquire,
-                                                  memory_order_relaxed))
-            return;
-    }
-    /* [L1] acquire: see golf__lock_acquire(). Marking the word 2 makes the holder's unlock
-     * wake us. */
-    while (atomic_exchange_explicit(&l->word, 2, memory_order_acquire) != 0)
-        golf__futex_wait(&l->word, 2, GOLF__FOREVER);
-}
-
-void
-golf__unlock_slow(golf__lock *l)
-{
-    golf__futex_wake(&l->word, 1);
 }
 
 /* ---- waiter lists (caller holds the channel lock) ------------------------------------------- */
@@ -594,21 +566,6 @@ golf__park(golf__waiter *w, uint64_t deadline, bool *timed_out, golf__park_ctx *
 }
 
 /* ---- the engine ------------------------------------------------------------------------------ */
-
-static uint32_t
-golf__rand_below(uint32_t bound)
-{
-    uint64_t x = golf__tls_rng;
-    if (GOLF__UNLIKELY(x == 0))
-        x = (uint64_t)(uintptr_t)&golf__tls_rng ^ golf__now_ns() ^ 0x9E3779B97F4A7C15u;
-    /* xorshift64* */
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    golf__tls_rng = x;
-    uint32_t r = (uint32_t)((x * 0x2545F4914F6CDD1Du) >> 32);
-    return (uint32_t)(((uint64_t)r * bound) >> 32);
-}
 
 int
 golf__case_done(golf_case *cases, size_t k, int r)

@@ -21,7 +21,7 @@ enum {
      * spin-then-block argument), and it covers one cross-CPU round trip (0.1-0.5 us) many
      * times over, so a peer that is running answers before we sleep. */
     GOLF__SPIN_PARK_NS = 10000,
-    /* A short internal lock (a channel's waiter lists): critical sections of tens of ns; a
+    /* golf__lock (lockfree/lock.h; a channel's waiter lists): critical sections of tens of ns; a
      * holder that is not done after this is off its CPU, and sleeping is the better bet. */
     GOLF__SPIN_LOCK_NS = 2000,
     /* A buffered channel operation that found nothing, retrying before it registers: a
