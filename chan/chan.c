@@ -1,21 +1,28 @@
 /* SPDX-License-Identifier: MIT */
-/* golf_chan: Go channels (include/golf/chan.h; design in chan/README.md).
+/* golf_chan: Go channels (include/golf/chan.h; design in chan/README.md). The top of chan/:
+ * the public entry points (argument checks, the fast paths, close, len/cap, the blocking and
+ * timed forms); the files below it call nothing here (chan/README.md, "Files").
  *
  * Two flavours behind one type:
  *   - buffered (cap >= 1): the stamped ring of lockfree/ring_internal.h, closed = the mark bit
  *     in the ring's tail (close and send linearize on that one word, H3); waiters are only
- *     woken as hints and retry (crossbeam's array flavour);
- *   - unbuffered (cap == 0): Go's direct hand-off between a sender and a parked receiver (or
- *     the reverse), chan/chan_zero.c.
- * This file holds the public entry points: argument checks, the fast paths, close, len/cap.
- * Blocking goes through the engine in chan/wait.c, which select shares.
+ *     woken as hints and retry (chan/chan_buf.c);
+ *   - unbuffered (cap == 0): a direct hand-off between a sender and a parked receiver (or the
+ *     reverse), chan/chan_zero.c.
+ * Blocking goes through the select engine (chan/select.c) with one case.
  *
  * Memory-model contract (Go's): a send happens before the receive that takes its value
  * completes ([R2], or [W1] for a hand-off); the k-th receive on a channel of capacity C
  * happens before the (k+C)-th send completes ([R1]); a close happens before a receive that
  * returns GOLF_ECLOSED because of it ([R3], or [L1] for unbuffered). */
-#include "chan/chan_internal.h"
+#include "chan/chan_buf.h"
+#include "chan/chan_struct.h"
+#include "chan/chan_zero.h"
+#include "chan/select.h"
+#include "chan/waitq.h"
 #include "lockfree/alloc.h"
+#include "lockfree/futex.h"
+#include "lockfree/lock.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -50,12 +57,9 @@ golf_chan_new(size_t elem_size, size_t cap)
     ch->cap = cap;
     if (cap > 0)
         golf__ring_init(ch->ring, elem_size, cap, slot_size, (unsigned char *)ch + head_bytes);
-    /* relaxed: the channel is not shared yet; handing the pointer to another thread publishes
-     * it (thread creation, or another channel). */
-    atomic_store_explicit(&ch->lock.word, 0, memory_order_relaxed);
-    atomic_store_explicit(&ch->nrecv, 0, memory_order_relaxed);
-    atomic_store_explicit(&ch->nsend, 0, memory_order_relaxed);
-    atomic_store_explicit(&ch->closed, 0, memory_order_relaxed);
+    /* The channel is not shared yet; handing the pointer to another thread publishes it
+     * (thread creation, or another channel). */
+    golf__waitq_init(&ch->wq);
     return ch;
 }
 
@@ -88,7 +92,7 @@ golf_chan_close(golf_chan *ch)
         /* The lock is taken *before* the mark is set: a receiver that sees the mark settles
          * on the lock (golf__chan_settle) before it returns GOLF_ECLOSED, so it cannot free
          * the channel while we still wake waiters (C8). */
-        golf__lock_acquire(&ch->lock);
+        golf__lock_acquire(&ch->wq.lock);
         /* [R3] release: a receiver that sees the mark and an empty ring (acquire in
          * golf__ring_try_pop()) sees everything before the close. The RMW puts the mark in
          * tail's modification order: every later send CAS fails (I4). seq_cst, not just
@@ -97,26 +101,28 @@ golf_chan_close(golf_chan *ch)
         uint64_t old =
             atomic_fetch_or_explicit(&ch->ring->tail, ch->ring->mark, memory_order_seq_cst);
         if (old & ch->ring->mark) {
-            golf__lock_release(&ch->lock);
+            golf__lock_release(&ch->wq.lock);
             return GOLF_ECLOSED;
         }
         /* Everyone registered before our lock is woken; everyone who registers after sees the
          * mark in its re-check (the lock orders it). */
-        golf__chan_wake_all_closed(ch);
-        golf__lock_release(&ch->lock);
+        golf__waitq_wake_closed(&ch->wq, GOLF_RECV);
+        golf__waitq_wake_closed(&ch->wq, GOLF_SEND);
+        golf__lock_release(&ch->wq.lock);
         return GOLF_OK;
     }
-    golf__lock_acquire(&ch->lock);
+    golf__lock_acquire(&ch->wq.lock);
     /* relaxed: written and read under the lock ([L1] publishes it); the unlocked fast-fail
      * reads only use it to decide whether to take the lock. */
-    if (atomic_load_explicit(&ch->closed, memory_order_relaxed)) {
-        golf__lock_release(&ch->lock);
+    if (atomic_load_explicit(&ch->wq.closed, memory_order_relaxed)) {
+        golf__lock_release(&ch->wq.lock);
         return GOLF_ECLOSED;
     }
     /* relaxed: as above; [L1] publishes it with the emptied lists. */
-    atomic_store_explicit(&ch->closed, 1, memory_order_relaxed);
-    golf__chan_wake_all_closed(ch);
-    golf__lock_release(&ch->lock);
+    atomic_store_explicit(&ch->wq.closed, 1, memory_order_relaxed);
+    golf__waitq_wake_closed(&ch->wq, GOLF_RECV);
+    golf__waitq_wake_closed(&ch->wq, GOLF_SEND);
+    golf__lock_release(&ch->wq.lock);
     return GOLF_OK;
 }
 

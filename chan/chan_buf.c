@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: MIT */
+/* The slow halves of the buffered flavour (chan/chan_buf.h): the waker check and the re-check.
+ *
+ * A buffered wake-up is a hint: the woken thread retries its case, and a barging thread may
+ * take the value first (it consumed it, which is fine). What must hold is C7: a consumed
+ * wake-up leads to progress or is passed on. So a waker wakes only for a case that is ready at
+ * the ring's *current* head or tail, and a position still held by a thread mid-copy (IN_FLIGHT)
+ * is not "ready": that thread's own check wakes for it when it stamps the slot. */
+#include "chan/chan_buf.h"
+
+#include "lockfree/fence.h"
+#include "lockfree/lock.h"
+
+__attribute__((noinline, cold)) void
+golf__buf_wake(golf_chan *ch, uint32_t nr, uint32_t ns)
+{
+    /* [F3] full fence: orders our publish (the stamp store of our push or pop) before the
+     * readiness loads below, against the same fence in every other thread that reaches here:
+     * a producer that filled slot h+1 and a consumer that just took slot h could otherwise each
+     * miss the other's stamp (store buffering) and neither wake the receiver waiting for h+1
+     * (C7). Only reached when a waiter exists: off the uncontended path. */
+    golf__fence_full();
+    /* Only wake for a case that is ready *now* at the ring's current head / tail: a wake-up
+     * spent on a receiver whose head slot is still being filled would be lost, and the
+     * producer filling it wakes a receiver itself when it is done (C7). */
+    if (nr) {
+        int rr = golf__ring_recv_ready(ch->ring);
+        if (rr == GOLF__RING_READY_CLOSED) {
+            /* The last value of a closed channel is gone: every receiver gets GOLF_ECLOSED,
+             * as at the close itself (which woke those registered before it). */
+            golf__lock_acquire(&ch->wq.lock);
+            golf__waitq_wake_closed(&ch->wq, GOLF_RECV);
+            golf__lock_release(&ch->wq.lock);
+        } else if (rr == GOLF__RING_READY) {
+            golf__waitq_notify_one(&ch->wq, GOLF_RECV);
+        }
+    }
+    /* Senders registered before a close were woken by it; later ones see the mark in their
+     * re-check. So only a free slot wakes one. */
+    if (ns && golf__ring_send_ready(ch->ring) == GOLF__RING_READY)
+        golf__waitq_notify_one(&ch->wq, GOLF_SEND);
+}
+
+int
+golf__buf_recheck(golf_case *cases, size_t n, golf__wnode *nodes, const uint32_t *perm,
+                  golf__waiter *self)
+{
+    int worst = GOLF__RING_NOT_READY;
+    for (size_t k = 0; k < n; k++) {
+        golf_case *c = &cases[perm[k]];
+        golf__wnode *node = nodes ? &nodes[perm[k]] : &self->node;
+        /* node->buffered, not c->ch->cap: an unbuffered case may already have been completed
+         * by a peer that then freed its channel (C8). */
+        if (!c->ch || !node->w || !node->buffered)
+            continue;
+        int r = c->op == GOLF_SEND ? golf__ring_send_ready(c->ch->ring)
+                                   : golf__ring_recv_ready(c->ch->ring);
+        if (r == GOLF__RING_READY || r == GOLF__RING_READY_CLOSED)
+            return r;
+        if (r == GOLF__RING_IN_FLIGHT)
+            worst = r;
+    }
+    return worst;
+}

@@ -1,0 +1,191 @@
+/* SPDX-License-Identifier: MIT */
+/* The bottom of chan/: the per-thread waiter, a channel's wait queues, and the claim, register
+ * and park steps every blocking operation is made of (chan/waitq.c). Knows nothing of rings or
+ * hand-offs: the flavours above decide what "ready" means, this layer only who waits and who
+ * decides a round. Invariants C1-C9: chan/chan_struct.h and chan/README.md. */
+#ifndef GOLF_CHAN_WAITQ_H
+#define GOLF_CHAN_WAITQ_H
+
+#include <stdalign.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "golf/chan.h"
+#include "lockfree/lock.h"
+
+/* ---- the per-thread waiter ------------------------------------------------------------------
+ *
+ * state, a 32-bit futex word:
+ *
+ *     31 ............ 4 | 3      | 2        | 1 0
+ *     case index        | CLOSED | SLEEPING | phase (WAITING, CLAIMED, DONE, ABORTED)
+ *
+ *   WAITING   registered, waiting; wakers may claim it.
+ *   CLAIMED   a waker of an unbuffered channel won it and is copying the value (C3).
+ *   DONE      decided by a waker: `index` is the case; CLOSED says the wake came from close.
+ *             Unbuffered: the operation is complete. Buffered: a hint, the owner retries that
+ *             case first.
+ *   ABORTED   decided by the owner (timeout, or it found a case ready while registering).
+ *   SLEEPING  the owner is in (or about to enter) futex_wait: whoever moves the phase must
+ *             futex_wake. Without it no waker makes a system call.
+ */
+enum {
+    GOLF__W_WAITING = 0u,
+    GOLF__W_CLAIMED = 1u,
+    GOLF__W_DONE = 2u,
+    GOLF__W_ABORTED = 3u,
+    GOLF__W_PHASE = 3u,
+    GOLF__W_SLEEPING = 4u,
+    GOLF__W_CLOSED = 8u,
+    GOLF__W_INDEX_SHIFT = 4,
+};
+#define GOLF__W_MAX_CASES ((size_t)1 << 27)
+
+/* One registration of one case of one blocking operation; lives on the owner's stack (select)
+ * or in the owner's waiter (single operations, see golf__waiter.node). */
+typedef struct golf__wnode {
+    struct golf__wnode *prev, *next; /* protected by the queue's lock */
+    struct golf__waiter *w;          /* constant while linked */
+    void *buf;                       /* send: the value; recv: where it goes (may be NULL) */
+    uint32_t index;                  /* the case index reported in state */
+    _Atomic uint32_t linked;         /* written under the queue's lock; read without it
+                                        by the owner ([N1]) to skip the lock when a waker
+                                        already unlinked the node */
+    uint32_t skips;                  /* times passed over for a newer waiter (under the lock) */
+    uint16_t buffered;               /* the case's channel is buffered; written by the owner
+                                        before linking, read by it after DONE without
+                                        touching the channel (C8) */
+    uint16_t solo;                   /* an untimed single unbuffered operation (C9): claimed
+                                        without a CAS; written before linking */
+} golf__wnode;
+
+/* Values up to this size travel through the waiter's own line in an unbuffered hand-off. */
+enum { GOLF__W_INLINE = 64, GOLF__W_SMALL = 8 };
+
+/* Thread-lifetime. The state word, the node of a single blocking operation and a value of up to
+ * 8 bytes share the first 64-byte line, a larger inline value takes the second: a peer
+ * completing an unbuffered hand-off touches these lines of ours and nothing else (one line for
+ * an 8-byte value), and we find the state, the value and our node's `linked` there. */
+typedef struct golf__waiter {
+    _Atomic uint32_t state;
+    golf__wnode node; /* the node of a single (one-case) blocking operation */
+    /* A value of up to 8 bytes travels here, in the state's own line: its hand-off touches one
+     * line of ours, not two (the claim brings the line to the peer anyway). */
+    unsigned char small[GOLF__W_SMALL];
+    alignas(64) unsigned char val[GOLF__W_INLINE]; /* a larger single operation's value */
+} golf__waiter;
+
+_Static_assert(offsetof(golf__waiter, small) + GOLF__W_SMALL <= 64,
+               "the small inline value shares the state's cache line");
+
+/* The inline value buffer of a single unbuffered operation of elem_size bytes (0 < elem_size
+ * <= GOLF__W_INLINE). */
+static inline unsigned char *
+golf__waiter_inline(golf__waiter *w, size_t elem_size)
+{
+    return elem_size <= GOLF__W_SMALL ? w->small : w->val;
+}
+
+/* The calling thread's waiter. Thread-lifetime storage, so a waker's futex_wake after the owner
+ * returned touches valid memory (H5). */
+golf__waiter *golf__self(void);
+
+/* Moves a CLAIMED waiter to `to` (DONE|...) and wakes it if it sleeps. */
+void golf__waiter_finish(golf__waiter *w, uint32_t to);
+
+/* Moves the caller's own WAITING state to ABORTED. False when a waker decided the round first:
+ * the caller must then honour the waker's decision (H4). */
+bool golf__waiter_abort(golf__waiter *w);
+
+/* ---- a channel's wait queues ---------------------------------------------------------------- */
+
+typedef struct golf__wlist {
+    golf__wnode *head, *tail;
+} golf__wlist;
+
+/* Who waits on one channel: 48 bytes, the part of the channel's header line that only slow
+ * paths write. */
+typedef struct golf__waitq {
+    golf__lock lock;
+    _Atomic uint32_t nrecv;  /* nodes on recvq (C4): the "has waiters" word senders read */
+    _Atomic uint32_t nsend;  /* nodes on sendq (C4): the "has waiters" word receivers read */
+    _Atomic uint32_t closed; /* unbuffered channels only; written under lock */
+    golf__wlist recvq;       /* protected by lock */
+    golf__wlist sendq;       /* protected by lock */
+} golf__waitq;
+
+static inline void
+golf__waitq_init(golf__waitq *q)
+{
+    /* relaxed: the queue is not shared yet; whatever publishes its channel publishes it. */
+    golf__lock_init(&q->lock);
+    atomic_store_explicit(&q->nrecv, 0, memory_order_relaxed);
+    atomic_store_explicit(&q->nsend, 0, memory_order_relaxed);
+    atomic_store_explicit(&q->closed, 0, memory_order_relaxed);
+    q->recvq = (golf__wlist){NULL, NULL};
+    q->sendq = (golf__wlist){NULL, NULL};
+}
+
+/* An unbuffered hand-off's value, for golf__waitq_claim_first(): a send passes src, a receive
+ * dst (a buffer of `size` bytes, size <= GOLF__W_INLINE). When the claimed node is a single
+ * operation with an inline value, the value moves under the lock and the claim goes straight to
+ * DONE: `done` is set and the caller neither copies nor finishes. */
+typedef struct golf__xfer {
+    const void *src;
+    void *dst;
+    size_t size;
+    bool done;
+} golf__xfer;
+
+/* Claims the first waiter doing `op` (GOLF_SEND: on sendq) not owned by `self`, with `to`
+ * (CLAIMED, or DONE: the node's index is added); unlinks it and every stale node before it.
+ * Caller holds q->lock. Returns the claimed waiter (NULL if none), its old state in *old and its
+ * node in *claimed (readable until the claimer finishes it when `to` is CLAIMED (C3); not at all
+ * when DONE). */
+golf__waiter *golf__waitq_claim_first(golf__waitq *q, int op, const golf__waiter *self, uint32_t to,
+                                      uint32_t *old, golf__wnode **claimed, golf__xfer *x);
+
+/* After claiming `claimed` (a node of w) for an unbuffered hand-off: unlinks w's other nodes on
+ * q (a select with two cases on one channel), so that w, once DONE, never touches the channel
+ * again (C8). Caller holds q->lock. */
+void golf__waitq_sweep(golf__waitq *q, const golf__waiter *w, const golf__wnode *claimed);
+
+/* Takes q->lock and wakes one waiter doing `op`, as a hint (DONE). */
+void golf__waitq_notify_one(golf__waitq *q, int op);
+
+/* Claims every waiter doing `op` with DONE|CLOSED and wakes them. Caller holds q->lock. */
+void golf__waitq_wake_closed(golf__waitq *q, int op);
+
+/* ---- one blocking round: register, park, unregister ------------------------------------------ */
+
+/* Registers, under one hold of q's lock, case perm[k] (on the channel q belongs to; `buffered`
+ * is its kind) and every later case in perm order on the same channel; their nodes' `w` says
+ * they are linked. `nodes` has n entries, or is NULL (n == 1): the waiter's own node. A nonzero
+ * inline_size passes the single case's value through the waiter (see golf__waiter); `solo` marks
+ * an untimed single unbuffered operation (C9). Unbuffered: returns true when a case is ready now
+ * (a peer of another thread waits, or closed), checked under the same lock. */
+bool golf__waitq_register(golf__waitq *q, bool buffered, golf_case *cases, size_t n,
+                          const uint32_t *perm, size_t k, golf__wnode *nodes, golf__waiter *self,
+                          size_t inline_size, bool solo);
+
+/* Unlinks node (a case doing `op` on q's channel) if a waker has not already. */
+void golf__waitq_unregister(golf__waitq *q, int op, golf__wnode *node);
+
+/* What golf__park needs to know about the round it waits for; the caller sets deadline and
+ * poll_ns, park keeps the rest across calls of the same round. */
+typedef struct golf__park_ctx {
+    uint64_t deadline; /* GOLF__FOREVER: none */
+    uint64_t poll_ns;  /* nonzero: sleep at most this long, then return to let the caller look */
+    uint32_t spins;    /* pauses spent so far in this round */
+    bool timed_out;    /* set when the deadline aborted the round */
+} golf__park_ctx;
+
+/* Waits until the caller's round is decided (DONE or ABORTED, never returning while CLAIMED,
+ * C3) and returns the state. Spins GOLF__SPIN_PARK_NS, then sleeps on the futex. With poll_ns
+ * set, a sleep while WAITING lasts at most poll_ns, and then golf__park returns GOLF__W_WAITING:
+ * the caller re-checks what it waits for and calls again. */
+uint32_t golf__park(golf__waiter *w, golf__park_ctx *pc);
+
+#endif
