@@ -28,9 +28,9 @@ int golf__buf_recheck(golf_case *cases, size_t n, golf__wnode *nodes, const uint
 
 /* After every successful buffered push *and* pop, both sides are checked: a push may make the
  * next send ready (the slot after ours was already free) and a pop the next receive (the slot
- * after ours was already full). Checking only the opposite side left a waiter asleep with a
- * value ready whenever its wake-up had been spent on a slot still being filled (C7 in
- * chan/README.md: a consumed wake-up leads to progress or is passed on). */
+ * after ours was already full). Checking only the opposite side would leave a waiter asleep
+ * with a value ready whenever its wake-up had been spent on a slot still being filled (C7: a
+ * consumed wake-up leads to progress or is passed on). */
 static inline void
 golf__buf_after_op(golf_chan *ch)
 {

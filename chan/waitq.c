@@ -368,9 +368,9 @@ golf__node_prepare(golf__wnode *node, golf__waiter *self, golf_case *c, uint32_t
 
 /* One hold of the lock for every case on the channel keeps C8 for a select with several cases
  * on one channel: a claimer that completes one of them unlinks the others in the same critical
- * section (golf__waitq_sweep), so the owner, once DONE, never needs this channel again;
- * registering them one lock hold at a time let the owner take the lock of a channel its peer
- * had already freed. */
+ * section (golf__waitq_sweep), so the owner, once DONE, never needs this channel again. With a
+ * hold per case, the owner could still be registering a later case when a peer completed an
+ * earlier one and freed the channel. */
 bool
 golf__waitq_register(golf__waitq *q, bool buffered, golf_case *cases, size_t n,
                      const uint32_t *perm, size_t k, golf__wnode *nodes, golf__waiter *self,
