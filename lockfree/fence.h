@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* A full memory barrier for the store->load (Dekker) pattern: a thread that stores X then loads Y
  * and one that stores Y then loads X cannot both read the old value when each puts this between
- * its store and its load. golf uses it on both sides of every park/wake race (chan/README.md,
- * [F1]/[F2]); it is the only ordering on those paths stronger than acquire/release.
+ * its store and its load. chan/ uses it in its slow waker path, golf__buf_wake ([F3] in
+ * chan/README.md), where two wakers must each see the other's published slot.
  *
  * On x86-64 a locked read-modify-write of a stack word orders exactly like MFENCE for ordinary
  * memory and costs less (the choice of the Linux kernel's smp_mb() since 4.10): about the price

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The stamped bounded MPMC ring shared by golf_ring (lockfree/ring.c) and the buffered channel
- * (chan/chan_buf.c). In the line of Dmitry Vyukov's bounded MPMC queue and crossbeam-channel's
- * "array" flavour; written from the algorithm's description, see lockfree/README.md.
+ * (chan/chan_buf.h, chan/chan_buf.c). In the line of Dmitry Vyukov's bounded MPMC queue and
+ * crossbeam-channel's "array" flavour; written from the algorithm's description, see
+ * lockfree/README.md.
  *
  * Layout of `head` and `tail` (64-bit "positions"):
  *
@@ -286,7 +287,8 @@ golf__ring_try_pop(golf__ring_core *r, void *out, bool closable)
  *                         tail). Its count load may have come before our registration: it
  *                         may not wake us. The caller must not sleep without a time limit,
  *                         and must not spin on it either (that thread may be descheduled):
- *                         it polls, with growing pauses (chan/wait.c, golf__park).
+ *                         it polls, with growing pauses (golf__select_run in
+ *                         chan/select.c, through golf__park's poll_ns).
  *
  * "Current" matters: a head (or tail) loaded before another thread moved it points at a slot
  * whose stamp says "already taken"; reporting "not ready" then could strand a waiter whose
