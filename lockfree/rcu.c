@@ -29,6 +29,7 @@
 #include "lockfree/futex.h"
 #include "lockfree/setup.h"
 #include "lockfree/tsan.h"
+#include "lockfree/watch.h"
 
 #include <limits.h>
 #include <pthread.h>
@@ -411,7 +412,8 @@ worker_wait_for_work(void)
         atomic_thread_fence(memory_order_seq_cst);
         if (!queue_empty())
             break;
-        golf__futex_wait(&worker_idle, 1, GOLF__FOREVER);
+        /* Counted asleep by the deadlock detector, never reported (watch.h). */
+        golf__wait_until(&worker_idle, 1, GOLF__FOREVER, GOLF__WAIT_IDLE, NULL);
     }
     atomic_store_explicit(&worker_idle, 0, memory_order_relaxed); /* relaxed: a futex word */
 }
