@@ -27,6 +27,7 @@
 #include "lockfree/futex.h"
 #include "lockfree/rand.h"
 #include "lockfree/spin.h"
+#include "lockfree/watch.h"
 
 /* Polling an IN_FLIGHT case: the first pause, and the cap of its doubling. The thread we wait
  * on is normally inside a few instructions (its CAS to its stamp store) and its own check
@@ -161,7 +162,7 @@ golf__select_run(golf_case *cases, size_t n, golf__wnode *nodes, uint32_t *perm,
             golf__waiter_abort(self); /* fails only if a waker decided first: honour it */
 
         golf__park_ctx pc = {deadline, rc == GOLF__RING_IN_FLIGHT ? GOLF__POLL_FIRST_NS : 0, 0,
-                             false};
+                             false, cases, n};
         uint32_t s;
         while (((s = golf__park(self, &pc)) & GOLF__W_PHASE) == GOLF__W_WAITING) {
             /* A case was IN_FLIGHT: look again (the re-check has no side effects). */
@@ -173,6 +174,7 @@ golf__select_run(golf_case *cases, size_t n, golf__wnode *nodes, uint32_t *perm,
             else if (pc.poll_ns < GOLF__POLL_MAX_NS)
                 pc.poll_ns *= 2;
         }
+        golf__wait_end();
 
         /* Pass 3: unlink what is still linked before our stack frame goes (H4). A node a
          * waker unlinked ([N1]) costs no lock, and no touch of its channel (C8). */

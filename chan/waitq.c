@@ -33,6 +33,7 @@
 #include "lockfree/cacheline.h"
 #include "lockfree/futex.h"
 #include "lockfree/spin.h"
+#include "lockfree/watch.h"
 
 static _Thread_local GOLF__CACHE_ALIGNED golf__waiter golf__tls_waiter;
 
@@ -497,7 +498,7 @@ golf__park(golf__waiter *w, golf__park_ctx *pc)
         }
         /* Sleeps only while the word still says "undecided, sleeping": a waker changes the
          * word before its futex_wake, so no wake-up is lost. */
-        golf__futex_wait_until(&w->state, s, until);
+        golf__wait_cases(&w->state, s, until, pc->cases, pc->n); /* lockfree/watch.h */
         if (polling) {
             pc->spins = spins;
             return GOLF__W_WAITING; /* the caller looks again, then parks again */

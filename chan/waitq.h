@@ -180,6 +180,8 @@ typedef struct golf__park_ctx {
     uint64_t poll_ns;  /* nonzero: sleep at most this long, then return to let the caller look */
     uint32_t spins;    /* pauses spent so far in this round */
     bool timed_out;    /* set when the deadline aborted the round */
+    const void *cases; /* golf_case[n] the round waits on: what the deadlock report names */
+    size_t n;
 } golf__park_ctx;
 
 /* Waits until the caller's round is decided (DONE or ABORTED, never returning while CLAIMED,
