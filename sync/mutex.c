@@ -43,6 +43,7 @@
 #include "lockfree/cacheline.h"
 #include "lockfree/fatal.h"
 #include "lockfree/futex.h"
+#include "lockfree/watch.h"
 #include "sync/sync_internal.h"
 
 #include <limits.h>
@@ -148,7 +149,7 @@ mutex_prewait(golf_mutex *m, _Atomic int32_t *state, int32_t *old)
          * set: the pairing needs our own write in the state's modification order. */
         if (atomic_compare_exchange_weak_explicit(state, &s, s | MUTEX_PREWAIT,
                                                   memory_order_release, memory_order_relaxed)) {
-            golf__futex_wait(word, seq, GOLF__FOREVER);
+            golf__wait_until(word, seq, GOLF__FOREVER, GOLF__WAIT_MUTEX_LOCK, m);
             s = atomic_load_explicit(state, memory_order_relaxed);
             break;
         }
@@ -172,7 +173,8 @@ mutex_wait_signal(golf_mutex *m, bool heir, bool *starving, uint64_t wait_start,
         if (!(s & MUTEX_SIGNAL)) {
             /* Sleeps only while the word still equals s: an unlock that grants SIGNAL changes it
              * first, so its futex_wake cannot be missed (lockfree/futex.h contract). */
-            golf__futex_wait(mutex_futex(state), (uint32_t)s, GOLF__FOREVER);
+            golf__wait_until(mutex_futex(state), (uint32_t)s, GOLF__FOREVER, GOLF__WAIT_MUTEX_LOCK,
+                             m);
             s = atomic_load_explicit(state, memory_order_relaxed);
             continue;
         }
@@ -287,12 +289,16 @@ mutex_lock_slow(golf_mutex *m)
          * holder's writes (pairs with the unlock's release). */
         if (atomic_compare_exchange_weak_explicit(state, &old, new_state, memory_order_acquire,
                                                   memory_order_relaxed)) {
-            if (!(old & (MUTEX_LOCKED | MUTEX_STARVING)))
+            if (!(old & (MUTEX_LOCKED | MUTEX_STARVING))) {
+                golf__wait_end();
                 return; /* locked with the CAS */
+            }
             if (wait_start == 0)
                 wait_start = golf__now_ns();
-            if (mutex_wait_signal(m, claim, &starving, wait_start, &old))
+            if (mutex_wait_signal(m, claim, &starving, wait_start, &old)) {
+                golf__wait_end();
                 return; /* handed over in starvation mode */
+            }
             awoke = true;
             iter = 0;
             continue;

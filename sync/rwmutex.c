@@ -35,6 +35,7 @@
 #include "lockfree/cacheline.h"
 #include "lockfree/fatal.h"
 #include "lockfree/futex.h"
+#include "lockfree/watch.h"
 #include "sync/sema.h"
 #include "sync/sync_internal.h"
 
@@ -69,11 +70,13 @@ rwmutex_rlock_slow(golf_rwmutex *m, uint32_t s)
         /* [RW1] acquire: pairs with [RW1] release in golf_rwmutex_unlock(): the writer's critical
          * section happens before ours. */
         uint32_t v = atomic_load_explicit(state, memory_order_acquire);
-        if ((v & RW_EPOCH_MASK) != epoch)
+        if ((v & RW_EPOCH_MASK) != epoch) {
+            golf__wait_end();
             return;
+        }
         /* Sleeps only while the word is still v: the writer's release CAS changes the epoch
          * before its futex_wake (lockfree/futex.h contract). */
-        golf__futex_wait(state, v, GOLF__FOREVER);
+        golf__wait_until(state, v, GOLF__FOREVER, GOLF__WAIT_RWMUTEX_RLOCK, m);
     }
 }
 
@@ -141,6 +144,7 @@ rwmutex_announce(golf_rwmutex *m)
     _Atomic uint32_t *state = rw_state(m);
     /* relaxed: the CAS below decides. */
     uint32_t s = atomic_load_explicit(state, memory_order_relaxed);
+    bool parked = false;
     for (;;) {
         if (s & RW_WRITER) {
             /* The previous writer is between its unlock of w and its release CAS. Flag that
@@ -152,15 +156,19 @@ rwmutex_announce(golf_rwmutex *m)
                     continue;
                 s |= RW_WRITER_WAITING;
             }
-            golf__futex_wait(state, s, GOLF__FOREVER);
+            golf__wait_until(state, s, GOLF__FOREVER, GOLF__WAIT_RWMUTEX_LOCK, m);
+            parked = true;
             s = atomic_load_explicit(state, memory_order_relaxed);
             continue;
         }
         /* [RW2] acquire: pairs with the readers' [RW2] release in runlock, so readers that already
          * left are ordered before us; also [RW1]-orders the previous writer's release. */
         if (atomic_compare_exchange_weak_explicit(state, &s, s | RW_WRITER, memory_order_acquire,
-                                                  memory_order_relaxed))
+                                                  memory_order_relaxed)) {
+            if (parked)
+                golf__wait_end();
             return s & RW_READER_MASK;
+        }
     }
 }
 
@@ -175,7 +183,7 @@ golf_rwmutex_lock(golf_rwmutex *m)
      * [S1] pair orders the last reader's departure before our return. */
     if (r != 0 &&
         atomic_fetch_add_explicit(GOLF__A32(&m->reader_wait_), r, memory_order_acq_rel) + r != 0)
-        golf__sema_acquire(&m->writer_sem_);
+        golf__sema_acquire(&m->writer_sem_, GOLF__WAIT_RWMUTEX_LOCK, m);
 }
 
 bool

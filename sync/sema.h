@@ -14,9 +14,11 @@
 #define GOLF_SYNC_SEMA_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "lockfree/futex.h"
+#include "lockfree/watch.h"
 #include "sync/sync_internal.h"
 
 static inline _Atomic uint32_t *
@@ -27,11 +29,12 @@ golf__sema_word(uint32_t *sema)
     return (_Atomic uint32_t *)sema;
 }
 
-/* Takes one unit, parking while the count is zero. */
+/* Takes one unit, parking while the count is zero (a wait of `kind` on `obj`, watch.h). */
 static inline void
-golf__sema_acquire(uint32_t *sema)
+golf__sema_acquire(uint32_t *sema, golf__wait_kind kind, const void *obj)
 {
     _Atomic uint32_t *w = golf__sema_word(sema);
+    bool parked = false;
     for (;;) {
         /* relaxed: the CAS below is what takes the unit and carries the ordering. */
         uint32_t v = atomic_load_explicit(w, memory_order_relaxed);
@@ -39,12 +42,16 @@ golf__sema_acquire(uint32_t *sema)
             /* [S1] acquire: pairs with [S1] release in golf__sema_release(): what the releaser
              * did before releasing is visible to the thread that takes its unit. */
             if (atomic_compare_exchange_weak_explicit(w, &v, v - 1, memory_order_acquire,
-                                                      memory_order_relaxed))
+                                                      memory_order_relaxed)) {
+                if (parked)
+                    golf__wait_end();
                 return;
+            }
         }
         /* Sleeps only while the word is still 0: a release between our load and the syscall
          * changed it, and the kernel returns at once. */
-        golf__futex_wait(w, 0, GOLF__FOREVER);
+        golf__wait_until(w, 0, GOLF__FOREVER, kind, obj);
+        parked = true;
     }
 }
 

@@ -22,6 +22,7 @@
 #include "lockfree/alloc.h"
 #include "lockfree/fatal.h"
 #include "lockfree/futex.h"
+#include "lockfree/watch.h"
 #include "sync/sync_internal.h"
 
 #include <errno.h>
@@ -104,8 +105,10 @@ golf_waitgroup_wait(golf_waitgroup *wg)
             break;
         /* Sleeps only while the counter half is still what we saw: the add that zeroes it
          * changes it before its futex_wake (lockfree/futex.h contract). */
-        golf__futex_wait(futex, (uint32_t)WG_COUNTER(s), GOLF__FOREVER);
+        golf__wait_until(futex, (uint32_t)WG_COUNTER(s), GOLF__FOREVER, GOLF__WAIT_WAITGROUP_WAIT,
+                         wg);
     }
+    golf__wait_end();
     /* Take ourselves off the count before returning (after the return the caller may free *wg).
      * relaxed: bookkeeping only; it orders nothing the caller relies on. */
     atomic_fetch_sub_explicit(state, WG_ONE_WAITER, memory_order_relaxed);
