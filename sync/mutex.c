@@ -79,8 +79,10 @@ void (*golf__sync_test_after_release)(void) = NULL;
 static void mutex_lock_slow(golf_mutex *m);
 static void mutex_unlock_slow(golf_mutex *m, int32_t new_state);
 
-void
-golf_mutex_lock(golf_mutex *m)
+/* Each operation is an always-inline body, used by the public function (behind the
+ * GOLF_LOCKORDER test) and by the golf__mutex_*_plain versions golf_rwmutex uses. */
+static inline __attribute__((always_inline)) void
+mutex_lock(golf_mutex *m)
 {
     int32_t expected = 0;
     /* [MU1] acquire: pairs with [MU1] release in golf_mutex_unlock(): the previous holder's
@@ -92,8 +94,8 @@ golf_mutex_lock(golf_mutex *m)
     mutex_lock_slow(m);
 }
 
-bool
-golf_mutex_trylock(golf_mutex *m)
+static inline __attribute__((always_inline)) bool
+mutex_trylock(golf_mutex *m)
 {
     /* relaxed: a hint; the CAS below decides. */
     int32_t old = atomic_load_explicit(GOLF__A32(&m->state_), memory_order_relaxed);
@@ -307,8 +309,8 @@ mutex_lock_slow(golf_mutex *m)
     }
 }
 
-void
-golf_mutex_unlock(golf_mutex *m)
+static inline __attribute__((always_inline)) void
+mutex_unlock(golf_mutex *m)
 {
     int32_t old = MUTEX_LOCKED;
     /* [MU1] release: publishes the critical section to the next locker (pairs with the
@@ -319,6 +321,70 @@ golf_mutex_unlock(golf_mutex *m)
             GOLF__A32(&m->state_), &old, 0, memory_order_release, memory_order_relaxed)))
         return;
     mutex_unlock_slow(m, old);
+}
+
+/* ---- the public operations: GOLF_LOCKORDER's test, then the bodies above ------------------ */
+
+__attribute__((noinline, cold)) static void
+mutex_lock_checked(golf_mutex *m)
+{
+    golf__lockorder_acquire(m, GOLF__LOCK_MUTEX);
+    mutex_lock(m);
+    golf__lockorder_acquired(m, GOLF__LOCK_MUTEX);
+}
+
+void
+golf_mutex_lock(golf_mutex *m)
+{
+    /* One load and a branch on a line nothing writes after start (lockfree/watch.h). */
+    if (GOLF__UNLIKELY(golf__debug.lockorder)) {
+        mutex_lock_checked(m);
+        return;
+    }
+    mutex_lock(m);
+}
+
+__attribute__((noinline, cold)) static bool
+mutex_trylock_checked(golf_mutex *m)
+{
+    bool ok = mutex_trylock(m);
+    if (ok)
+        golf__lockorder_acquired(m, GOLF__LOCK_MUTEX);
+    return ok;
+}
+
+bool
+golf_mutex_trylock(golf_mutex *m)
+{
+    if (GOLF__UNLIKELY(golf__debug.lockorder))
+        return mutex_trylock_checked(m);
+    return mutex_trylock(m);
+}
+
+void
+golf_mutex_unlock(golf_mutex *m)
+{
+    if (GOLF__UNLIKELY(golf__debug.lockorder))
+        golf__lockorder_release(m); /* compares the address only: before the unlock, as after */
+    mutex_unlock(m);
+}
+
+void
+golf__mutex_lock_plain(golf_mutex *m)
+{
+    mutex_lock(m);
+}
+
+bool
+golf__mutex_trylock_plain(golf_mutex *m)
+{
+    return mutex_trylock(m);
+}
+
+void
+golf__mutex_unlock_plain(golf_mutex *m)
+{
+    mutex_unlock(m);
 }
 
 __attribute__((noinline)) static void

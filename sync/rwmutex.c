@@ -80,8 +80,8 @@ rwmutex_rlock_slow(golf_rwmutex *m, uint32_t s)
     }
 }
 
-void
-golf_rwmutex_rlock(golf_rwmutex *m)
+static inline __attribute__((always_inline)) void
+rw_rlock(golf_rwmutex *m)
 {
     /* [RW1] acquire: pairs with [RW1] release in golf_rwmutex_unlock(): a reader that enters
      * without parking sees the last writer's critical section. */
@@ -92,8 +92,8 @@ golf_rwmutex_rlock(golf_rwmutex *m)
     rwmutex_rlock_slow(m, s);
 }
 
-bool
-golf_rwmutex_tryrlock(golf_rwmutex *m)
+static inline __attribute__((always_inline)) bool
+rw_tryrlock(golf_rwmutex *m)
 {
     _Atomic uint32_t *state = rw_state(m);
     /* relaxed: the CAS below decides. */
@@ -125,8 +125,8 @@ rwmutex_runlock_slow(golf_rwmutex *m, uint32_t s)
         golf__sema_release(&m->writer_sem_, 1);
 }
 
-void
-golf_rwmutex_runlock(golf_rwmutex *m)
+static inline __attribute__((always_inline)) void
+rw_runlock(golf_rwmutex *m)
 {
     /* [RW2] release: our reads happen before a later writer's critical section (pairs with the
      * [RW2] acquire in golf_rwmutex_lock). With no writer pending this is our last access. */
@@ -172,11 +172,11 @@ rwmutex_announce(golf_rwmutex *m)
     }
 }
 
-void
-golf_rwmutex_lock(golf_rwmutex *m)
+static inline __attribute__((always_inline)) void
+rw_lock(golf_rwmutex *m)
 {
     /* First resolve competition with other writers. */
-    golf_mutex_lock(&m->w_);
+    golf__mutex_lock_plain(&m->w_);
     /* Announce to readers there is a pending writer. */
     int32_t r = (int32_t)rwmutex_announce(m);
     /* Wait for active readers. [RW2] acq_rel on reader_wait: see runlock_slow; the semaphore's
@@ -186,10 +186,10 @@ golf_rwmutex_lock(golf_rwmutex *m)
         golf__sema_acquire(&m->writer_sem_, GOLF__WAIT_RWMUTEX_LOCK, m);
 }
 
-bool
-golf_rwmutex_trylock(golf_rwmutex *m)
+static inline __attribute__((always_inline)) bool
+rw_trylock(golf_rwmutex *m)
 {
-    if (!golf_mutex_trylock(&m->w_))
+    if (!golf__mutex_trylock_plain(&m->w_))
         return false;
     _Atomic uint32_t *state = rw_state(m);
     /* relaxed: the CAS below decides. */
@@ -197,7 +197,7 @@ golf_rwmutex_trylock(golf_rwmutex *m)
     for (;;) {
         /* Readers inside, or the previous writer has not released the word yet: busy. */
         if (s & (RW_WRITER | RW_READER_MASK)) {
-            golf_mutex_unlock(&m->w_);
+            golf__mutex_unlock_plain(&m->w_);
             return false;
         }
         /* [RW2] acquire: as in lock (no reader inside, so nothing to wait for). */
@@ -207,8 +207,8 @@ golf_rwmutex_trylock(golf_rwmutex *m)
     }
 }
 
-void
-golf_rwmutex_unlock(golf_rwmutex *m)
+static inline __attribute__((always_inline)) void
+rw_unlock(golf_rwmutex *m)
 {
     _Atomic uint32_t *state = rw_state(m);
     /* relaxed: a misuse check; we own the lock, so nobody else clears WRITER. */
@@ -218,7 +218,7 @@ golf_rwmutex_unlock(golf_rwmutex *m)
     /* Let the next writer take w now: it cannot set WRITER, hence cannot finish lock, before the
      * release below, so *m stays alive until then (invariant L1). Unlocking w after the release
      * instead would touch memory a reader may already have freed. */
-    golf_mutex_unlock(&m->w_);
+    golf__mutex_unlock_plain(&m->w_);
     for (;;) {
         /* Clear WRITER (and WRITER_WAITING) and bump the epoch: admits every queued reader.
          * [RW1] release: publishes the critical section to readers (pairs with rlock's and
@@ -235,4 +235,93 @@ golf_rwmutex_unlock(golf_rwmutex *m)
         golf__sync_after_release();
         golf__futex_wake(state, INT_MAX);
     }
+}
+
+/* ---- the public operations: GOLF_LOCKORDER's test (one load and a branch on a line nothing
+ * writes after start), then the bodies above ------------------------------------------------ */
+
+__attribute__((noinline, cold)) static void
+rw_rlock_checked(golf_rwmutex *m)
+{
+    golf__lockorder_acquire(m, GOLF__LOCK_RWMUTEX_READ);
+    rw_rlock(m);
+    golf__lockorder_acquired(m, GOLF__LOCK_RWMUTEX_READ);
+}
+
+void
+golf_rwmutex_rlock(golf_rwmutex *m)
+{
+    if (GOLF__UNLIKELY(golf__debug.lockorder)) {
+        rw_rlock_checked(m);
+        return;
+    }
+    rw_rlock(m);
+}
+
+__attribute__((noinline, cold)) static bool
+rw_tryrlock_checked(golf_rwmutex *m)
+{
+    bool ok = rw_tryrlock(m);
+    if (ok)
+        golf__lockorder_acquired(m, GOLF__LOCK_RWMUTEX_READ);
+    return ok;
+}
+
+bool
+golf_rwmutex_tryrlock(golf_rwmutex *m)
+{
+    if (GOLF__UNLIKELY(golf__debug.lockorder))
+        return rw_tryrlock_checked(m);
+    return rw_tryrlock(m);
+}
+
+void
+golf_rwmutex_runlock(golf_rwmutex *m)
+{
+    if (GOLF__UNLIKELY(golf__debug.lockorder))
+        golf__lockorder_release(m);
+    rw_runlock(m);
+}
+
+__attribute__((noinline, cold)) static void
+rw_lock_checked(golf_rwmutex *m)
+{
+    golf__lockorder_acquire(m, GOLF__LOCK_RWMUTEX);
+    rw_lock(m);
+    golf__lockorder_acquired(m, GOLF__LOCK_RWMUTEX);
+}
+
+void
+golf_rwmutex_lock(golf_rwmutex *m)
+{
+    if (GOLF__UNLIKELY(golf__debug.lockorder)) {
+        rw_lock_checked(m);
+        return;
+    }
+    rw_lock(m);
+}
+
+__attribute__((noinline, cold)) static bool
+rw_trylock_checked(golf_rwmutex *m)
+{
+    bool ok = rw_trylock(m);
+    if (ok)
+        golf__lockorder_acquired(m, GOLF__LOCK_RWMUTEX);
+    return ok;
+}
+
+bool
+golf_rwmutex_trylock(golf_rwmutex *m)
+{
+    if (GOLF__UNLIKELY(golf__debug.lockorder))
+        return rw_trylock_checked(m);
+    return rw_trylock(m);
+}
+
+void
+golf_rwmutex_unlock(golf_rwmutex *m)
+{
+    if (GOLF__UNLIKELY(golf__debug.lockorder))
+        golf__lockorder_release(m);
+    rw_unlock(m);
 }

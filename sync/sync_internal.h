@@ -4,6 +4,7 @@
 #define GOLF_SYNC_INTERNAL_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "golf/sync.h"
@@ -34,6 +35,26 @@ golf__sync_after_release(void)
     if (__builtin_expect(hook != NULL, 0))
         hook();
 }
+
+/* The mutex operations without the lock-order hooks: golf_rwmutex's own writer mutex `w_`
+ * goes through these, so GOLF_LOCKORDER sees the RWMutex, not its inner mutex. */
+void golf__mutex_lock_plain(golf_mutex *m);
+bool golf__mutex_trylock_plain(golf_mutex *m);
+void golf__mutex_unlock_plain(golf_mutex *m);
+
+/* GOLF_LOCKORDER (sync/lockorder.c). The lock paths call these only when
+ * golf__debug.lockorder is set: acquire before an acquisition that can block (checks the new
+ * acquired-while-holding edges), acquired after every successful one (trylock too), release at
+ * every unlock. */
+typedef enum golf__lock_kind {
+    GOLF__LOCK_MUTEX,
+    GOLF__LOCK_RWMUTEX,
+    GOLF__LOCK_RWMUTEX_READ,
+} golf__lock_kind;
+
+void golf__lockorder_acquire(const void *lock, golf__lock_kind kind);
+void golf__lockorder_acquired(const void *lock, golf__lock_kind kind);
+void golf__lockorder_release(const void *lock);
 
 #define GOLF__A32(p) ((_Atomic int32_t *)(p))
 #define GOLF__AU32(p) ((_Atomic uint32_t *)(p))
