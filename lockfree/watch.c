@@ -40,6 +40,8 @@ golf__debug_settings golf__debug;
 #define CONFIRM_FIRST_NS 5000000u  /* 5 ms */
 #define CONFIRM_MAX_NS 1000000000u /* 1 s */
 
+uint64_t golf__watch_test_confirm_ns = CONFIRM_FIRST_NS;
+
 static void watch_stats_print(void);
 static void watch_thread_exit(void *p);
 static void watch_prepare(void);
@@ -418,7 +420,7 @@ watch_park(watch_rec *r, _Atomic uint32_t *word, uint32_t expected, uint64_t unt
         atomic_fetch_add_explicit(&sleepers, W_PARKED_ONE + W_EPOCH_ONE, memory_order_seq_cst) +
         W_PARKED_ONE + W_EPOCH_ONE;
     bool candidate = w_parked(v) == w_registered(v);
-    uint64_t delay = CONFIRM_FIRST_NS;
+    uint64_t delay = golf__watch_test_confirm_ns;
     int rc;
     for (;;) {
         uint64_t limit = until, confirm_at = GOLF__FOREVER;
@@ -485,14 +487,18 @@ typedef struct stat_row {
 
 static stat_row stats[STAT_ROWS];
 
-/* The objects with the most blocked time: a fixed open-addressed table, an object keeps the
- * slot it first takes; an object that finds no free slot within OBJ_PROBES is not counted
- * (`obj_lost` says how many of its waits). Lossy by design: bounded memory, no lock. */
+/* The objects with the most blocked time: a fixed open-addressed table keyed by (object,
+ * row), so a channel used for receives and selects has a line for each; a key keeps the slot
+ * it first takes; a key that finds no free slot within OBJ_PROBES is not counted (`obj_lost`
+ * says how many waits were dropped). Lossy by design: bounded memory, no lock. A slot's key is
+ * written in two steps (object by CAS, then row): a racing writer of the same object may miss
+ * the row for a moment and take the next slot, so one key can have two lines; harmless for a
+ * profile. */
 enum { OBJ_SLOTS = 512, OBJ_PROBES = 8, OBJ_TOP = 10 };
 
 typedef struct obj_slot {
     _Atomic(const void *) obj;
-    _Atomic uint8_t row;
+    _Atomic uint8_t row; /* stat row + 1, 0: not written yet */
     _Atomic uint64_t ns, waits;
 } obj_slot;
 
@@ -502,7 +508,7 @@ static _Atomic uint64_t obj_lost;
 static void
 stats_add_object(const void *obj, unsigned row, uint64_t ns)
 {
-    uint64_t h = (uint64_t)(uintptr_t)obj * UINT64_C(0x9E3779B97F4A7C15);
+    uint64_t h = ((uint64_t)(uintptr_t)obj ^ row) * UINT64_C(0x9E3779B97F4A7C15);
     for (unsigned i = 0; i < OBJ_PROBES; i++) {
         obj_slot *s = &objs[((h >> 40) + i) & (OBJ_SLOTS - 1)];
         const void *cur = atomic_load_explicit(&s->obj, memory_order_relaxed);
@@ -510,11 +516,11 @@ stats_add_object(const void *obj, unsigned row, uint64_t ns)
             /* relaxed: the slot's counters are statistics read at exit. */
             if (atomic_compare_exchange_strong_explicit(&s->obj, &cur, obj, memory_order_relaxed,
                                                         memory_order_relaxed)) {
-                atomic_store_explicit(&s->row, (uint8_t)row, memory_order_relaxed);
+                atomic_store_explicit(&s->row, (uint8_t)(row + 1), memory_order_relaxed);
                 cur = obj;
             }
         }
-        if (cur == obj) {
+        if (cur == obj && atomic_load_explicit(&s->row, memory_order_relaxed) == row + 1) {
             atomic_fetch_add_explicit(&s->ns, ns, memory_order_relaxed);
             atomic_fetch_add_explicit(&s->waits, 1, memory_order_relaxed);
             return;
@@ -576,7 +582,7 @@ watch_stats_print(void)
         obj_slot *s = &objs[best];
         fprintf(stderr, "  %-18p %-14s %12.3f ms %10llu waits\n",
                 atomic_load_explicit(&s->obj, memory_order_relaxed),
-                stat_name[atomic_load_explicit(&s->row, memory_order_relaxed)],
+                stat_name[atomic_load_explicit(&s->row, memory_order_relaxed) - 1],
                 (double)best_ns / 1e6,
                 (unsigned long long)atomic_load_explicit(&s->waits, memory_order_relaxed));
     }

@@ -75,6 +75,11 @@ int golf__wait_cases(_Atomic uint32_t *word, uint32_t expected, uint64_t deadlin
 
 void golf__wait_end_timed(void);
 
+/* Test hook: the first confirmation delay of the deadlock detector (5 ms). A test sets it
+ * tiny, before it starts threads, so that confirmations run all the time and any race in them
+ * shows up as a false report. Hidden (tests link golf_internal). */
+extern uint64_t golf__watch_test_confirm_ns;
+
 /* The operation stopped waiting (it parked zero or more times): closes its blocked time for
  * GOLF_STATS and GOLF_BLOCK_REPORT. A load and a branch when neither is set. */
 static inline void
