@@ -58,7 +58,8 @@ typedef struct golf__debug_settings {
     uint64_t report_ns;                /* GOLF_BLOCK_REPORT in ns */
 } golf__debug_settings;
 
-extern golf__debug_settings golf__debug;
+/* Hidden in the declaration too, so the fast paths address it directly (no GOT load). */
+extern __attribute__((visibility("hidden"))) golf__debug_settings golf__debug;
 
 /* Parks like golf__futex_wait_until(word, expected, deadline_ns), accounted as a wait of
  * `kind` on `obj`. Returns 0 (woken, word changed, signal, or an internal timeout: callers

@@ -361,11 +361,21 @@ golf_mutex_trylock(golf_mutex *m)
     return mutex_trylock(m);
 }
 
+__attribute__((noinline, cold)) static void
+mutex_unlock_checked(golf_mutex *m)
+{
+    golf__lockorder_release(m); /* compares the address only: before the unlock, as after */
+    mutex_unlock(m);
+}
+
 void
 golf_mutex_unlock(golf_mutex *m)
 {
-    if (GOLF__UNLIKELY(golf__debug.lockorder))
-        golf__lockorder_release(m); /* compares the address only: before the unlock, as after */
+    /* A call in a cold function, not here: the fast path keeps no stack frame. */
+    if (GOLF__UNLIKELY(golf__debug.lockorder)) {
+        mutex_unlock_checked(m);
+        return;
+    }
     mutex_unlock(m);
 }
 

@@ -275,11 +275,20 @@ golf_rwmutex_tryrlock(golf_rwmutex *m)
     return rw_tryrlock(m);
 }
 
+__attribute__((noinline, cold)) static void
+rw_runlock_checked(golf_rwmutex *m)
+{
+    golf__lockorder_release(m);
+    rw_runlock(m);
+}
+
 void
 golf_rwmutex_runlock(golf_rwmutex *m)
 {
-    if (GOLF__UNLIKELY(golf__debug.lockorder))
-        golf__lockorder_release(m);
+    if (GOLF__UNLIKELY(golf__debug.lockorder)) {
+        rw_runlock_checked(m);
+        return;
+    }
     rw_runlock(m);
 }
 
@@ -318,10 +327,19 @@ golf_rwmutex_trylock(golf_rwmutex *m)
     return rw_trylock(m);
 }
 
+__attribute__((noinline, cold)) static void
+rw_unlock_checked(golf_rwmutex *m)
+{
+    golf__lockorder_release(m);
+    rw_unlock(m);
+}
+
 void
 golf_rwmutex_unlock(golf_rwmutex *m)
 {
-    if (GOLF__UNLIKELY(golf__debug.lockorder))
-        golf__lockorder_release(m);
+    if (GOLF__UNLIKELY(golf__debug.lockorder)) {
+        rw_unlock_checked(m);
+        return;
+    }
     rw_unlock(m);
 }
