@@ -161,8 +161,8 @@ golf__select_run(golf_case *cases, size_t n, golf__wnode *nodes, uint32_t *perm,
         if (ready)
             golf__waiter_abort(self); /* fails only if a waker decided first: honour it */
 
-        golf__park_ctx pc = {deadline, rc == GOLF__RING_IN_FLIGHT ? GOLF__POLL_FIRST_NS : 0, 0,
-                             false, cases, n};
+        golf__park_ctx pc = {
+            deadline, rc == GOLF__RING_IN_FLIGHT ? GOLF__POLL_FIRST_NS : 0, 0, false, cases, n};
         uint32_t s;
         while (((s = golf__park(self, &pc)) & GOLF__W_PHASE) == GOLF__W_WAITING) {
             /* A case was IN_FLIGHT: look again (the re-check has no side effects). */

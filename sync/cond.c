@@ -28,6 +28,7 @@
 #include "lockfree/cacheline.h"
 #include "lockfree/futex.h"
 #include "lockfree/spin.h"
+#include "lockfree/watch.h"
 #include "sync/sync_internal.h"
 
 #include <limits.h>
@@ -143,7 +144,8 @@ golf_cond_wait(golf_cond *c, golf_mutex *m)
     /* [CV1] acquire: pairs with [CV1] release in cond_wake(). Sleeps only while the flag is 0;
      * any return of the futex call is re-checked. */
     while (atomic_load_explicit(&self.woken, memory_order_acquire) == 0)
-        golf__futex_wait(&self.woken, 0, GOLF__FOREVER);
+        golf__wait_until(&self.woken, 0, GOLF__FOREVER, GOLF__WAIT_COND_WAIT, c);
+    golf__wait_end();
     golf_mutex_lock(m);
 }
 

@@ -26,6 +26,7 @@
 #include "lockfree/alloc.h"
 #include "lockfree/futex.h"
 #include "lockfree/setup.h"
+#include "lockfree/watch.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -179,7 +180,9 @@ timer_thread(void *arg)
         uint32_t seq = atomic_load_explicit(&tm_seq, memory_order_relaxed);
         uint64_t until = tm_sleep_until;
         pthread_mutex_unlock(&tm_lock);
-        golf__futex_wait_until(&tm_seq, seq, until);
+        /* A service thread: with no timer armed it counts as asleep for the deadlock
+         * detector (lockfree/watch.h); with one armed its deadline keeps it awake. */
+        golf__wait_until(&tm_seq, seq, until, GOLF__WAIT_IDLE, NULL);
         pthread_mutex_lock(&tm_lock);
     }
     return NULL;

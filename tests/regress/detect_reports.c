@@ -198,6 +198,40 @@ sc_many(void)
     golf_waitgroup_wait(&wg);
 }
 
+static void
+sc_cond(void)
+{
+    static golf_mutex mu;
+    static golf_cond cv;
+    say_addr("cv", &cv);
+    golf_mutex_lock(&mu);
+    golf_cond_wait(&cv, &mu); /* nobody signals */
+}
+
+/* The timer thread is a golf service thread: idle (nothing armed) it counts asleep and is not
+ * listed; with a timer armed its deadline keeps it awake, so the report waits for the fire. */
+static void
+sc_timer_idle(void)
+{
+    golf_timer *t = golf_timer_new(1000000, 0);
+    uint64_t v;
+    golf_chan_recv(golf_timer_chan(t), &v); /* the fire: the timer thread goes idle */
+    note("fired");
+    golf_chan_recv(NULL, &v);
+}
+
+static void
+sc_timer_armed(void)
+{
+    golf_timer *t = golf_timer_new(300 * 1000000ull, 0);
+    golf_chan *ch = golf_chan_new(sizeof(uint64_t), 0);
+    golf_case cases[2] = {{golf_timer_chan(t), GOLF_RECV, NULL, 0}, {ch, GOLF_RECV, NULL, 0}};
+    golf_select(cases, 2); /* the timer's case wakes it */
+    note("timer case");
+    uint64_t v;
+    golf_chan_recv(ch, &v);
+}
+
 /* golf's deferred-work thread is a golf thread too: parked idle, it counts asleep and is not
  * listed. */
 static void
@@ -462,6 +496,9 @@ static const scenario scenarios[] = {
     {"rlock", sc_rlock},
     {"rwlock", sc_rwlock},
     {"waitgroup", sc_waitgroup},
+    {"cond", sc_cond},
+    {"timer_idle", sc_timer_idle},
+    {"timer_armed", sc_timer_armed},
     {"many", sc_many},
     {"map_worker", sc_map_worker},
     {"deadline_then_block", sc_deadline_then_block},
@@ -709,6 +746,19 @@ main(int argc, char **argv)
     if (run_case("waitgroup", none, 20000, true, c)) {
         expect_deadlock(c, 1);
         expect_text(c, fmt(" (main) [sync.WaitGroup.Wait]: %s\n", child_value(c, "wg"), ""));
+    }
+    if (run_case("cond", none, 20000, true, c)) {
+        expect_deadlock(c, 1);
+        expect_text(c, fmt(" (main) [sync.Cond.Wait]: %s\n", child_value(c, "cv"), ""));
+    }
+    if (run_case("timer_idle", none, 20000, true, c)) {
+        expect_deadlock(c, 1); /* the idle timer thread is not listed */
+        expect_text(c, " (main) [chan receive (nil chan)]\n");
+    }
+    if (run_case("timer_armed", none, 20000, true, c)) {
+        expect_deadlock(c, 1);
+        const char *t = strstr(c->err, "timer case\n"), *f = strstr(c->err, "fatal error");
+        REGRESS_CHECK(t && f && t < f, "reported while a timer was armed:\n%s", c->err);
     }
     if (run_case("many", none, 20000, true, c)) {
         expect_deadlock(c, MANY + 1);
