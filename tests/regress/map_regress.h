@@ -21,8 +21,8 @@
 
 #include "golf/syncmap.h"
 #include "lockfree/alloc.h"
-#include "regress.h"
 #include "map/map_internal.h"
+#include "regress.h"
 
 /* Key i: 8 bytes (inline in the slot) or 20 bytes (a separately allocated key block). */
 typedef struct mkey {

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 
 #include "golf/syncmap.h"
-#include "map_test_util.h"
 #include "map/map_internal.h"
+#include "map_test_util.h"
 
 #define K(s) (s), (sizeof(s) - 1)
 
