@@ -8,7 +8,9 @@
  *     in the ring's tail (close and send linearize on that one word, H3); waiters are only
  *     woken as hints and retry (chan/chan_buf.c);
  *   - unbuffered (cap == 0): a direct hand-off between a sender and a parked receiver (or the
- *     reverse), chan/chan_zero.c.
+ *     reverse), chan/chan_zero.c;
+ *   - unbounded (cap == GOLF_UNBOUNDED): a linked list of blocks, closed = the mark bit in its
+ *     tail, waiters woken as the buffered flavour's (chan/chan_unb.c).
  * Blocking goes through the select engine (chan/select.c) with one case.
  *
  * Memory-model contract (Go's): a send happens before the receive that takes its value
@@ -17,6 +19,7 @@
  * returns GOLF_ECLOSED because of it ([R3], or [L1] for unbuffered). */
 #include "chan/chan_buf.h"
 #include "chan/chan_struct.h"
+#include "chan/chan_unb.h"
 #include "chan/chan_zero.h"
 #include "chan/select.h"
 #include "chan/waitq.h"
@@ -28,9 +31,44 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* An unbounded channel: the header line, the golf__unb_core, and its first block (a second
+ * allocation; the blocks come and go with the values). */
+static golf_chan *
+golf__chan_new_unbounded(size_t elem_size)
+{
+    golf__unb_core layout;
+    if (!golf__unb_layout(&layout, elem_size)) {
+        errno = EINVAL;
+        return NULL;
+    }
+    golf_chan *ch = golf__aligned_alloc(GOLF__LINE, sizeof(golf_chan) + sizeof(golf__unb_core));
+    if (!ch) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    memset(ch, 0, sizeof(golf_chan) + sizeof(golf__unb_core));
+    ch->elem_size = elem_size;
+    ch->cap = GOLF_UNBOUNDED;
+    golf__unb_core *u = golf__chan_unb(ch);
+    u->elem_size = layout.elem_size;
+    u->slot_size = layout.slot_size;
+    u->block_size = layout.block_size;
+    u->lap = layout.lap;
+    u->lap_shift = layout.lap_shift;
+    if (golf__unb_init(u) != GOLF_OK) {
+        free(ch);
+        errno = ENOMEM;
+        return NULL;
+    }
+    golf__waitq_init(&ch->wq);
+    return ch;
+}
+
 GOLF_API golf_chan *
 golf_chan_new(size_t elem_size, size_t cap)
 {
+    if (cap == GOLF_UNBOUNDED)
+        return golf__chan_new_unbounded(elem_size);
     size_t slot_size = 0, bytes = 0;
     if (cap > 0) {
         bytes = golf__ring_slots_bytes(elem_size, cap, &slot_size);
@@ -66,6 +104,8 @@ golf_chan_new(size_t elem_size, size_t cap)
 GOLF_API void
 golf_chan_free(golf_chan *ch)
 {
+    if (ch && golf__chan_is_unbounded(ch))
+        golf__unb_destroy_all(golf__chan_unb(ch));
     free(ch);
 }
 
@@ -74,6 +114,8 @@ golf_chan_len(const golf_chan *ch)
 {
     if (!ch || !golf__chan_is_buffered(ch))
         return 0;
+    if (golf__chan_is_unbounded(ch))
+        return golf__unb_len(golf__chan_unb(ch));
     return golf__ring_len(ch->ring);
 }
 
@@ -93,14 +135,21 @@ golf_chan_close(golf_chan *ch)
          * on the lock (golf__chan_settle) before it returns GOLF_ECLOSED, so it cannot free
          * the channel while we still wake waiters (C8). */
         golf__lock_acquire(&ch->wq.lock);
+        _Atomic uint64_t *tail = &ch->ring->tail;
+        uint64_t mark = 0;
+        if (golf__chan_is_unbounded(ch)) {
+            tail = &golf__chan_unb(ch)->tail;
+            mark = GOLF__UNB_MARK;
+        } else {
+            mark = ch->ring->mark;
+        }
         /* [R3] release: a receiver that sees the mark and an empty ring (acquire in
          * golf__ring_try_pop()) sees everything before the close. The RMW puts the mark in
          * tail's modification order: every later send CAS fails (I4). seq_cst, not just
          * release: every write of tail is then in the park/wake order ([S1], README), which
          * keeps that argument to seq_cst operations only; on x86 it is the same instruction. */
-        uint64_t old =
-            atomic_fetch_or_explicit(&ch->ring->tail, ch->ring->mark, memory_order_seq_cst);
-        if (old & ch->ring->mark) {
+        uint64_t old = atomic_fetch_or_explicit(tail, mark, memory_order_seq_cst);
+        if (old & mark) {
             golf__lock_release(&ch->wq.lock);
             return GOLF_ECLOSED;
         }
@@ -132,8 +181,10 @@ static inline int
 golf__try_send(golf_chan *ch, const void *elem)
 {
     int r;
-    if (GOLF__LIKELY(golf__chan_is_buffered(ch)))
+    if (GOLF__LIKELY(golf__chan_is_ring(ch)))
         r = golf__buf_try_send(ch, elem);
+    else if (golf__chan_is_unbounded(ch))
+        r = golf__unb_try_send(ch, elem);
     else
         r = golf__zero_try_send(ch, elem, golf__self());
     if (GOLF__UNLIKELY(r == GOLF_ECLOSED))
@@ -145,8 +196,10 @@ static inline int
 golf__try_recv(golf_chan *ch, void *out)
 {
     int r;
-    if (GOLF__LIKELY(golf__chan_is_buffered(ch)))
+    if (GOLF__LIKELY(golf__chan_is_ring(ch)))
         r = golf__buf_try_recv(ch, out);
+    else if (golf__chan_is_unbounded(ch))
+        r = golf__unb_try_recv(ch, out);
     else
         r = golf__zero_try_recv(ch, out, golf__self());
     if (GOLF__UNLIKELY(r == GOLF_ECLOSED)) {

@@ -51,8 +51,8 @@ golf__buf_recheck(golf_case *cases, size_t n, golf__wnode *nodes, const uint32_t
         golf__wnode *node = nodes ? &nodes[perm[k]] : &self->node;
         /* node->buffered, not c->ch->cap: an unbuffered case may already have been completed
          * by a peer that then freed its channel (C8). */
-        if (!c->ch || !node->w || !node->buffered)
-            continue;
+        if (!c->ch || !node->w || !node->buffered || !golf__chan_is_ring(c->ch))
+            continue; /* not registered, unbuffered (C8: not read), or unbounded */
         int r = c->op == GOLF_SEND ? golf__ring_send_ready(c->ch->ring)
                                    : golf__ring_recv_ready(c->ch->ring);
         if (r == GOLF__RING_READY || r == GOLF__RING_READY_CLOSED)

@@ -54,16 +54,34 @@ struct golf_chan {
     size_t cap;
     golf__waitq wq;
     /* Buffered only, allocated only then: the ring (its read-only fields, head and tail each
-     * on their own line; closed = tail mark), then its slots. */
+     * on their own line; closed = tail mark), then its slots. Unbounded: a golf__unb_core
+     * (chan/chan_unb.h) in the same place. */
     golf__ring_core ring[];
 };
 
 _Static_assert(sizeof(struct golf_chan) == GOLF__LINE, "a channel's header is one line");
 
+/* Woken by hints, with seq_cst waiter counts: buffered *or* unbounded (the waiter layer's
+ * `buffered`). */
 static inline bool
 golf__chan_is_buffered(const golf_chan *ch)
 {
     return ch->cap != 0;
+}
+
+/* The unbounded flavour (chan/chan_unb.h): cap == GOLF_UNBOUNDED; its trailing part is a
+ * golf__unb_core in place of the ring. */
+static inline bool
+golf__chan_is_unbounded(const golf_chan *ch)
+{
+    return ch->cap == GOLF_UNBOUNDED;
+}
+
+/* The buffered ring flavour: 1 <= cap < GOLF_UNBOUNDED, in one comparison. */
+static inline bool
+golf__chan_is_ring(const golf_chan *ch)
+{
+    return ch->cap - 1 < GOLF_UNBOUNDED - 1;
 }
 
 /* Called before an operation returns a result that another thread produced while it held ch's

@@ -20,6 +20,7 @@
 
 #include "chan/chan_buf.h"
 #include "chan/chan_struct.h"
+#include "chan/chan_unb.h"
 #include "chan/chan_zero.h"
 #include "chan/waitq.h"
 #include "lockfree/alloc.h"
@@ -41,10 +42,26 @@ enum { GOLF__SELECT_STACK_CASES = 16 };
 static inline int
 golf__chan_try(golf_chan *ch, int op, void *elem, golf__waiter *self)
 {
-    if (golf__chan_is_buffered(ch))
+    if (golf__chan_is_ring(ch))
         return op == GOLF_SEND ? golf__buf_try_send(ch, elem) : golf__buf_try_recv(ch, elem);
+    if (golf__chan_is_unbounded(ch))
+        return op == GOLF_SEND ? golf__unb_try_send(ch, elem) : golf__unb_try_recv(ch, elem);
     return op == GOLF_SEND ? golf__zero_try_send(ch, elem, self)
                            : golf__zero_try_recv(ch, elem, self);
+}
+
+/* Re-checks every registered hint-woken case (buffered and unbounded; each flavour skips the
+ * other's): READY or READY_CLOSED if one is ready, else IN_FLIGHT if one waits on a position
+ * another thread holds, else NOT_READY. */
+static int
+golf__recheck(golf_case *cases, size_t n, golf__wnode *nodes, const uint32_t *perm,
+              golf__waiter *self, bool any_unbounded)
+{
+    int r = golf__buf_recheck(cases, n, nodes, perm, self);
+    if (r == GOLF__RING_READY || r == GOLF__RING_READY_CLOSED || !any_unbounded)
+        return r;
+    int u = golf__unb_recheck(cases, n, nodes, perm, self);
+    return u == GOLF__RING_NOT_READY ? r : u;
 }
 
 /* Finishes the chosen case k with result r (GOLF_OK / GOLF_ECLOSED): sets status, zero-fills a
@@ -72,13 +89,15 @@ golf__select_run(golf_case *cases, size_t n, golf__wnode *nodes, uint32_t *perm,
      * machine). */
     uint32_t pre_budget = 0, pre_spent = 0, pre_step = 1;
     bool pre_yielded = false;
-    bool any_buffered = false;
+    bool any_buffered = false, any_unbounded = false;
     long hint = -1;
 
     for (size_t i = 0; i < n; i++) {
         perm[i] = (uint32_t)i;
-        if (cases[i].ch && golf__chan_is_buffered(cases[i].ch))
+        if (cases[i].ch && golf__chan_is_buffered(cases[i].ch)) {
             any_buffered = true;
+            any_unbounded |= golf__chan_is_unbounded(cases[i].ch);
+        }
     }
     /* A single unbuffered operation (nodes == NULL: n == 1) with a small value registers the
      * waiter's own node and passes the value through the waiter's inline buffer. */
@@ -153,7 +172,7 @@ golf__select_run(golf_case *cases, size_t n, golf__wnode *nodes, uint32_t *perm,
          * registration; park polls instead of sleeping for good. */
         int rc = GOLF__RING_NOT_READY;
         if (!ready && any_buffered) {
-            rc = golf__buf_recheck(cases, n, nodes, perm, self);
+            rc = golf__recheck(cases, n, nodes, perm, self, any_unbounded);
             ready = rc == GOLF__RING_READY || rc == GOLF__RING_READY_CLOSED;
         }
         if (ready && solo)
@@ -166,7 +185,7 @@ golf__select_run(golf_case *cases, size_t n, golf__wnode *nodes, uint32_t *perm,
         uint32_t s;
         while (((s = golf__park(self, &pc)) & GOLF__W_PHASE) == GOLF__W_WAITING) {
             /* A case was IN_FLIGHT: look again (the re-check has no side effects). */
-            rc = golf__buf_recheck(cases, n, nodes, perm, self);
+            rc = golf__recheck(cases, n, nodes, perm, self, any_unbounded);
             if (rc == GOLF__RING_READY || rc == GOLF__RING_READY_CLOSED)
                 golf__waiter_abort(self); /* fails only if a waker decided first: honour it */
             else if (rc == GOLF__RING_NOT_READY)

@@ -7,7 +7,12 @@
  *   - buffered (cap >= 1): a send completes as soon as its value is in the buffer; a lock-free
  *     ring of cap slots;
  *   - unbuffered (cap == 0): a send and a receive meet; whichever arrives second hands the value
- *     over and both return.
+ *     over and both return;
+ *   - unbounded (cap == GOLF_UNBOUNDED, no Go equivalent): a send never waits; the buffer grows
+ *     in blocks as values arrive and gives them back as it drains (a linked list of blocks;
+ *     at most one spare block is kept). A send fails with GOLF_ENOMEM, having enqueued
+ *     nothing, if a block it needs cannot be allocated. Close, receive and select behave as
+ *     for a buffered channel.
  * elem_size 0 is Go's chan struct{}: only the event counts, and elem/out may be NULL.
  *
  * A NULL channel is Go's nil channel: send and receive on it block forever (the timeout forms
@@ -16,7 +21,8 @@
  * Return codes: GOLF_OK, or one of GOLF_ECLOSED (the channel is closed: a send failed, or a
  * receive found it closed and empty), GOLF_EAGAIN (a try form that would have to wait),
  * GOLF_ETIMEDOUT (a timeout form ran out of time), GOLF_EINVAL (a bad argument; nothing
- * happened), GOLF_ENOMEM (select only, see golf_select). Go panics on a send to a closed
+ * happened), GOLF_ENOMEM (a send on an unbounded channel, or a large select, ran out of
+ * memory). Go panics on a send to a closed
  * channel and on closing one twice; golf returns GOLF_ECLOSED instead.
  *
  * Blocking: an operation that must wait spins for about 14 microseconds, then sleeps on a futex
@@ -68,11 +74,14 @@ extern "C" {
 
 typedef struct golf_chan golf_chan;
 
+/* The cap of an unbounded channel (golf_chan_new, golf_chan_cap). */
+#define GOLF_UNBOUNDED SIZE_MAX
+
 /* A new open channel for values of elem_size bytes (0: Go's chan struct{}), with room for cap
- * values (0: unbuffered). NULL with errno = EINVAL when the sizes are too large to allocate
- * (elem_size or elem_size x cap beyond SIZE_MAX / 4, or cap beyond 2^40), or errno = ENOMEM
- * when out of memory. The first buffered channel of the process also registers it for
- * membarrier(2) (one system call, once). */
+ * values (0: unbuffered; GOLF_UNBOUNDED: no limit). NULL with errno = EINVAL when the sizes are
+ * too large to allocate (elem_size or elem_size x cap beyond SIZE_MAX / 4, or cap beyond 2^40
+ * other than GOLF_UNBOUNDED), or errno = ENOMEM when out of memory. The first buffered channel of
+ * the process also registers it for membarrier(2) (one system call, once). */
 GOLF_API golf_chan *golf_chan_new(size_t elem_size, size_t cap);
 
 /* Frees ch (NULL: nothing). Values still buffered are dropped with it, bytes only: nothing is
@@ -82,8 +91,10 @@ GOLF_API golf_chan *golf_chan_new(size_t elem_size, size_t cap);
 GOLF_API void golf_chan_free(golf_chan *ch);
 
 /* Go's `ch <- v`: sends a copy of the elem_size bytes at elem (read only during the call).
- * Blocks until the value is in the buffer (buffered) or a receiver has taken it (unbuffered).
- * GOLF_OK: sent. GOLF_ECLOSED: the channel was closed before the value could go in, now or
+ * Blocks until the value is in the buffer (buffered) or a receiver has taken it (unbuffered);
+ * never blocks on an unbounded channel. GOLF_OK: sent. GOLF_ENOMEM (unbounded only): the
+ * buffer needed a new block and the allocation failed; nothing was sent, the channel still
+ * works. GOLF_ECLOSED: the channel was closed before the value could go in, now or
  * while this call was blocked; the value was not sent. GOLF_EINVAL: elem is NULL and
  * elem_size > 0. ch NULL: blocks forever. */
 GOLF_API int golf_chan_send(golf_chan *ch, const void *elem);
@@ -98,14 +109,17 @@ GOLF_API int golf_chan_recv(golf_chan *ch, void *out);
 /* Go's select with a send case and a default: sends only if that needs no wait. GOLF_OK: sent.
  * GOLF_EAGAIN: the buffer is full; unbuffered: no receiver is blocked waiting; ch NULL; or
  * (rarely, under contention) the slot it needs is held by a thread that was descheduled in the
- * middle of its own operation (docs/DEVIATIONS.md). GOLF_ECLOSED: closed. GOLF_EINVAL: elem is
- * NULL and elem_size > 0. Never blocks. */
+ * middle of its own operation (docs/DEVIATIONS.md); never on an unbounded channel. GOLF_ECLOSED:
+ * closed. GOLF_ENOMEM: as golf_chan_send. GOLF_EINVAL: elem is NULL and elem_size > 0. Never
+ * blocks. */
 GOLF_API int golf_chan_try_send(golf_chan *ch, const void *elem);
 
 /* Go's select with a receive case and a default: receives only if that needs no wait. GOLF_OK:
  * *out holds the value (out NULL: dropped). GOLF_EAGAIN: nothing buffered; unbuffered: no
  * sender is blocked waiting; ch NULL; or (rarely) the oldest value is still being copied in by
- * a descheduled sender. GOLF_ECLOSED: closed and empty, *out zeroed. Never blocks. */
+ * a descheduled sender. GOLF_ECLOSED: closed and empty, *out zeroed. Never blocks, except on an
+ * unbounded channel, where a receive that takes a value whose sender is still copying it in
+ * waits for that copy (a descheduled sender: until it runs again). */
 GOLF_API int golf_chan_try_recv(golf_chan *ch, void *out);
 
 /* golf_chan_send that gives up after timeout_ns nanoseconds: GOLF_ETIMEDOUT, and the value was
@@ -128,7 +142,8 @@ GOLF_API int golf_chan_close(golf_chan *ch);
  * counts values whose senders are still copying them in). 0 for an unbuffered or NULL channel. */
 GOLF_API size_t golf_chan_len(const golf_chan *ch);
 
-/* Go's cap(ch): the cap given to golf_chan_new; 0 for NULL. */
+/* Go's cap(ch): the cap given to golf_chan_new (GOLF_UNBOUNDED for an unbounded channel); 0 for
+ * NULL. */
 GOLF_API size_t golf_chan_cap(const golf_chan *ch);
 
 /* A select case: op on ch, with elem the value to send or where a received value goes. */
@@ -137,7 +152,8 @@ typedef struct golf_case {
     golf_chan *ch; /* NULL: this case is never ready */
     int op;        /* GOLF_SEND or GOLF_RECV */
     void *elem;    /* send: the value; recv: where it goes (may be NULL to discard) */
-    int status;    /* set on the chosen case: GOLF_OK, or GOLF_ECLOSED */
+    int status;    /* set on the chosen case: GOLF_OK, GOLF_ECLOSED, or GOLF_ENOMEM (a send
+                      on an unbounded channel that ran out of memory) */
 } golf_case;
 
 /* Go's select without a default: waits until one of the n cases can proceed, performs that one
@@ -145,10 +161,11 @@ typedef struct golf_case {
  * to a closed channel or a receive from a closed, empty one (elem zeroed if not NULL); the
  * other cases, and their status fields, are left alone. When several cases are ready one is
  * chosen uniformly at random. A channel may appear in several cases, even with both ops; a
- * thread never hands a value to itself. n == 0, or only NULL channels: blocks forever.
- * Errors, with no case performed: GOLF_EINVAL (cases NULL with n > 0, an op that is not
- * GOLF_SEND or GOLF_RECV, a send elem NULL with elem_size > 0, n > 2^27), GOLF_ENOMEM (n > 16
- * needs a small allocation, and it failed). Every elem must stay valid until the call returns. */
+ * thread never hands a value to itself. A send case on an unbounded channel is always ready. n ==
+ * 0, or only NULL channels: blocks forever. Errors, with no case performed: GOLF_EINVAL (cases NULL
+ * with n > 0, an op that is not GOLF_SEND or GOLF_RECV, a send elem NULL with elem_size > 0, n >
+ * 2^27), GOLF_ENOMEM (n > 16 needs a small allocation, and it failed). Every elem must stay valid
+ * until the call returns. */
 GOLF_API int golf_select(golf_case *cases, size_t n);
 
 /* Go's select with a default: performs a case only if one is ready now; its index, or

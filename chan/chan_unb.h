@@ -1,0 +1,302 @@
+/* SPDX-License-Identifier: MIT */
+/* The unbounded flavour (cap == GOLF_UNBOUNDED): a linked list of blocks of slots, in the shape
+ * of crossbeam-channel's "list" flavour (written from its description; chan/README.md). Sends
+ * never wait for room; receivers park on the channel's waitq exactly as the buffered flavour's
+ * do (hints, the same readiness probe and the same waker check after every operation). Inline
+ * fast paths here, the slow halves in chan/chan_unb.c.
+ *
+ * Positions (`head`, `tail`, 64 bits):
+ *
+ *     63 ..................................... 1 | 0
+ *     seq = block number * lap + offset          | MARK (tail only: closed)
+ *
+ *   lap    a power of two (2..64) per channel; a block holds bcap = lap - 1 slots;
+ *   offset (seq & (lap - 1)) in [0, bcap) names a slot of the current block; offset == bcap is
+ *          the step between two blocks: the thread that took the last slot is installing the
+ *          next block (tail: its producer; head: its consumer), others wait a few instructions.
+ *
+ * Slot state bits (32-bit, also the futex a receiver waits on for a slot still being filled):
+ *   WRITE    the value is in the slot ([U2] release by its producer);
+ *   READ     its consumer is done with the slot ([U3]);
+ *   DESTROY  the block's destroyer passed this slot before its READ: its consumer continues the
+ *            destruction (crossbeam's protocol: whoever finishes the last read frees the block);
+ *   WAITER   its consumer sleeps on the state word: the producer must futex_wake it.
+ *
+ * Invariants:
+ *   U1  A position is reserved by exactly one producer (CAS on tail) and claimed by exactly one
+ *       consumer (CAS on head); head <= tail in seq (mark ignored); tail only grows.
+ *   U2  A producer allocates (or takes the spare) the block it will install *before* the CAS that
+ *       reserves the block's last slot: after a reservation nothing can fail, so a GOLF_ENOMEM
+ *       send has reserved and enqueued nothing.
+ *   U3  A block is freed (or kept as the one spare) only after every one of its slots is READ; no
+ *       thread dereferences a block before its CAS on head or tail succeeded (the CAS proves
+ *       the index, hence the block pointer loaded after it, did not move).
+ *   U4  Once MARK is set in tail it stays set: a send that did not reserve before the close
+ *       never reserves; the installer adds to tail (fetch_add) rather than storing, so a close
+ *       during a block step is not lost.
+ *   U5  A receiver that claimed a position whose producer has not written yet passes the
+ *       wake-up on (the waker check) before it waits for that one slot (C7). */
+#ifndef GOLF_CHAN_UNB_H
+#define GOLF_CHAN_UNB_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "chan/chan_struct.h"
+#include "chan/waitq.h"
+#include "lockfree/backoff.h"
+#include "lockfree/cacheline.h"
+#include "lockfree/futex.h"
+#include "lockfree/ring_internal.h"
+
+enum {
+    GOLF__UNB_WRITE = 1u,
+    GOLF__UNB_READ = 2u,
+    GOLF__UNB_DESTROY = 4u,
+    GOLF__UNB_WAITER = 8u,
+};
+#define GOLF__UNB_MARK ((uint64_t)1)
+#define GOLF__UNB_STEP ((uint64_t)2) /* one seq */
+
+typedef struct golf__unb_slot {
+    _Atomic uint32_t state;
+    uint32_t pad;
+    unsigned char data[]; /* elem_size bytes, then padding to 8 */
+} golf__unb_slot;
+
+typedef struct golf__unb_block {
+    _Atomic(struct golf__unb_block *) next; /* installed by the producer of the last slot */
+    uint64_t pad;
+    unsigned char slots[];
+} golf__unb_block;
+
+/* The trailing part of an unbounded channel (after the header line). */
+typedef struct golf__unb_core {
+    /* Read-only after golf_chan_new. */
+    size_t elem_size;
+    size_t slot_size;  /* bytes per slot: state + data rounded up to 8 */
+    size_t block_size; /* bytes per block */
+    uint32_t lap;      /* slots per block + 1, a power of two */
+    uint32_t lap_shift;
+    /* One recycled block (or NULL): taken by a producer that needs a block, refilled by the
+     * consumer that finishes a block; anything more goes back to malloc. */
+    GOLF__LINE_ALIGNED _Atomic(golf__unb_block *) spare;
+    /* Written by consumers. */
+    GOLF__LINE_ALIGNED _Atomic uint64_t head;
+    _Atomic(golf__unb_block *) head_block;
+    /* Written by producers (and by close: MARK). */
+    GOLF__LINE_ALIGNED _Atomic uint64_t tail;
+    _Atomic(golf__unb_block *) tail_block;
+} golf__unb_core;
+
+static inline golf__unb_core *
+golf__chan_unb(const golf_chan *ch)
+{
+    /* The same trailing bytes the buffered flavour uses for its ring; a channel is only ever
+     * one flavour. */
+    return (golf__unb_core *)(void *)((golf_chan *)ch)->ring;
+}
+
+static inline golf__unb_slot *
+golf__unb_slot_at(const golf__unb_core *u, golf__unb_block *b, uint64_t off)
+{
+    return (golf__unb_slot *)(void *)(b->slots + (size_t)off * u->slot_size);
+}
+
+/* Sizes an unbounded channel's block for elem_size; false when elem_size is too large. */
+bool golf__unb_layout(golf__unb_core *u, size_t elem_size);
+
+/* Sets up u (its first block allocated); GOLF_ENOMEM when that allocation fails. */
+int golf__unb_init(golf__unb_core *u);
+
+/* Frees every block (values still inside are dropped). Not concurrent. */
+void golf__unb_destroy_all(golf__unb_core *u);
+
+/* Values between head and tail (reserved ones included): a snapshot. */
+size_t golf__unb_len(const golf__unb_core *u);
+
+/* The waker check after a successful push or pop; cold, out of line (as golf__buf_wake). */
+void golf__unb_wake(golf_chan *ch, uint32_t nr, uint32_t ns);
+
+/* Re-checks every registered unbounded case of a round (the other flavours' cases are skipped):
+ * the readiness probe of golf__buf_recheck (chan/chan_buf.h). No side effects. */
+int golf__unb_recheck(golf_case *cases, size_t n, golf__wnode *nodes, const uint32_t *perm,
+                      golf__waiter *self);
+
+/* Readiness of a receive: GOLF__RING_READY (a position between head and tail: its value is
+ * there or its producer is copying it, and the receiver that claims it waits only for that
+ * copy, U5), GOLF__RING_READY_CLOSED (closed and drained), GOLF__RING_IN_FLIGHT (head is at a
+ * block step: the consumer installing the next block may have missed our registration),
+ * GOLF__RING_NOT_READY (empty: the next producer's CAS comes after our registration in the
+ * seq_cst order and its waker check sees us). A send is always ready. */
+int golf__unb_recv_ready(golf__unb_core *u);
+
+/* Slow halves of the fast paths. */
+golf__unb_block *golf__unb_block_get(golf__unb_core *u);
+void golf__unb_block_put(golf__unb_core *u, golf__unb_block *b);
+void golf__unb_wait_write(golf_chan *ch, golf__unb_slot *s);
+golf__unb_block *golf__unb_wait_next(golf__unb_block *b);
+void golf__unb_release_block(golf__unb_core *u, golf__unb_block *b, uint64_t start);
+
+/* The waker check, as golf__buf_after_op (chan/chan_buf.h): [S3] seq_cst loads of both counts
+ * after our [S1] CAS. */
+static inline void
+golf__unb_after_op(golf_chan *ch)
+{
+    /* [S3] seq_cst: see golf__buf_after_op(). */
+    uint32_t nr = atomic_load_explicit(&ch->wq.nrecv, memory_order_seq_cst);
+    uint32_t ns = atomic_load_explicit(&ch->wq.nsend, memory_order_seq_cst);
+    if (GOLF__UNLIKELY((nr | ns) != 0))
+        golf__unb_wake(ch, nr, ns);
+}
+
+/* The list push: GOLF_OK, GOLF_ECLOSED, or GOLF_ENOMEM (a new block was needed and could not be
+ * allocated; nothing was reserved, U2). Never GOLF_EAGAIN. No waker check. */
+static inline int
+golf__unb_push(golf_chan *ch, const void *elem)
+{
+    golf__unb_core *u = golf__chan_unb(ch);
+    golf__backoff b = GOLF__BACKOFF_INIT;
+    golf__unb_block *fresh = NULL;
+    const uint64_t bcap = u->lap - 1;
+    /* [U5] acquire: pairs with the installer's fetch_add below: the tail_block load that follows
+     * sees the block of this index. */
+    uint64_t tail = atomic_load_explicit(&u->tail, memory_order_acquire);
+    for (;;) {
+        if (GOLF__UNLIKELY(tail & GOLF__UNB_MARK)) {
+            if (fresh)
+                golf__unb_block_put(u, fresh);
+            return GOLF_ECLOSED;
+        }
+        uint64_t off = (tail >> 1) & (u->lap - 1);
+        if (GOLF__UNLIKELY(off == bcap)) {
+            /* Another producer is installing the next block (three stores after its CAS). */
+            golf__backoff_snooze(&b);
+            /* [U5] acquire: as above. */
+            tail = atomic_load_explicit(&u->tail, memory_order_acquire);
+            continue;
+        }
+        if (GOLF__UNLIKELY(off + 1 == bcap && !fresh)) {
+            /* We may take the last slot: hold the next block before reserving (U2). */
+            fresh = golf__unb_block_get(u);
+            if (!fresh)
+                return GOLF_ENOMEM;
+        }
+        /* relaxed: the acquire load of tail above ordered it; the CAS below proves the block
+         * is still the one of `tail` (U3). */
+        golf__unb_block *blk = atomic_load_explicit(&u->tail_block, memory_order_relaxed);
+        /* [S1] seq_cst: reserves the position (U1) and is the send's publish point in the
+         * park/wake order (chan/README.md). Failure: acquire, as the load above. */
+        if (atomic_compare_exchange_weak_explicit(&u->tail, &tail, tail + GOLF__UNB_STEP,
+                                                  memory_order_seq_cst, memory_order_acquire)) {
+            if (off + 1 == bcap) {
+                /* [U4] release: pairs with [U4] acquire in golf__unb_wait_next(): the fresh
+                 * block's reset is seen by its consumers. First, so consumers of our last slot
+                 * are not held up by the other two stores. */
+                atomic_store_explicit(&blk->next, fresh, memory_order_release);
+                /* relaxed: published by the fetch_add below. */
+                atomic_store_explicit(&u->tail_block, fresh, memory_order_relaxed);
+                /* [U5] release: publishes tail_block with the index that leaves the step; an
+                 * add, not a store, keeps a MARK a close set meanwhile (U4). */
+                atomic_fetch_add_explicit(&u->tail, GOLF__UNB_STEP, memory_order_release);
+                fresh = NULL;
+            }
+            if (GOLF__UNLIKELY(fresh != NULL))
+                golf__unb_block_put(u, fresh);
+            golf__unb_slot *s = golf__unb_slot_at(u, blk, off);
+            golf__ring_copy(s->data, elem, u->elem_size);
+            /* [U2] release: publishes the value; pairs with [U2] acquire in golf__unb_pop()
+             * and golf__unb_wait_write(). */
+            uint32_t old =
+                atomic_fetch_or_explicit(&s->state, GOLF__UNB_WRITE, memory_order_release);
+            if (GOLF__UNLIKELY(old & GOLF__UNB_WAITER))
+                golf__futex_wake(&s->state, 1); /* the address only: see golf__unb_wait_write */
+            return GOLF_OK;
+        }
+        golf__backoff_spin(&b);
+    }
+}
+
+/* The list pop: GOLF_OK, GOLF_EAGAIN (empty) or GOLF_ECLOSED (closed and empty). A position
+ * whose producer is still copying is waited for (U5; chan/README.md, known limits). No waker
+ * check. */
+static inline int
+golf__unb_pop(golf_chan *ch, void *out)
+{
+    golf__unb_core *u = golf__chan_unb(ch);
+    golf__backoff b = GOLF__BACKOFF_INIT;
+    const uint64_t bcap = u->lap - 1;
+    /* [U6] acquire: pairs with the head installer's release store: head_block is that of the
+     * index. */
+    uint64_t head = atomic_load_explicit(&u->head, memory_order_acquire);
+    for (;;) {
+        uint64_t off = (head >> 1) & (u->lap - 1);
+        if (GOLF__UNLIKELY(off == bcap)) {
+            /* The consumer of the last slot is installing the next block. */
+            golf__backoff_snooze(&b);
+            /* [U6] acquire: as above. */
+            head = atomic_load_explicit(&u->head, memory_order_acquire);
+            continue;
+        }
+        /* [R3] acquire (a close before a GOLF_ECLOSED) and seq_cst: head == tail here is an
+         * empty channel at the moment of this load (tail only grows, head <= tail). */
+        uint64_t tail = atomic_load_explicit(&u->tail, memory_order_seq_cst);
+        if ((head >> 1) == (tail >> 1))
+            return (tail & GOLF__UNB_MARK) ? GOLF_ECLOSED : GOLF_EAGAIN;
+        /* relaxed: ordered by the acquire load of head; validated by the CAS (U3). */
+        golf__unb_block *blk = atomic_load_explicit(&u->head_block, memory_order_relaxed);
+        /* [S1] seq_cst: claims the position (U1); the receive's publish point. Failure: acquire,
+         * as the load of head above. */
+        if (atomic_compare_exchange_weak_explicit(&u->head, &head, head + GOLF__UNB_STEP,
+                                                  memory_order_seq_cst, memory_order_acquire)) {
+            if (off + 1 == bcap) {
+                golf__unb_block *next = golf__unb_wait_next(blk);
+                /* relaxed: published by the release store of head below. */
+                atomic_store_explicit(&u->head_block, next, memory_order_relaxed);
+                /* [U6] release: see the acquire loads of head. */
+                atomic_store_explicit(&u->head, head + 2 * GOLF__UNB_STEP, memory_order_release);
+            }
+            golf__unb_slot *s = golf__unb_slot_at(u, blk, off);
+            /* [U2] acquire: pairs with the producer's WRITE. */
+            if (GOLF__UNLIKELY(
+                    !(atomic_load_explicit(&s->state, memory_order_acquire) & GOLF__UNB_WRITE)))
+                golf__unb_wait_write(ch, s);
+            if (out)
+                golf__ring_copy(out, s->data, u->elem_size);
+            if (off + 1 == bcap) {
+                golf__unb_release_block(u, blk, 0);
+            } else if (atomic_fetch_or_explicit(&s->state, GOLF__UNB_READ, memory_order_acq_rel) &
+                       GOLF__UNB_DESTROY) {
+                /* [U3] acq_rel: our read is done before whoever frees the block (release),
+                 * and we see the destroyer's marks (acquire). */
+                golf__unb_release_block(u, blk, off + 1);
+            }
+            return GOLF_OK;
+        }
+        golf__backoff_spin(&b);
+    }
+}
+
+/* Unbounded send: the push, then the waker check (as golf__buf_try_send). */
+static inline int
+golf__unb_try_send(golf_chan *ch, const void *elem)
+{
+    int r = golf__unb_push(ch, elem);
+    if (r == GOLF_OK)
+        golf__unb_after_op(ch);
+    return r;
+}
+
+/* Unbounded receive: the pop, then the waker check (as golf__buf_try_recv). */
+static inline int
+golf__unb_try_recv(golf_chan *ch, void *out)
+{
+    int r = golf__unb_pop(ch, out);
+    if (r == GOLF_OK)
+        golf__unb_after_op(ch);
+    return r;
+}
+
+#endif
