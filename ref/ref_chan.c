@@ -2,7 +2,9 @@
 /* ref/ref_chan.c: Go channels with one pthread mutex per channel (see ref_chan.h).
  *
  * Invariants (every one under the channel's mutex `mu`):
- *   - buf holds `len` values starting at `head` (circular, `cap` slots); len <= cap.
+ *   - buf holds `len` values starting at `head` (circular, `nslots` slots); len <= cap.
+ *     Bounded: nslots == cap. Unbounded (cap == GOLF_UNBOUNDED): buf doubles when full and
+ *     halves when a quarter full (a failed growth is GOLF_ENOMEM, nothing sent).
  *   - recvq is non-empty only while no value is available to a receiver (len == 0, no
  *     claimable sender, not closed); sendq only while no room (len == cap, no claimable
  *     receiver, not closed). A queued node whose waiter has already fired is stale: whoever
@@ -50,6 +52,7 @@ struct ref_chan {
     pthread_mutex_t mu;
     size_t elem_size;
     size_t cap;
+    size_t nslots;
     size_t len;
     size_t head;
     bool closed;
@@ -132,7 +135,7 @@ zero_elem(void *dst, size_t size)
 ref_chan *
 ref_chan_new(size_t elem_size, size_t cap)
 {
-    if (elem_size && cap > SIZE_MAX / elem_size) {
+    if (elem_size && cap != GOLF_UNBOUNDED && cap > SIZE_MAX / elem_size) {
         errno = EINVAL;
         return NULL;
     }
@@ -141,7 +144,7 @@ ref_chan_new(size_t elem_size, size_t cap)
         errno = ENOMEM;
         return NULL;
     }
-    size_t bytes = elem_size * cap;
+    size_t bytes = cap == GOLF_UNBOUNDED ? 0 : elem_size * cap;
     if (bytes) {
         ch->buf = malloc(bytes);
         if (!ch->buf) {
@@ -153,6 +156,8 @@ ref_chan_new(size_t elem_size, size_t cap)
     pthread_mutex_init(&ch->mu, NULL);
     ch->elem_size = elem_size;
     ch->cap = cap;
+    /* Unbounded with elem_size 0: no bytes ever, any slot count does. */
+    ch->nslots = cap != GOLF_UNBOUNDED ? cap : elem_size ? 0 : SIZE_MAX;
     return ch;
 }
 
@@ -169,7 +174,25 @@ ref_chan_free(ref_chan *ch)
 static unsigned char *
 slot(ref_chan *ch, size_t i)
 {
-    return ch->buf + ((ch->head + i) % ch->cap) * ch->elem_size;
+    return ch->buf + ((ch->head + i) % ch->nslots) * ch->elem_size;
+}
+
+/* Unbounded: moves the values into a buffer of n slots (n >= len). False: out of memory. */
+static bool
+resize(ref_chan *ch, size_t n)
+{
+    if (n > SIZE_MAX / ch->elem_size)
+        return false;
+    unsigned char *b = n ? malloc(n * ch->elem_size) : NULL;
+    if (n && !b)
+        return false;
+    for (size_t i = 0; i < ch->len; i++)
+        memcpy(b + i * ch->elem_size, slot(ch, i), ch->elem_size);
+    free(ch->buf);
+    ch->buf = b;
+    ch->nslots = n;
+    ch->head = 0;
+    return true;
 }
 
 int
@@ -278,8 +301,11 @@ try_case(ref_case *c)
     if (c->op == GOLF_RECV) {
         if (ch->len > 0) {
             copy_elem(c->elem, slot(ch, 0), ch->elem_size);
-            ch->head = (ch->head + 1) % ch->cap;
+            ch->head = (ch->head + 1) % ch->nslots;
             ch->len--;
+            if (ch->cap == GOLF_UNBOUNDED && ch->elem_size && ch->nslots > 16 &&
+                ch->len < ch->nslots / 4)
+                (void)resize(ch, ch->nslots / 2); /* on failure keep the larger buffer */
             /* Room now: the longest-waiting sender's value goes to the tail (Go's recv). */
             if ((n = q_claim(&ch->sendq)) != NULL) {
                 copy_elem(slot(ch, ch->len), n->elem, ch->elem_size);
@@ -313,6 +339,10 @@ try_case(ref_case *c)
         return true;
     }
     if (ch->len < ch->cap) {
+        if (ch->len == ch->nslots && !resize(ch, ch->nslots ? ch->nslots * 2 : 16)) {
+            c->status = GOLF_ENOMEM;
+            return true;
+        }
         copy_elem(slot(ch, ch->len), c->elem, ch->elem_size);
         ch->len++;
         c->status = GOLF_OK;
