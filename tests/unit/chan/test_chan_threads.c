@@ -169,8 +169,8 @@ run_mpmc(size_t cap, int nprod, int ncons, int per, int form, bool two)
 
 Test(chan_mt, mpmc_nothing_lost_or_duplicated_per_producer_fifo, .timeout = 120)
 {
-    static const size_t caps[] = {0, 1, 2, 16, 1024};
-    for (size_t c = 0; c < 5; c++) {
+    static const size_t caps[] = {0, 1, 2, 16, 1024, GOLF_UNBOUNDED};
+    for (size_t c = 0; c < 6; c++) {
         run_mpmc(caps[c], 1, 1, 20000, 0, false);
         run_mpmc(caps[c], 4, 4, 5000, 0, false);
         run_mpmc(caps[c], 3, 5, 4000, 1, false);
