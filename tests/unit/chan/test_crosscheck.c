@@ -4,7 +4,9 @@
  *
  * Single-threaded, nothing ever blocks: a blocking call is issued only when the reference's
  * state says it completes at once. Select's choice is random, so golf chooses and the reference
- * replays that one case alone, which must then be ready and give the same result. */
+ * replays that one case alone, which must then be ready and give the same result. Two pairs are
+ * unbounded (GOLF_UNBOUNDED against the reference's growing buffer): sends outnumber receives,
+ * so they run through many blocks. */
 #include <criterion/criterion.h>
 
 #include "golf/chan.h"
@@ -12,7 +14,7 @@
 #include "ref_chan.h"
 #include "unit/chan/chan_util.h"
 
-enum { NCH = 8, MAXE = 24 };
+enum { NCH = 10, MAXE = 24 };
 
 typedef struct {
     golf_chan *g;
@@ -21,8 +23,8 @@ typedef struct {
     bool closed;
 } pair;
 
-static const size_t pair_caps[NCH] = {0, 1, 2, 3, 5, 16, 0, 4};
-static const size_t pair_sizes[NCH] = {8, 8, 1, 24, 0, 3, 0, 8};
+static const size_t pair_caps[NCH] = {0, 1, 2, 3, 5, 16, 0, 4, GOLF_UNBOUNDED, GOLF_UNBOUNDED};
+static const size_t pair_sizes[NCH] = {8, 8, 1, 24, 0, 3, 0, 8, 24, 0};
 
 static void
 fill(unsigned char *b, size_t n, uint64_t *s)
