@@ -2,9 +2,9 @@
 /* Channels under a failing malloc, from a cold process: new, send, receive, close and free of
  * buffered and unbuffered channels, and a process's first selects over 64 cases (oom.h).
  *
- * Only golf_chan_new (NULL + ENOMEM) and a select over more than 16 cases (GOLF_ENOMEM) may
- * answer "out of memory"; every other call must behave exactly as with memory. A select that
- * answers GOLF_ENOMEM must have moved nothing. */
+ * Only golf_chan_new (NULL + ENOMEM), a select over more than 16 cases and a send on an
+ * unbounded channel (GOLF_ENOMEM) may answer "out of memory"; every other call must behave
+ * exactly as with memory. A select or a send that answers GOLF_ENOMEM must have moved nothing. */
 #include "oom.h"
 
 #include <pthread.h>
@@ -207,8 +207,67 @@ select64(void)
     OOM_CHECK(chan_works(), "a channel after the run");
 }
 
+/* Unbounded channels: sends across block steps (8-byte values: 63 a block; 600-byte values: 6
+ * a block), some failing with GOLF_ENOMEM; the values that went in come out, in order, and
+ * nothing else; draining and refilling goes through the spare block. */
+static void
+unbounded_one(size_t es)
+{
+    golf_chan *u = c_new(es, GOLF_UNBOUNDED);
+    enum { N = 400 };
+    static unsigned char in[600], out[600];
+    static long queued[N];
+    long nq = 0, head = 0;
+    for (long round = 0; round < 2; round++) {
+        for (long i = 0; i < N / 2; i++) {
+            long v = round * 1000 + i;
+            memset(in, (int)v, es);
+            memcpy(in, &v, sizeof v);
+            size_t len = golf_chan_len(u);
+            int rc = i % 3 == 0 ? golf_chan_try_send(u, in) : golf_chan_send(u, in);
+            if (OOM_RC(rc, "unbounded send"))
+                queued[nq++] = v;
+            else
+                OOM_CHECK(golf_chan_len(u) == len, "a failed send enqueued something");
+        }
+        OOM_CHECK(golf_chan_len(u) == (size_t)(nq - head), "len %zu, want %ld", golf_chan_len(u),
+                  nq - head);
+        /* Take all but a few, so the next round's steps reuse the spare block. */
+        while (nq - head > 3) {
+            OOM_CHECK(golf_chan_recv(u, out) == GOLF_OK, "unbounded recv");
+            long v;
+            memcpy(&v, out, sizeof v);
+            OOM_CHECK(v == queued[head] && (es <= 8 || out[es - 1] == (unsigned char)v),
+                      "got %ld, want %ld", v, queued[head]);
+            head++;
+        }
+    }
+    OOM_CHECK(golf_chan_close(u) == GOLF_OK, "close");
+    long v = 0;
+    OOM_CHECK(golf_chan_send(u, &v) == GOLF_ECLOSED, "send after close");
+    while (head < nq) {
+        OOM_CHECK(golf_chan_recv(u, out) == GOLF_OK, "drain");
+        memcpy(&v, out, sizeof v);
+        OOM_CHECK(v == queued[head], "drain: got %ld, want %ld", v, queued[head]);
+        head++;
+    }
+    OOM_CHECK(golf_chan_recv(u, out) == GOLF_ECLOSED, "recv after drain");
+    golf_chan_free(u);
+}
+
+static void
+unbounded(void)
+{
+    oom_start();
+    unbounded_one(8);
+    unbounded_one(600);
+    oom_disarm();
+    OOM_CHECK(chan_works(), "a channel after the run");
+}
+
 const oom_scenario oom_chan_scenarios[] = {
     {"chan_ops", NULL, ops},
+    {"chan_unbounded", NULL, unbounded},
     {"chan_select64", NULL, select64},
     {NULL, NULL, NULL},
 };
