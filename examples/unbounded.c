@@ -125,7 +125,8 @@ main(int argc, char **argv)
     malloc_trim(0);
     printf("after malloc_trim(0): RSS %ld KiB\n", rss_kib());
     golf_chan_free(logq);
-    if (got != n || drained >= 2 * empty) {
+    /* empty == 0: an allocator without glibc's statistics (a sanitizer's): nothing to judge. */
+    if (got != n || (empty > 0 && drained >= 2 * empty)) {
         fprintf(stderr, "FAIL: got %ld of %ld, or the drained channel kept its blocks\n", got, n);
         return 1;
     }
