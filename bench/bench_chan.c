@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <urcu/wfcqueue.h>
 
 #include "bench.h"
 #include "golf/chan.h"
@@ -251,6 +252,71 @@ ck_q_free(ck_q *k)
     free(k);
 }
 
+/* liburcu's wait-free concurrent queue (wfcqueue) as an unbounded MPMC queue: enqueue is one
+ * exchange on the tail (wait-free); cds_wfcq_dequeue_blocking serialises dequeuers with the
+ * queue's own mutex (the API's rule for concurrent dequeuers). A node per value from malloc, as
+ * the API is used (the consumer frees what the producer allocated; glibc's per-thread caches
+ * make that a few tens of ns). An empty queue has no blocking receive: consumers spin briefly
+ * and yield, which costs them CPU but never a futex wake-up. */
+typedef struct {
+    struct cds_wfcq_node node;
+    int64_t v;
+} wfcq_item;
+
+typedef struct {
+    struct cds_wfcq_head head;
+    char pad[128];
+    struct cds_wfcq_tail tail;
+} wfcq_q;
+
+static wfcq_q *
+wfcq_q_new(void)
+{
+    wfcq_q *q = aligned_alloc(128, sizeof(wfcq_q));
+    if (q)
+        cds_wfcq_init(&q->head, &q->tail);
+    return q;
+}
+
+static void
+wfcq_q_free(wfcq_q *q)
+{
+    if (q)
+        cds_wfcq_destroy(&q->head, &q->tail);
+    free(q);
+}
+
+static inline void
+wfcq_put(void *qp, int64_t v)
+{
+    wfcq_q *q = qp;
+    wfcq_item *it = malloc(sizeof *it);
+    if (!it)
+        abort();
+    cds_wfcq_node_init(&it->node);
+    it->v = v;
+    cds_wfcq_enqueue(&q->head, &q->tail, &it->node);
+}
+
+static inline int64_t
+wfcq_get(void *qp)
+{
+    wfcq_q *q = qp;
+    golf__backoff b = GOLF__BACKOFF_INIT;
+    for (;;) {
+        struct cds_wfcq_node *n = cds_wfcq_dequeue_blocking(&q->head, &q->tail);
+        if (n) {
+            wfcq_item *it = caa_container_of(n, wfcq_item, node);
+            int64_t v = it->v;
+            free(it);
+            return v;
+        }
+        golf__backoff_snooze(&b);
+        if (golf__backoff_is_completed(&b))
+            golf__backoff_reset(&b);
+    }
+}
+
 /* ---- P producers + P consumers on one queue (chan_buf1024_mpmc, chan_unbuf_mpmc, ring) ---- */
 
 /* Producer or consumer `id` on queue q (c->q, or the floor's pair of this id). */
@@ -300,6 +366,11 @@ w_ck(void *a, int id)
     mpmc_body(a, id, ((qctx *)a)->q, ck_put, ck_get);
 }
 static void
+w_wfcq(void *a, int id)
+{
+    mpmc_body(a, id, ((qctx *)a)->q, wfcq_put, wfcq_get);
+}
+static void
 w_floor(void *a, int id)
 {
     qctx *c = a;
@@ -309,7 +380,7 @@ w_floor(void *a, int id)
     mpmc_body(c, id, (floor_slot *)c->q + id % c->producers, floor_put, floor_get);
 }
 
-enum kind { K_GOLF_CHAN, K_REF_CHAN, K_GOLF_RING, K_REF_RING, K_CK, K_FLOOR };
+enum kind { K_GOLF_CHAN, K_REF_CHAN, K_GOLF_RING, K_REF_RING, K_CK, K_FLOOR, K_WFCQ };
 
 static void
 run_mpmc(enum kind k, size_t cap, int threads, uint64_t n, gb_result *out)
@@ -336,6 +407,10 @@ run_mpmc(enum kind k, size_t cap, int threads, uint64_t n, gb_result *out)
     case K_CK:
         c->q = ck_q_new((unsigned)cap);
         w = w_ck;
+        break;
+    case K_WFCQ:
+        c->q = wfcq_q_new();
+        w = w_wfcq;
         break;
     case K_FLOOR:
         c->q = aligned_alloc(128, (size_t)threads * sizeof(floor_slot));
@@ -393,6 +468,9 @@ run_mpmc(enum kind k, size_t cap, int threads, uint64_t n, gb_result *out)
         break;
     case K_CK:
         ck_q_free(c->q);
+        break;
+    case K_WFCQ:
+        wfcq_q_free(c->q);
         break;
     case K_FLOOR:
         free(c->q);
@@ -453,6 +531,34 @@ static const gb_workload chan_unbuf_mpmc = {
     .go = true,
 };
 GB_REGISTER(chan_unbuf_mpmc)
+
+/* chan_unbounded_mpmc: an unbounded channel; peers the mutex reference (a growing ring under one
+ * mutex), liburcu's wfcqueue (above) and, in Go, a buffered channel of n slots (Go has no
+ * unbounded channel; one that never fills is the nearest). */
+static void
+golf_unbounded(int t, uint64_t n, gb_result *o)
+{
+    run_mpmc(K_GOLF_CHAN, GOLF_UNBOUNDED, t, n, o);
+}
+static void
+ref_unbounded(int t, uint64_t n, gb_result *o)
+{
+    run_mpmc(K_REF_CHAN, GOLF_UNBOUNDED, t, n, o);
+}
+static void
+wfcq_unbounded(int t, uint64_t n, gb_result *o)
+{
+    run_mpmc(K_WFCQ, 0, t, n, o);
+}
+
+static const gb_workload chan_unbounded_mpmc = {
+    .name = "chan_unbounded_mpmc",
+    .n = 10000000,
+    .threads = {1, 2, 4, 8},
+    .impls = {{"golf", golf_unbounded}, {"wfcq", wfcq_unbounded}, {"ref", ref_unbounded}},
+    .go = true,
+};
+GB_REGISTER(chan_unbounded_mpmc)
 
 /* ring_mpmc1024: try ops with retry; golf_ring vs ck_ring vs the mutex ring. */
 static void

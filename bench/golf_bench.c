@@ -194,8 +194,8 @@ cmp_workload(const void *a, const void *b)
 /* The standard order: docs/BENCHMARKS.md's table order. Others follow alphabetically. */
 /* clang-format off */
 static const char *const standard_order[] = {
-    "chan_buf1024_mpmc", "chan_unbuf_mpmc", "chan_select2_buf1024", "chan_pingpong_rtt",
-    "ring_mpmc1024", "map_load99", "map_load90", "map_load50", "map_loadorstore_hot",
+    "chan_buf1024_mpmc", "chan_unbuf_mpmc", "chan_unbounded_mpmc", "chan_select2_buf1024",
+    "chan_pingpong_rtt", "ring_mpmc1024", "map_load99", "map_load90", "map_load50", "map_loadorstore_hot",
     "pool_getput64", "mutex_inc", "waitgroup_adddone", NULL};
 /* clang-format on */
 
@@ -357,6 +357,8 @@ static const target targets[] = {
     {"chan_buf1024_mpmc", 8, "ref", 4.0, ">= 4x the mutex reference"},
     {"chan_unbuf_mpmc", 1, HOST_RTT, 1.0, "ns/message <= host cache-line rtt"},
     {"chan_unbuf_mpmc", 4, "go", 1.0, ">= Go"},
+    {"chan_unbounded_mpmc", 1, "wfcq", 2.0, ">= 2x liburcu's wfcqueue"},
+    {"chan_unbounded_mpmc", 8, "wfcq", 1.0, ">= liburcu's wfcqueue"},
     {"chan_select2_buf1024", 0, "go", 1.5, ">= 1.5x Go"},
     {"chan_pingpong_rtt", 0, HOST_RTT, 1 / 1.3, "ns <= 1.3x host cache-line rtt"},
     {"chan_*", 0, NULL, 0.15, "spread <= 15%"},

@@ -58,6 +58,10 @@ func init() {
 	workloads["chan_unbuf_mpmc"] = func(threads int, n int64) result {
 		return mpmc(0, threads, n)
 	}
+	// chan_unbounded_mpmc: Go has no unbounded channel; a buffered one of n slots never fills.
+	workloads["chan_unbounded_mpmc"] = func(threads int, n int64) result {
+		return mpmc(int(n), threads, n)
+	}
 	// chan_select2_buf1024: 2 producers each on its own cap-1024 channel; 1 consumer selects
 	// over both for all N values.
 	workloads["chan_select2_buf1024"] = func(threads int, n int64) result {
