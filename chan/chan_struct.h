@@ -14,7 +14,8 @@
  *       waits for DONE and never returns while CLAIMED (the claimer still copies into or out of
  *       the owner's buffer).
  *   C4  nrecv / nsend equal the number of nodes linked on recvq / sendq (changed under `lock`).
- *   C5  Buffered: closed is the mark bit of ring.tail. Unbuffered: `closed`, written under lock.
+ *   C5  Buffered: closed is the mark bit of ring.tail; unbounded: the MARK bit of its tail (U4).
+ *       Unbuffered: `closed`, written under lock.
  *   C6  A thread is never paired with itself (claims skip the claimer's own nodes).
  *   C7  Liveness: a consumed wake-up leads to progress or is passed on. Every successful
  *       buffered push and pop re-checks both sides and wakes a waiter whose case is ready at the
