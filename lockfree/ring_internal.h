@@ -54,6 +54,8 @@
 #include "golf/error.h"
 #include "lockfree/backoff.h"
 #include "lockfree/cacheline.h"
+#include "lockfree/chaos.h"
+#include "lockfree/debug.h"
 
 /* Re-checks (after a pause) the channel's pop spends on a head slot a producer is still filling
  * before it reports GOLF_EAGAIN. Deliberately tiny: polling a slot (and the other index) that
@@ -175,6 +177,11 @@ golf__ring_try_push(golf__ring_core *r, const void *elem)
              * the mark: closed). */
             if (atomic_compare_exchange_weak_explicit(&r->tail, &tail, next, memory_order_seq_cst,
                                                       memory_order_relaxed)) {
+                GOLF__POINT(RING_PUSH_RESERVED);
+                /* relaxed: only we may store to this slot now (I2). */
+                GOLF__ASSERT(
+                    atomic_load_explicit(&slot->stamp, memory_order_relaxed) == tail,
+                    "I2 ring: a reserved slot's stamp changed before its producer's store");
                 golf__ring_copy(slot->data, elem, r->elem_size);
                 /* [R2] release: publishes the data; pairs with [R2] acquire in
                  * golf__ring_try_pop() and golf__ring_recv_ready(). */
@@ -228,6 +235,12 @@ golf__ring_try_pop(golf__ring_core *r, void *out, bool closable)
              * park/wake order; see the push side. */
             if (atomic_compare_exchange_weak_explicit(&r->head, &head, next, memory_order_seq_cst,
                                                       memory_order_relaxed)) {
+                GOLF__POINT(RING_POP_RESERVED);
+                /* relaxed: only we may store to this slot now (I2); the new stamp is a lap on (I3).
+                 */
+                GOLF__ASSERT(
+                    atomic_load_explicit(&slot->stamp, memory_order_relaxed) == head + 1,
+                    "I2 ring: a reserved slot's stamp changed before its consumer's store");
                 if (out)
                     golf__ring_copy(out, slot->data, r->elem_size);
                 /* [R1] release: our read of the data is done; pairs with [R1] acquire in
