@@ -24,6 +24,7 @@
 #include "chan/select.h"
 #include "chan/waitq.h"
 #include "lockfree/alloc.h"
+#include "lockfree/chaos.h"
 #include "lockfree/futex.h"
 #include "lockfree/lock.h"
 
@@ -153,6 +154,7 @@ golf_chan_close(golf_chan *ch)
             golf__lock_release(&ch->wq.lock);
             return GOLF_ECLOSED;
         }
+        GOLF__POINT(CHAN_CLOSE);
         /* Everyone registered before our lock is woken; everyone who registers after sees the
          * mark in its re-check (the lock orders it). */
         golf__waitq_wake_closed(&ch->wq, GOLF_RECV);

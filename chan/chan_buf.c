@@ -8,6 +8,7 @@
  * is not "ready": that thread's own check wakes for it when it stamps the slot. */
 #include "chan/chan_buf.h"
 
+#include "lockfree/chaos.h"
 #include "lockfree/fence.h"
 #include "lockfree/lock.h"
 
@@ -20,6 +21,7 @@ golf__buf_wake(golf_chan *ch, uint32_t nr, uint32_t ns)
      * miss the other's stamp (store buffering) and neither wake the receiver waiting for h+1
      * (C7). Only reached when a waiter exists: off the uncontended path. */
     golf__fence_full();
+    GOLF__POINT(BUF_WAKE);
     /* Only wake for a case that is ready *now* at the ring's current head / tail: a wake-up
      * spent on a receiver whose head slot is still being filled would be lost, and the
      * producer filling it wakes a receiver itself when it is done (C7). */

@@ -12,6 +12,7 @@
 #include "chan/chan_struct.h"
 #include "chan/waitq.h"
 #include "lockfree/cacheline.h"
+#include "lockfree/chaos.h"
 #include "lockfree/ring_internal.h"
 
 /* The waker check after a successful buffered push or pop; cold, out of line. nr / ns are the
@@ -34,6 +35,7 @@ int golf__buf_recheck(golf_case *cases, size_t n, golf__wnode *nodes, const uint
 static inline void
 golf__buf_after_op(golf_chan *ch)
 {
+    GOLF__POINT(BUF_AFTER_OP);
     /* [S3] seq_cst loads: after our push's or pop's [S1] seq_cst CAS in the single seq_cst
      * order, so a waiter whose registration ([S3] count store) precedes that CAS is seen here,
      * and one that registers later sees our CAS in its re-check ([S2]): no fence on this path

@@ -14,6 +14,8 @@
 
 #include <string.h>
 
+#include "lockfree/chaos.h"
+
 int
 golf__zero_try_send(golf_chan *ch, const void *elem, golf__waiter *self)
 {
@@ -45,6 +47,7 @@ golf__zero_try_send(golf_chan *ch, const void *elem, golf__waiter *self)
     if (!w)
         return GOLF_EAGAIN;
     uint32_t index = n->index;
+    GOLF__POINT(WAITQ_CLAIMED);
     if (!x.done && n->buf && size) /* x.done: an inline hand-off, copied under the lock */
         memcpy(n->buf, elem, size);
     golf__waiter_finish(w, GOLF__W_DONE | (index << GOLF__W_INDEX_SHIFT));
@@ -78,6 +81,7 @@ golf__zero_try_recv(golf_chan *ch, void *out, golf__waiter *self)
     golf__lock_release(&ch->wq.lock);
     /* As in golf__zero_try_send(): the channel is not touched after the unlock (C8). */
     uint32_t index = n->index;
+    GOLF__POINT(WAITQ_CLAIMED);
     if (x.done) { /* inline hand-off: the value is in tmp */
         golf__waiter_finish(w, GOLF__W_DONE | (index << GOLF__W_INDEX_SHIFT));
         if (out)

@@ -25,6 +25,7 @@
 #include "chan/waitq.h"
 #include "lockfree/alloc.h"
 #include "lockfree/cacheline.h"
+#include "lockfree/debug.h"
 #include "lockfree/futex.h"
 #include "lockfree/rand.h"
 #include "lockfree/spin.h"
@@ -152,6 +153,7 @@ golf__select_run(golf_case *cases, size_t n, golf__wnode *nodes, uint32_t *perm,
             continue;
         }
 
+        GOLF__POINT(SELECT_ROUND);
         /* Pass 2: register every case, in the same random order; a node's `w` says it is
          * linked (set under its channel's lock), so clear them first. */
         /* relaxed: our nodes are not linked yet; the lock that links them publishes this. */
@@ -202,6 +204,9 @@ golf__select_run(golf_case *cases, size_t n, golf__wnode *nodes, uint32_t *perm,
             golf__wnode *node = nodes ? &nodes[k] : &self->node;
             if (c->ch && node->w)
                 golf__waitq_unregister(&c->ch->wq, c->op, node);
+            /* relaxed: our own node; a waker's [N1] release was read by unregister. */
+            GOLF__ASSERT(!node->w || !atomic_load_explicit(&node->linked, memory_order_relaxed),
+                         "C1 chan: a waiter node still linked when its round ends");
         }
 
         if ((s & GOLF__W_PHASE) == GOLF__W_DONE) {

@@ -31,6 +31,8 @@
 #include <string.h>
 
 #include "lockfree/cacheline.h"
+#include "lockfree/chaos.h"
+#include "lockfree/debug.h"
 #include "lockfree/futex.h"
 #include "lockfree/spin.h"
 #include "lockfree/watch.h"
@@ -82,6 +84,10 @@ golf__waiter_finish(golf__waiter *w, uint32_t to)
      * acquire in golf__park(). The owner may return as soon as it sees this; we touch only
      * the thread-lifetime waiter afterwards (H5). */
     uint32_t old = atomic_exchange_explicit(&w->state, to, memory_order_release);
+    /* WAITING: an untimed single unbuffered operation, owned without a CAS (C9). */
+    GOLF__ASSERT((old & GOLF__W_PHASE) == GOLF__W_CLAIMED ||
+                     (old & GOLF__W_PHASE) == GOLF__W_WAITING,
+                 "C3 chan: a waiter finished that its claimer did not hold");
     golf__waiter_wake_if_sleeping(w, old);
 }
 
@@ -114,6 +120,7 @@ static inline void
 golf__count_add(_Atomic uint32_t *count, int32_t delta, bool buffered)
 {
     uint32_t v = atomic_load_explicit(count, memory_order_relaxed) + (uint32_t)delta;
+    GOLF__ASSERT(v < (1u << 31), "C4 chan: a waiter count went below zero");
     if (buffered)
         atomic_store_explicit(count, v, memory_order_seq_cst);
     else
@@ -132,9 +139,32 @@ golf__waitq_list(golf__waitq *q, int op, _Atomic uint32_t **count)
     return &q->recvq;
 }
 
+/* C4, checked where the lock is released after a change (debug tier): each count equals its
+ * list's length. */
+static inline void
+golf__waitq_check(golf__waitq *q)
+{
+#ifdef GOLF_DEBUG
+    uint32_t nr = 0, ns = 0;
+    for (golf__wnode *n = q->recvq.head; n; n = n->next)
+        nr++;
+    for (golf__wnode *n = q->sendq.head; n; n = n->next)
+        ns++;
+    /* relaxed: under the lock, which every writer holds. */
+    GOLF__ASSERT(nr == atomic_load_explicit(&q->nrecv, memory_order_relaxed) &&
+                     ns == atomic_load_explicit(&q->nsend, memory_order_relaxed),
+                 "C4 chan: nrecv/nsend differ from the lengths of recvq/sendq");
+#else
+    (void)q;
+#endif
+}
+
 static void
 golf__wlist_push(golf__wlist *l, golf__wnode *n)
 {
+    /* relaxed: the owner's own write (under the lock) is the only one it can see here. */
+    GOLF__ASSERT(!atomic_load_explicit(&n->linked, memory_order_relaxed),
+                 "C1 chan: a waiter node linked on two lists");
     n->next = NULL;
     n->prev = l->tail;
     if (l->tail)
@@ -306,7 +336,9 @@ golf__waitq_notify_one(golf__waitq *q, int op)
     golf__wnode *n;
     golf__lock_acquire(&q->lock);
     golf__waiter *w = golf__waitq_claim_first(q, op, NULL, GOLF__W_DONE, &old, &n, NULL);
+    golf__waitq_check(q);
     golf__lock_release(&q->lock);
+    GOLF__POINT(WAITQ_NOTIFY);
     if (w)
         golf__waiter_wake_if_sleeping(w, old); /* w is thread-lifetime: safe after unlock */
 }
@@ -420,7 +452,9 @@ golf__waitq_register(golf__waitq *q, bool buffered, golf_case *cases, size_t n,
         ready = (want_recvq && golf__has_peer(&q->recvq, self)) ||
                 (want_sendq && golf__has_peer(&q->sendq, self));
     }
+    golf__waitq_check(q);
     golf__lock_release(&q->lock);
+    GOLF__POINT(WAITQ_REGISTERED);
     return ready;
 }
 
@@ -498,6 +532,7 @@ golf__park(golf__waiter *w, golf__park_ctx *pc)
         }
         /* Sleeps only while the word still says "undecided, sleeping": a waker changes the
          * word before its futex_wake, so no wake-up is lost. */
+        GOLF__POINT(PARK_SLEEP);
         golf__wait_cases(&w->state, s, until, pc->cases, pc->n); /* lockfree/watch.h */
         if (polling) {
             pc->spins = spins;
