@@ -122,6 +122,7 @@ golf_cond_wait(golf_cond *c, golf_mutex *m)
     /* Test hook: a signal may notify our ticket before our node is listed (the check below
      * catches it); tests/stress/cond_queue.c yields here to make that common. */
     golf__sync_after_release();
+    GOLF__POINT(COND_WAIT);
 
     cond_waiter self = {.next = NULL, .ticket = ticket, .woken = 0};
     cond_lock(c);
@@ -168,6 +169,10 @@ golf_cond_signal(golf_cond *c)
     }
     /* relaxed: written under lock_; the waiters read it under lock_ too. */
     atomic_store_explicit(GOLF__AU32(&c->notify_), t + 1, memory_order_relaxed);
+    /* relaxed: under lock_. */
+    GOLF__ASSERT(
+        (int32_t)(atomic_load_explicit(GOLF__AU32(&c->wait_), memory_order_relaxed) - (t + 1)) >= 0,
+        "7 Cond: notify_ passed wait_");
     /* Tickets enqueue out of order (a later ticket may take lock_ first): find ticket t. If it
      * is not listed, its waiter has not enqueued yet and will see notify_ has passed it. */
     cond_waiter *prev = NULL, *n = c->head_;

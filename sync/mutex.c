@@ -175,6 +175,7 @@ mutex_wait_signal(golf_mutex *m, bool heir, bool *starving, uint64_t wait_start,
         if (!(s & MUTEX_SIGNAL)) {
             /* Sleeps only while the word still equals s: an unlock that grants SIGNAL changes it
              * first, so its futex_wake cannot be missed (lockfree/futex.h contract). */
+            GOLF__POINT(MUTEX_WAIT);
             golf__wait_until(mutex_futex(state), (uint32_t)s, GOLF__FOREVER, GOLF__WAIT_MUTEX_LOCK,
                              m);
             s = atomic_load_explicit(state, memory_order_relaxed);
@@ -406,6 +407,10 @@ mutex_unlock_slow(golf_mutex *m, int32_t old)
     for (;;) {
         if (!(old & MUTEX_LOCKED))
             golf__fatal("sync: unlock of unlocked mutex");
+        GOLF__ASSERT(!(old & MUTEX_PREWAIT) || (old & MUTEX_SIGNAL),
+                     "3a Mutex: PREWAIT set with no SIGNAL outstanding");
+        GOLF__ASSERT(!(old & MUTEX_HEIR) || (old & MUTEX_STARVING),
+                     "3b Mutex: HEIR set outside starvation mode");
         int32_t next = old - MUTEX_LOCKED;
         bool wake = false;
         if (old & MUTEX_STARVING) {
@@ -431,6 +436,7 @@ mutex_unlock_slow(golf_mutex *m, int32_t old)
              * private futex is keyed by address alone); a stray wake-up of a reused address is
              * a spurious one, which every futex waiter tolerates. */
             golf__sync_after_release();
+            GOLF__POINT(MUTEX_UNLOCK);
             if (wake)
                 golf__futex_wake(futex, 1);
             return;

@@ -16,6 +16,7 @@ once_do_slow(golf_once *o, void (*fn)(void *arg), void *arg)
     /* relaxed: the mutex orders this read after the writer's store. */
     if (atomic_load_explicit(GOLF__AU32(&o->done_), memory_order_relaxed) == 0) {
         fn(arg);
+        GOLF__POINT(ONCE_DONE);
         /* [O1] release: fn's effects happen before any fast-path caller returns (pairs with
          * [O1] acquire in golf_once_do). Stored after fn returns, as Go does, so no caller can
          * return while fn still runs. */

@@ -115,6 +115,7 @@ rwmutex_runlock_slow(golf_rwmutex *m, uint32_t s)
 {
     if ((s & RW_READER_MASK) == 0)
         golf__fatal("sync: RUnlock of unlocked RWMutex");
+    GOLF__POINT(RWMUTEX_RUNLOCK);
     /* A writer announced itself while we were inside (it counted us): the last departing
      * reader lets it in. The writer cannot finish lock before this decrement, so *m is alive.
      * acq_rel: [RW2] release publishes this reader's reads-before-departure to the writer (pairs
@@ -231,6 +232,7 @@ rw_unlock(golf_rwmutex *m)
     /* *m may be freed now: FUTEX_WAKE reads no user memory (private futexes are keyed by address
      * alone) and a stray wake-up of a reused address is a spurious one. `state` is an address
      * computed before the release, not a load. */
+    GOLF__POINT(RWMUTEX_UNLOCK);
     if ((s & RW_READER_MASK) != 0 || (s & RW_WRITER_WAITING)) {
         golf__sync_after_release();
         golf__futex_wake(state, INT_MAX);

@@ -50,6 +50,7 @@ golf__sema_acquire(uint32_t *sema, golf__wait_kind kind, const void *obj)
         }
         /* Sleeps only while the word is still 0: a release between our load and the syscall
          * changed it, and the kernel returns at once. */
+        GOLF__POINT(SEMA_ACQUIRE);
         golf__wait_until(w, 0, GOLF__FOREVER, kind, obj);
         parked = true;
     }
@@ -64,6 +65,7 @@ golf__sema_release(uint32_t *sema, uint32_t n)
      * an acquirer may return and free it before the futex_wake below, which reads no memory. */
     atomic_fetch_add_explicit(w, n, memory_order_release);
     golf__sync_after_release();
+    GOLF__POINT(SEMA_RELEASE);
     /* Always a syscall: callers release only when their own state says somebody waits (or is
      * about to), so there is no "nobody waits" case to optimise here. */
     golf__futex_wake(w, (int)n);

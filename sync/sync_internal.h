@@ -8,6 +8,8 @@
 #include <stdint.h>
 
 #include "golf/sync.h"
+#include "lockfree/chaos.h"
+#include "lockfree/debug.h"
 
 /* The public structs hold plain integers so that sync.h compiles as C++ and a zeroed struct is
  * valid; golf accesses them only through these atomic views (same size and alignment on every

@@ -69,6 +69,7 @@ golf_waitgroup_add(golf_waitgroup *wg, int64_t delta)
      * FUTEX_WAKE reads no user memory; a stray wake-up of a reused address is spurious. */
     if (v == 0 && w != 0) {
         golf__sync_after_release();
+        GOLF__POINT(WG_ADD);
         golf__futex_wake(futex, INT_MAX);
     }
 }
@@ -105,13 +106,15 @@ golf_waitgroup_wait(golf_waitgroup *wg)
             break;
         /* Sleeps only while the counter half is still what we saw: the add that zeroes it
          * changes it before its futex_wake (lockfree/futex.h contract). */
+        GOLF__POINT(WG_WAIT);
         golf__wait_until(futex, (uint32_t)WG_COUNTER(s), GOLF__FOREVER, GOLF__WAIT_WAITGROUP_WAIT,
                          wg);
     }
     golf__wait_end();
     /* Take ourselves off the count before returning (after the return the caller may free *wg).
      * relaxed: bookkeeping only; it orders nothing the caller relies on. */
-    atomic_fetch_sub_explicit(state, WG_ONE_WAITER, memory_order_relaxed);
+    uint64_t before = atomic_fetch_sub_explicit(state, WG_ONE_WAITER, memory_order_relaxed);
+    GOLF__ASSERT(WG_WAITERS(before) >= 1, "6 WaitGroup: a waiter left that was not counted");
 }
 
 typedef struct wg_thread_arg {
