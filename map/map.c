@@ -98,6 +98,7 @@ lock_chain(golf_map *m, uint64_t h, golf__map_table **tp)
              * so until we unlock, since moving takes the lock. */
             if (!(golf__map_bucket_lock(b) & GOLF__MAP_MOVED)) {
                 *tp = t;
+                GOLF__POINT(MAP_BUCKET_LOCKED);
                 return b;
             }
             golf__map_bucket_unlock(b);
@@ -504,6 +505,7 @@ range_part(range_walk *w, golf__map_table *y, uint64_t mask, uint64_t r)
     for (;;) {
         if (y->mask > mask) {
             for (uint64_t j = r; j <= y->mask; j += mask + 1) {
+                GOLF__POINT(MAP_RANGE_WALK);
                 int rc = range_chain(w, &y->buckets[j], 0, 0);
                 if (rc == RANGE_MOVED)
                     /* [M3] acquire: pairs with the release store of t->next (stored before the
@@ -515,6 +517,7 @@ range_part(range_walk *w, golf__map_table *y, uint64_t mask, uint64_t r)
             }
             return RANGE_DONE;
         }
+        GOLF__POINT(MAP_RANGE_WALK);
         int rc = range_chain(w, &y->buckets[r & y->mask], y->mask < mask ? mask : 0,
                              y->mask < mask ? r : 0);
         if (rc != RANGE_MOVED)

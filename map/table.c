@@ -61,6 +61,9 @@ int
 golf__map_chain_add(golf__map_bucket *b, uint64_t field, uint64_t w, void *v,
                     golf__map_bucket **spare, bool *overflowed)
 {
+    /* relaxed: the caller holds b's lock or alone reaches b. */
+    GOLF__ASSERT(!(atomic_load_explicit(&b->meta, memory_order_relaxed) & GOLF__MAP_MOVED),
+                 "4 map: a chain written after it was MOVED");
     golf__map_bucket *last = b;
     GOLF__MAP_FOR_EACH_LINE(bb, b)
     {
@@ -207,6 +210,8 @@ move_bucket(golf_map *m, golf__map_table *t, golf__map_table *nt, size_t i)
             (void)golf__map_chain_add(to, f, w, v, &spare, &overflowed);
         }
     }
+    GOLF__ASSERT(!(head & GOLF__MAP_MOVED), "4 map: a chain moved twice");
+    GOLF__POINT(MAP_RESIZE_MOVE);
     /* [M2] release: the copies above (and t->next, [M3]) happen before any reader or writer
      * that sees MOVED with the [M2] acquire in lookup()/lock_chain() goes to nt. Also the
      * unlock ([M8]). The old chain stays as it is, frozen, for readers already in it: their

@@ -4,6 +4,8 @@
 #ifndef GOLF_MAP_TABLE_H
 #define GOLF_MAP_TABLE_H
 
+#include "lockfree/chaos.h"
+#include "lockfree/debug.h"
 #include "map/layout.h"
 
 /* A table of nbuckets (a power of two) empty buckets, or NULL (out of memory). */
@@ -18,6 +20,7 @@ golf__map_bucket_unlock(golf__map_bucket *b)
 {
     /* Relaxed: only the holder (us) writes a locked word. */
     uint64_t meta = atomic_load_explicit(&b->meta, memory_order_relaxed);
+    GOLF__ASSERT(meta & GOLF__MAP_LOCKED, "1 map: a bucket unlocked that was not locked");
     /* [M8] release: the holder's slot/tag/value writes happen before the next holder's
      * acquire CAS in golf__map_bucket_lock(). */
     atomic_store_explicit(&b->meta, meta & ~GOLF__MAP_LOCKED, memory_order_release);
