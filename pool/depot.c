@@ -5,7 +5,11 @@
 
 #include "golf/error.h"
 #include "lockfree/alloc.h"
+#include "lockfree/chaos.h"
+#include "lockfree/debug.h"
 #include "lockfree/fatal.h"
+
+#include <errno.h>
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -30,6 +34,7 @@ golf__depot_init(golf__pool_depot *d, size_t cap, void (*free_object)(void *, vo
 void
 golf__depot_lock(golf__pool_depot *d)
 {
+    GOLF__POINT(POOL_DEPOT);
     if (pthread_mutex_lock(&d->mu) != 0)
         golf__fatal("golf: pool mutex lock failed");
 }
@@ -40,10 +45,24 @@ golf__depot_unlock(golf__pool_depot *d)
     pthread_mutex_unlock(&d->mu);
 }
 
+/* I3, for GOLF__ASSERT (debug tier only): true if d->mu is held, by us as the callers' contract
+ * says (a default mutex held by another thread also answers true: a check that can miss, never
+ * a false alarm). */
+static inline bool
+depot_held(golf__pool_depot *d)
+{
+    int r = pthread_mutex_trylock(&d->mu);
+    if (r == 0)
+        pthread_mutex_unlock(&d->mu);
+    return r == EBUSY;
+}
+
 golf__pool_mag *
 golf__depot_take_empty(golf__pool_depot *d)
 {
+    GOLF__ASSERT(depot_held(d), "I3 pool: the depot changed without its mutex");
     golf__pool_mag *m = d->spare;
+    GOLF__ASSERT(!m || m->n == 0, "I5 pool: a spare magazine is not empty");
     if (m) {
         d->spare = m->next;
         d->nspare--;
@@ -86,6 +105,9 @@ golf__depot_take_full(golf__pool_depot *d)
 void
 golf__depot_give_full(golf__pool_depot *d, golf__pool_mag *m)
 {
+    GOLF__ASSERT(depot_held(d), "I3 pool: the depot changed without its mutex");
+    GOLF__ASSERT(m->n >= 1 && m->n <= GOLF__POOL_MAG_CAP,
+                 "I1 pool: a full magazine's count is outside 1..GOLF__POOL_MAG_CAP");
     m->next = d->primary.head;
     d->primary.head = m;
     d->primary.objs += m->n;

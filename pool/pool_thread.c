@@ -19,6 +19,8 @@
  * pool's address never finds a dead cache. Ownership and liveness rules: README.md (O1-O7,
  * L1-L4); fork: the handlers below. */
 #include "lockfree/alloc.h"
+#include "lockfree/chaos.h"
+#include "lockfree/debug.h"
 #include "pool/pool_internal.h"
 
 #include "lockfree/fatal.h"
@@ -279,7 +281,9 @@ golf__pool_thread_get(golf_pool *p)
 {
     void *obj = NULL;
     golf__pool_tcache *c = tcache_of(p);
+    GOLF__POINT(POOL_THREAD);
     if (GOLF__LIKELY(c && tcache_trylock(c))) {
+        GOLF__ASSERT(c->n <= GOLF__POOL_SLOT_CAP, "I1 pool: a thread cache holds more than it can");
         if (GOLF__LIKELY(c->n > 0)) {
             obj = c->objs[--c->n];
             tcache_unlock(c);
@@ -316,7 +320,9 @@ golf__pool_thread_put(golf_pool *p, void *obj)
     void *spill[GOLF__POOL_MAG_CAP];
     size_t left;
     golf__pool_tcache *c = tcache_of(p);
+    GOLF__POINT(POOL_THREAD);
     if (GOLF__LIKELY(c && tcache_trylock(c))) {
+        GOLF__ASSERT(c->n <= GOLF__POOL_SLOT_CAP, "I1 pool: a thread cache holds more than it can");
         if (GOLF__LIKELY(c->n < GOLF__POOL_SLOT_CAP)) {
             c->objs[c->n++] = obj;
             tcache_unlock(c);
