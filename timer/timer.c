@@ -24,6 +24,8 @@
  *      has no timer thread (tm_thread = NONE) and starts one at once if any timer is armed. */
 #include "golf/time.h"
 #include "lockfree/alloc.h"
+#include "lockfree/chaos.h"
+#include "lockfree/debug.h"
 #include "lockfree/futex.h"
 #include "lockfree/setup.h"
 #include "lockfree/watch.h"
@@ -165,6 +167,8 @@ timer_thread(void *arg)
         uint64_t now = golf__now_ns();
         while (heap_len > 0 && heap[0]->when <= now) {
             golf_timer *t = heap[0];
+            GOLF__ASSERT(t->index == 0, "2 timer: an armed timer is not at heap[index]");
+            GOLF__POINT(TIMER_FIRE);
             /* The fire time is at or after the deadline. A full channel (the previous value
              * unread) drops it, as Go does. Under tm_lock (invariant 4): golf_timer_free waits. */
             (void)golf_chan_try_send(t->ch, &now);
