@@ -63,21 +63,23 @@ chaos_seed_thread(chaos_thread *t, uint32_t index, uint32_t gen)
     t->generation = gen + 1;
 }
 
-/* The decision table: about one site in five yields, one in 64 sleeps 1-64 us, one in ten
- * spins up to 1024 pauses; the rest go straight on. Yields and spins reorder threads that
- * share a core; sleeps let the others run through a window while this thread holds it. */
+/* The decision table: about one site in sixteen yields, one in 128 sleeps 1-64 us, one in eight
+ * spins up to 1024 pauses; the rest go straight on. Yields and spins reorder threads that share
+ * a core; sleeps let the others run through a window while this thread holds it. Rarer than
+ * that and the windows are seldom entered; much more often and a yield, which on a loaded
+ * machine can cost a time slice, makes the tests' fixed workloads minutes long. */
 static golf__chaos_step
 chaos_draw(chaos_thread *t, golf__site site)
 {
     uint64_t r = splitmix64(&t->state);
     uint32_t u = (uint32_t)(r & 255u), arg = (uint32_t)(r >> 32);
     golf__chaos_step st = {(uint16_t)site, GOLF__CHAOS_NOTHING, 0};
-    if (u < 48) {
+    if (u < 16) {
         st.action = GOLF__CHAOS_YIELD;
-    } else if (u < 52) {
+    } else if (u < 18) {
         st.action = GOLF__CHAOS_SLEEP;
         st.arg = 1 + (arg & 63u);
-    } else if (u < 78) {
+    } else if (u < 50) {
         st.action = GOLF__CHAOS_SPIN;
         st.arg = 1 + (arg & 1023u);
     }
@@ -129,14 +131,13 @@ golf__chaos_set(int on, uint64_t seed)
 }
 
 size_t
-golf__chaos_record(golf__chaos_step *buf, size_t cap, uint32_t index)
+golf__chaos_record(golf__chaos_step *buf, size_t cap)
 {
     chaos_thread *t = &chaos_self;
     size_t n = t->rec_n;
     t->rec = buf;
     t->rec_cap = buf ? cap : 0;
     t->rec_n = 0;
-    chaos_seed_thread(t, index, atomic_load_explicit(&chaos_generation, memory_order_relaxed));
     return n;
 }
 
