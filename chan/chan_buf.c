@@ -27,6 +27,8 @@ golf__buf_wake(golf_chan *ch, uint32_t nr, uint32_t ns)
      * producer filling it wakes a receiver itself when it is done (C7). */
     if (nr) {
         int rr = golf__ring_recv_ready(ch->ring);
+        if (rr == GOLF__RING_IN_FLIGHT)
+            GOLF__POINT(BUF_WAKE_IN_FLIGHT);
         if (rr == GOLF__RING_READY_CLOSED) {
             /* The last value of a closed channel is gone: every receiver gets GOLF_ECLOSED,
              * as at the close itself (which woke those registered before it). */

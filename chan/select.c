@@ -25,6 +25,7 @@
 #include "chan/waitq.h"
 #include "lockfree/alloc.h"
 #include "lockfree/cacheline.h"
+#include "lockfree/chaos.h"
 #include "lockfree/debug.h"
 #include "lockfree/futex.h"
 #include "lockfree/rand.h"
@@ -177,6 +178,8 @@ golf__select_run(golf_case *cases, size_t n, golf__wnode *nodes, uint32_t *perm,
             rc = golf__recheck(cases, n, nodes, perm, self, any_unbounded);
             ready = rc == GOLF__RING_READY || rc == GOLF__RING_READY_CLOSED;
         }
+        if (rc == GOLF__RING_IN_FLIGHT)
+            GOLF__POINT(SELECT_IN_FLIGHT);
         if (ready && solo)
             continue; /* never linked: retry at once */
         if (ready)

@@ -24,10 +24,12 @@
     X(RING_POP_RESERVED,   "ring: pop won its position, slot not yet read and stamped")           \
     X(BUF_AFTER_OP,        "chan: buffered push/pop stamped, waiter counts not yet loaded")       \
     X(BUF_WAKE,            "chan: waker past its fence, readiness not yet checked")               \
+    X(BUF_WAKE_IN_FLIGHT,  "chan: a waker found the head slot mid-copy: the holder wakes")        \
     X(WAITQ_REGISTERED,    "chan: nodes linked and counted, cases not yet re-checked")            \
     X(WAITQ_CLAIMED,       "chan: waiter claimed (CLAIMED), not yet finished (DONE)")             \
     X(WAITQ_NOTIFY,        "chan: hint claimed and lock released, sleeper not yet woken")         \
     X(PARK_SLEEP,          "chan: SLEEPING set, futex_wait not yet entered")                      \
+    X(SELECT_IN_FLIGHT,    "chan: registered, a case waits on a slot another thread holds")       \
     X(SELECT_ROUND,        "chan: a blocking round's first try failed, not yet registered")       \
     X(CHAN_CLOSE,          "chan: closed mark set, waiters not yet woken")                        \
     X(SEMA_RELEASE,        "sync: semaphore count raised, sleeper not yet woken")                 \
@@ -97,10 +99,9 @@ const char *golf__chaos_site_name(int site);
  * Call it while no other thread uses golf. */
 void golf__chaos_set(int on, uint64_t seed);
 
-/* Records the calling thread's decisions into buf (cap entries; NULL stops) and restarts its
- * generator at `index`'s start: the same (seed, index) gives the same sequence. Returns the
+/* Records the calling thread's next decisions into buf (cap entries; NULL stops). Returns the
  * number recorded since the previous call. */
-size_t golf__chaos_record(golf__chaos_step *buf, size_t cap, uint32_t index);
+size_t golf__chaos_record(golf__chaos_step *buf, size_t cap);
 
 /* How many times `site` was reached while chaos was on, since the process started. */
 uint64_t golf__chaos_hits(golf__site site);
