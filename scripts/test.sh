@@ -4,6 +4,8 @@
 #   1. release build: Criterion tests, stress programs, examples, a golf-bench smoke run (checks
 #      every workload's count/sum at a small scale);
 #   2. ASan+UBSan build: the same tests;
+#   2b. the release build's stress programs under three chaos seeds (GOLF_CHAOS=1, 2, 3), and the
+#      debug tier (GOLF_DEBUG: invariant checks, chaos on): its whole ctest set;
 #   3. TSan build: the stress and regression programs (Criterion aborts under TSan);
 #   4. install: the release build's static package, and a shared library-only build (with
 #      GOLF_RCU_LGPL_INLINE=OFF); consumers of each through CMake's find_package and pkg-config
@@ -90,12 +92,41 @@ else
     failed=$((failed + 1)); failures+=("release build")
 fi
 
+# Chaos schedules (README.md, "Chaos schedules"): the release build's stress programs again,
+# under three seeds (the percpu0 twins aside: the same programs).
+chaos_stress() { # chaos_stress SEED
+    local log=build/release/chaos-$1.log rc
+    GOLF_CHAOS=$1 ctest --test-dir build/release -L stress -E percpu0 -j "$JOBS" \
+        --output-on-failure >"$log" 2>&1
+    rc=$?
+    grep -E 'tests passed|\*\*\*|Failed' "$log" | tail -n 20
+    return $rc
+}
+if [ -x build/release/tests/stress_chan_ring_mpmc ]; then
+    t1=$(date +%s)
+    for seed in 1 2 3; do
+        step "stress programs under GOLF_CHAOS=$seed" chaos_stress $seed
+    done
+    echo "chaos seeds took $(( $(date +%s) - t1 )) s"
+fi
+
 echo "== ASan+UBSan build"
 if build asan; then
     run_ctest asan build/asan   # sanitizer options: tests/CMakeLists.txt
 else
     failed=$((failed + 1)); failures+=("asan build")
 fi
+
+# The debug tier (docs/CONTRIBUTING.md): every GOLF__ASSERT invariant compiled in and chaos on
+# (seed 1), -O1; the whole ctest set.
+echo "== debug tier (GOLF_DEBUG: invariant checks, chaos schedules)"
+t1=$(date +%s)
+if build debug; then
+    run_ctest debug build/debug -j "$JOBS"
+else
+    failed=$((failed + 1)); failures+=("debug build")
+fi
+echo "debug tier took $(( $(date +%s) - t1 )) s"
 
 echo "== TSan build (stress programs)"
 if build tsan; then
