@@ -118,7 +118,7 @@ else
 fi
 
 # The debug tier (docs/CONTRIBUTING.md): every GOLF__ASSERT invariant compiled in and chaos on
-# (seed 1), -O1; the whole ctest set.
+# (seed 1), -O2; the whole ctest set.
 echo "== debug tier (GOLF_DEBUG: invariant checks, chaos schedules)"
 t1=$(date +%s)
 if build debug; then
