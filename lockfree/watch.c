@@ -275,7 +275,10 @@ watch_child(void)
         next += W_REG_ONE;
     }
     atomic_store_explicit(&sleepers, next, memory_order_relaxed);
-    pthread_mutex_init(&list_lock, NULL);
+    /* Unlock, not re-initialise: a child handler that ran before this one may have started a
+     * thread (the timer's) that is already blocked on list_lock; an unlock wakes it, an init
+     * would leave it asleep for good. */
+    pthread_mutex_unlock(&list_lock);
 }
 
 /* ---- describing a wait -------------------------------------------------------------------- */
@@ -441,8 +444,11 @@ watch_park(watch_rec *r, _Atomic uint32_t *word, uint32_t expected, uint64_t unt
             candidate = false;
             continue;
         }
+        /* Our own word last: the scan skips this thread, and a peer may have completed our
+         * wait after our timeout and exited before the scan (its futex_wake found nobody). */
         if (watch_confirm(cur, r->tid) &&
             atomic_load_explicit(&sleepers, memory_order_seq_cst) == cur &&
+            atomic_load_explicit(word, memory_order_seq_cst) == expected &&
             !atomic_flag_test_and_set_explicit(&reporting, memory_order_relaxed))
             watch_report_deadlock();
         /* A thread outside golf, or one woken that has not run yet: look again later. */
