@@ -8,8 +8,9 @@
  * received values = N(N+1)/2. Time is gb_run_workers' (threads start -> all joined).
  *
  * Ring-style peers (golf_ring, ck_ring, ref_ring) have only try operations: on full/empty every
- * one of them retries with the same backoff (golf's: a short exponential spin, then yield), so
- * the comparison is between the queues, not between retry policies. */
+ * one of them retries with the same backoff (golf__backoff under GOLF__BUDGET_BUCKET, the map
+ * bucket lock's: a short exponential spin, then yield), so the comparison is between the queues,
+ * not between retry policies. */
 #include <ck_ring.h>
 #include <malloc.h>
 #include <pthread.h>
@@ -107,33 +108,33 @@ ref_chan_get(void *q)
 static inline void
 golf_ring_put(void *q, int64_t v)
 {
-    golf__backoff b = GOLF__BACKOFF_INIT;
+    golf__backoff b = GOLF__BACKOFF(GOLF__BUDGET_BUCKET);
     while (golf_ring_try_push(q, &v) != GOLF_OK)
-        golf__backoff_snooze(&b);
+        golf__backoff_wait(&b);
 }
 static inline int64_t
 golf_ring_get(void *q)
 {
-    golf__backoff b = GOLF__BACKOFF_INIT;
+    golf__backoff b = GOLF__BACKOFF(GOLF__BUDGET_BUCKET);
     int64_t v;
     while (golf_ring_try_pop(q, &v) != GOLF_OK)
-        golf__backoff_snooze(&b);
+        golf__backoff_wait(&b);
     return v;
 }
 static inline void
 ref_ring_put(void *q, int64_t v)
 {
-    golf__backoff b = GOLF__BACKOFF_INIT;
+    golf__backoff b = GOLF__BACKOFF(GOLF__BUDGET_BUCKET);
     while (ref_ring_try_push(q, &v) != GOLF_OK)
-        golf__backoff_snooze(&b);
+        golf__backoff_wait(&b);
 }
 static inline int64_t
 ref_ring_get(void *q)
 {
-    golf__backoff b = GOLF__BACKOFF_INIT;
+    golf__backoff b = GOLF__BACKOFF(GOLF__BUDGET_BUCKET);
     int64_t v;
     while (ref_ring_try_pop(q, &v) != GOLF_OK)
-        golf__backoff_snooze(&b);
+        golf__backoff_wait(&b);
     return v;
 }
 
@@ -191,23 +192,23 @@ static inline void
 ck_put(void *q, int64_t v)
 {
     ck_q *k = q;
-    golf__backoff b = GOLF__BACKOFF_INIT;
+    golf__backoff b = GOLF__BACKOFF(GOLF__BUDGET_BUCKET);
     while (!ck_ring_enqueue_mpmc(&k->ring, k->buf, (void *)(intptr_t)v)) {
         if (atomic_load_explicit(&ck_stop, memory_order_relaxed))
             return;
-        golf__backoff_snooze(&b);
+        golf__backoff_wait(&b);
     }
 }
 static inline int64_t
 ck_get(void *q)
 {
     ck_q *k = q;
-    golf__backoff b = GOLF__BACKOFF_INIT;
+    golf__backoff b = GOLF__BACKOFF(GOLF__BUDGET_BUCKET);
     void *p;
     while (!ck_ring_dequeue_mpmc(&k->ring, k->buf, &p)) {
         if (atomic_load_explicit(&ck_stop, memory_order_relaxed))
             return 0;
-        golf__backoff_snooze(&b);
+        golf__backoff_wait(&b);
     }
     return (int64_t)(intptr_t)p;
 }

@@ -14,7 +14,6 @@
  * wake-up is lost: chan/waitq.c and chan/README.md. */
 #include "chan/select.h"
 
-#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,12 +23,12 @@
 #include "chan/chan_zero.h"
 #include "chan/waitq.h"
 #include "lockfree/alloc.h"
+#include "lockfree/backoff.h"
 #include "lockfree/cacheline.h"
 #include "lockfree/chaos.h"
 #include "lockfree/debug.h"
 #include "lockfree/futex.h"
 #include "lockfree/rand.h"
-#include "lockfree/spin.h"
 #include "lockfree/watch.h"
 
 /* Polling an IN_FLIGHT case: the first pause, and the cap of its doubling. The thread we wait
@@ -86,11 +85,10 @@ golf__select_run(golf_case *cases, size_t n, golf__wnode *nodes, uint32_t *perm,
                  bool nonblocking)
 {
     golf__waiter *self = golf__self();
-    /* Retrying a buffered case before registering: pauses doubling up to GOLF__SPIN_RETRY_NS
-     * in all, then one sched_yield (lets the peer run when more threads than cores share the
+    /* Retrying a buffered case before registering: pauses doubling up to GOLF__BUDGET_RETRY in
+     * all, then one sched_yield (lets the peer run when more threads than cores share the
      * machine). */
-    uint32_t pre_budget = 0, pre_spent = 0, pre_step = 1;
-    bool pre_yielded = false;
+    golf__backoff retry = GOLF__BACKOFF(GOLF__BUDGET_RETRY);
     bool any_buffered = false, any_unbounded = false;
     long hint = -1;
 
@@ -138,21 +136,8 @@ golf__select_run(golf_case *cases, size_t n, golf__wnode *nodes, uint32_t *perm,
             return GOLF_EAGAIN;
         if (deadline != GOLF__FOREVER && golf__now_ns() >= deadline)
             return GOLF_ETIMEDOUT;
-        if (any_buffered && !pre_yielded) {
-            if (pre_budget == 0)
-                pre_budget = golf__spin_pauses(GOLF__SPIN_RETRY_NS);
-            if (pre_spent < pre_budget) {
-                for (uint32_t i = 0; i < pre_step; i++)
-                    golf__cpu_relax();
-                pre_spent += pre_step;
-                if (pre_step < 64)
-                    pre_step *= 2;
-            } else {
-                sched_yield();
-                pre_yielded = true;
-            }
+        if (any_buffered && golf__backoff_wait(&retry))
             continue;
-        }
 
         GOLF__POINT(SELECT_ROUND);
         /* Pass 2: register every case, in the same random order; a node's `w` says it is
@@ -185,8 +170,12 @@ golf__select_run(golf_case *cases, size_t n, golf__wnode *nodes, uint32_t *perm,
         if (ready)
             golf__waiter_abort(self); /* fails only if a waker decided first: honour it */
 
-        golf__park_ctx pc = {
-            deadline, rc == GOLF__RING_IN_FLIGHT ? GOLF__POLL_FIRST_NS : 0, 0, false, cases, n};
+        golf__park_ctx pc = {deadline,
+                             rc == GOLF__RING_IN_FLIGHT ? GOLF__POLL_FIRST_NS : 0,
+                             GOLF__BACKOFF(GOLF__BUDGET_PARK),
+                             false,
+                             cases,
+                             n};
         uint32_t s;
         while (((s = golf__park(self, &pc)) & GOLF__W_PHASE) == GOLF__W_WAITING) {
             /* A case was IN_FLIGHT: look again (the re-check has no side effects). */

@@ -12,7 +12,7 @@
  *      (unbuffered: checked under the lock       whose case is ready now, C7)
  *      that linked the node)                  3. lock; claim the first node (a select's by a
  *   4. ready: CAS WAITING -> ABORTED             CAS WAITING -> DONE|CLAIMED; a single
- *   5. spin (GOLF__SPIN_PARK_NS), then set       unbuffered operation's without one, C9);
+ *   5. spin (GOLF__BUDGET_PARK), then set        unbuffered operation's without one, C9);
  *      SLEEPING, futex_wait (bounded and         unlink it; unlock
  *      re-checked while a case is IN_FLIGHT)  4. copy if not done under the lock, then DONE;
  *   6. unlink every node still linked            futex_wake only if the waiter had set
@@ -30,11 +30,11 @@
 
 #include <string.h>
 
+#include "lockfree/backoff.h"
 #include "lockfree/cacheline.h"
 #include "lockfree/chaos.h"
 #include "lockfree/debug.h"
 #include "lockfree/futex.h"
-#include "lockfree/spin.h"
 #include "lockfree/watch.h"
 
 static _Thread_local GOLF__CACHE_ALIGNED golf__waiter golf__tls_waiter;
@@ -481,8 +481,8 @@ golf__waitq_unregister(golf__waitq *q, int op, golf__wnode *node)
 
 /* ---- parking ------------------------------------------------------------------------------- */
 
-/* A parked thread spins GOLF__SPIN_PARK_NS (lockfree/spin.h) looking at its state, then sleeps.
- * The budget is a time, so it means the same wait whatever a pause costs here; it is long
+/* A parked thread spins GOLF__BUDGET_PARK (lockfree/backoff.h) looking at its state, then
+ * sleeps. The budget is a time, so it means the same wait whatever a pause costs here; it is long
  * enough that two threads handing values to each other see each other's reply before they give
  * up, and short against a time slice. Linear, not exponential: a peer's DONE is seen within one
  * pause. No sched_yield: on a loaded machine a yield hands the core to another process for a
@@ -491,7 +491,6 @@ golf__waitq_unregister(golf__waitq *q, int op, golf__wnode *node)
 uint32_t
 golf__park(golf__waiter *w, golf__park_ctx *pc)
 {
-    uint32_t spins = pc->spins, budget = golf__spin_pauses(GOLF__SPIN_PARK_NS);
     for (;;) {
         /* [W1] acquire: pairs with [W1] release in golf__waiter_finish() or, for an inline
          * hand-off, in golf__waiter_claim() (the copied value) and [W2] release in
@@ -511,11 +510,8 @@ golf__park(golf__waiter *w, golf__park_ctx *pc)
             pc->deadline = GOLF__FOREVER;
             continue;
         }
-        if (spins < budget) {
-            spins++;
-            golf__cpu_relax();
+        if (golf__backoff_wait(&pc->spin))
             continue;
-        }
         if (!(s & GOLF__W_SLEEPING)) {
             /* relaxed: the bit is for wakers' RMWs on this word, which read it in order. */
             if (!atomic_compare_exchange_weak_explicit(&w->state, &s, s | GOLF__W_SLEEPING,
@@ -534,9 +530,7 @@ golf__park(golf__waiter *w, golf__park_ctx *pc)
          * word before its futex_wake, so no wake-up is lost. */
         GOLF__POINT(PARK_SLEEP);
         golf__wait_cases(&w->state, s, until, pc->cases, pc->n); /* lockfree/watch.h */
-        if (polling) {
-            pc->spins = spins;
+        if (polling)
             return GOLF__W_WAITING; /* the caller looks again, then parks again */
-        }
     }
 }

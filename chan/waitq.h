@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "golf/chan.h"
+#include "lockfree/backoff.h"
 #include "lockfree/lock.h"
 
 /* ---- the per-thread waiter ------------------------------------------------------------------
@@ -176,16 +177,16 @@ void golf__waitq_unregister(golf__waitq *q, int op, golf__wnode *node);
 /* What golf__park needs to know about the round it waits for; the caller sets deadline and
  * poll_ns, park keeps the rest across calls of the same round. */
 typedef struct golf__park_ctx {
-    uint64_t deadline; /* GOLF__FOREVER: none */
-    uint64_t poll_ns;  /* nonzero: sleep at most this long, then return to let the caller look */
-    uint32_t spins;    /* pauses spent so far in this round */
-    bool timed_out;    /* set when the deadline aborted the round */
-    const void *cases; /* golf_case[n] the round waits on: what the deadlock report names */
+    uint64_t deadline;  /* GOLF__FOREVER: none */
+    uint64_t poll_ns;   /* nonzero: sleep at most this long, then return to let the caller look */
+    golf__backoff spin; /* GOLF__BUDGET_PARK, spent across the calls of this round */
+    bool timed_out;     /* set when the deadline aborted the round */
+    const void *cases;  /* golf_case[n] the round waits on: what the deadlock report names */
     size_t n;
 } golf__park_ctx;
 
 /* Waits until the caller's round is decided (DONE or ABORTED, never returning while CLAIMED,
- * C3) and returns the state. Spins GOLF__SPIN_PARK_NS, then sleeps on the futex. With poll_ns
+ * C3) and returns the state. Spins GOLF__BUDGET_PARK, then sleeps on the futex. With poll_ns
  * set, a sleep while WAITING lasts at most poll_ns, and then golf__park returns GOLF__W_WAITING:
  * the caller re-checks what it waits for and calls again. */
 uint32_t golf__park(golf__waiter *w, golf__park_ctx *pc);

@@ -2,15 +2,14 @@
 /* The contended halves of golf__lock (lockfree/lock.h). */
 #include "lockfree/lock.h"
 
+#include "lockfree/backoff.h"
 #include "lockfree/futex.h"
-#include "lockfree/spin.h"
 
 void
 golf__lock_slow(golf__lock *l)
 {
-    uint32_t spins = golf__spin_pauses(GOLF__SPIN_LOCK_NS);
-    for (uint32_t i = 0; i < spins; i++) {
-        golf__cpu_relax();
+    golf__backoff b = GOLF__BACKOFF(GOLF__BUDGET_LOCK);
+    while (golf__backoff_wait(&b)) {
         uint32_t expected = GOLF__LOCK_FREE;
         /* relaxed pre-check: only avoids a CAS that would fail; the CAS below acquires. */
         if (atomic_load_explicit(&l->word, memory_order_relaxed) == GOLF__LOCK_FREE &&

@@ -2,7 +2,7 @@
 /* golf__lock: a small futex lock for short internal critical sections (a channel's waiter
  * lists). Drepper's three-state mutex (lockfree/README.md, "lock.h"): an uncontended acquire and
  * release are one atomic each and never enter the kernel; a contended acquire spins
- * GOLF__SPIN_LOCK_NS, then sleeps on the word.
+ * GOLF__BUDGET_LOCK (lockfree/backoff.h), then sleeps on the word.
  *
  * word:  GOLF__LOCK_FREE 0, GOLF__LOCK_HELD 1 (no sleepers), GOLF__LOCK_CONTENDED 2 (someone
  *        may sleep: the release must futex_wake). */

@@ -157,7 +157,7 @@ golf__ring_copy(void *dst, const void *src, size_t n)
 static inline int
 golf__ring_try_push(golf__ring_core *r, const void *elem)
 {
-    golf__backoff b = GOLF__BACKOFF_INIT;
+    golf__backoff b = GOLF__BACKOFF(GOLF__BUDGET_CAS);
     /* relaxed: a stale tail only makes the stamp check below fail and reload; the CAS decides. */
     uint64_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
     for (;;) {
@@ -188,7 +188,7 @@ golf__ring_try_push(golf__ring_core *r, const void *elem)
                 atomic_store_explicit(&slot->stamp, tail + 1, memory_order_release);
                 return GOLF_OK;
             }
-            golf__backoff_spin(&b);
+            golf__backoff_wait(&b);
         } else if (stamp + r->one_lap == tail + 1) {
             /* The slot still holds last lap's value: the ring is full, or the consumer of that
              * value has taken its position and is still reading it. Either way EAGAIN, at
@@ -207,7 +207,7 @@ golf__ring_try_push(golf__ring_core *r, const void *elem)
             return GOLF_EAGAIN;
         } else {
             /* Our tail is stale (another producer already filled this slot): reload. */
-            golf__backoff_spin(&b);
+            golf__backoff_wait(&b);
             /* relaxed: as above. */
             tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
         }
@@ -221,7 +221,7 @@ golf__ring_try_push(golf__ring_core *r, const void *elem)
 static inline int
 golf__ring_try_pop(golf__ring_core *r, void *out, bool closable)
 {
-    golf__backoff b = GOLF__BACKOFF_INIT;
+    golf__backoff b = GOLF__BACKOFF(GOLF__BUDGET_CAS);
     unsigned stalled = 0;
     /* relaxed: a stale head only fails the stamp check or the CAS below. */
     uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
@@ -248,7 +248,7 @@ golf__ring_try_pop(golf__ring_core *r, void *out, bool closable)
                 atomic_store_explicit(&slot->stamp, head + r->one_lap, memory_order_release);
                 return GOLF_OK;
             }
-            golf__backoff_spin(&b);
+            golf__backoff_wait(&b);
         } else if ((int64_t)(stamp - head) <= 0) {
             /* Nothing written at head yet: stamp == head, or a lap behind (the consumer of this
              * slot's previous position is still copying out, so no producer can have written
@@ -269,12 +269,12 @@ golf__ring_try_pop(golf__ring_core *r, void *out, bool closable)
                 return (tail & r->mark) ? GOLF_ECLOSED : GOLF_EAGAIN;
             if (stamp != head || ++stalled > GOLF__RING_STALL_STEPS)
                 return GOLF_EAGAIN; /* a producer holds the slot: do not wait on it (H6) */
-            golf__backoff_spin(&b);
+            golf__backoff_wait(&b);
             /* relaxed: as above. */
             head = atomic_load_explicit(&r->head, memory_order_relaxed);
         } else {
             /* Our head is stale (another consumer took this position): reload. */
-            golf__backoff_spin(&b);
+            golf__backoff_wait(&b);
             /* relaxed: as above. */
             head = atomic_load_explicit(&r->head, memory_order_relaxed);
         }

@@ -4,7 +4,6 @@
  * the invariants are in README.md. */
 #include "map/table.h"
 
-#include <sched.h>
 #include <stdlib.h>
 
 #include "lockfree/alloc.h"
@@ -36,7 +35,7 @@ golf__map_table_new(size_t nbuckets)
 uint64_t
 golf__map_bucket_lock(golf__map_bucket *b)
 {
-    golf__backoff bo = GOLF__BACKOFF_INIT;
+    golf__backoff bo = GOLF__BACKOFF(GOLF__BUDGET_BUCKET);
     for (;;) {
         /* Relaxed: only a hint for the CAS, which carries the ordering. */
         uint64_t meta = atomic_load_explicit(&b->meta, memory_order_relaxed);
@@ -47,11 +46,8 @@ golf__map_bucket_lock(golf__map_bucket *b)
                                                   memory_order_acquire, memory_order_relaxed))
             return meta | GOLF__MAP_LOCKED;
         /* Holders never wait on anything while holding it, so a short spin usually does; on an
-         * oversubscribed machine the holder may be preempted: yield to it. */
-        if (golf__backoff_is_completed(&bo))
-            sched_yield();
-        else
-            golf__backoff_snooze(&bo);
+         * oversubscribed machine the holder may be preempted: the budget then yields to it. */
+        golf__backoff_wait(&bo);
     }
 }
 

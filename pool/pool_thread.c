@@ -19,6 +19,7 @@
  * pool's address never finds a dead cache. Ownership and liveness rules: README.md (O1-O7,
  * L1-L4); fork: the handlers below. */
 #include "lockfree/alloc.h"
+#include "lockfree/backoff.h"
 #include "lockfree/chaos.h"
 #include "lockfree/debug.h"
 #include "pool/pool_internal.h"
@@ -26,7 +27,6 @@
 #include "lockfree/fatal.h"
 #include "lockfree/setup.h"
 
-#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -71,8 +71,9 @@ tcache_unlock(golf__pool_tcache *c)
 static void
 tcache_lock_wait(golf__pool_tcache *c)
 {
+    golf__backoff b = GOLF__BACKOFF(GOLF__BUDGET_COLD);
     while (!tcache_trylock(c))
-        sched_yield();
+        golf__backoff_wait(&b);
 }
 
 static void

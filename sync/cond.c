@@ -25,9 +25,9 @@
  *     is read before its flag is set (after the flag, its waiter may return and its stack
  *     frame be reused); the futex_wake on a dead node's address reads no memory (at worst a
  *     spurious wake-up of a later waiter at that address, which re-checks its flag). */
+#include "lockfree/backoff.h"
 #include "lockfree/cacheline.h"
 #include "lockfree/futex.h"
-#include "lockfree/spin.h"
 #include "lockfree/watch.h"
 #include "sync/sync_internal.h"
 
@@ -52,11 +52,10 @@ cond_notified(uint32_t ticket, uint32_t notify)
 __attribute__((noinline, cold)) static void
 cond_lock_slow(_Atomic uint32_t *l)
 {
-    /* The sections under lock_ are a few loads and stores (a list walk for signal): a holder
-     * not done after the short spin budget is off its CPU. */
-    uint32_t spins = golf__spin_pauses(GOLF__SPIN_LOCK_NS);
-    for (uint32_t i = 0; i < spins; i++) {
-        golf__cpu_relax();
+    /* The sections under lock_ are a few loads and stores (a list walk for signal), like
+     * golf__lock's: the same budget. */
+    golf__backoff b = GOLF__BACKOFF(GOLF__BUDGET_LOCK);
+    while (golf__backoff_wait(&b)) {
         uint32_t expected = COND_FREE;
         /* relaxed pre-check: only avoids a CAS that would fail; the CAS acquires. */
         if (atomic_load_explicit(l, memory_order_relaxed) == COND_FREE &&

@@ -40,6 +40,7 @@
  * semaphore word; with a garbage collector that is safe, in C the second step could touch a mutex
  * that the next owner has already freed (glibc bug 13690), so golf decides whom to wake in the
  * releasing CAS itself and keeps the semaphore unit in the state word (SIGNAL). */
+#include "lockfree/backoff.h"
 #include "lockfree/cacheline.h"
 #include "lockfree/fatal.h"
 #include "lockfree/futex.h"
@@ -71,8 +72,6 @@ enum {
 
 /* Go's starvationThresholdNs. */
 #define STARVATION_THRESHOLD_NS 1000000u
-/* Go's active_spin and active_spin_cnt. */
-enum { ACTIVE_SPIN = 4, ACTIVE_SPIN_CNT = 30 };
 
 void (*golf__sync_test_after_release)(void) = NULL;
 
@@ -105,14 +104,6 @@ mutex_trylock(golf_mutex *m)
      * it like any newcomer, as Go's TryLock does. */
     return atomic_compare_exchange_strong_explicit(GOLF__A32(&m->state_), &old, old | MUTEX_LOCKED,
                                                    memory_order_acquire, memory_order_relaxed);
-}
-
-static inline bool
-mutex_can_spin(int iter)
-{
-    /* Go also checks that other Ps are running and the local run queue is empty; a thread
-     * library cannot see that, so we spin only a few short rounds and then park. */
-    return iter < ACTIVE_SPIN;
 }
 
 static inline _Atomic uint32_t *
@@ -232,21 +223,23 @@ mutex_lock_slow(golf_mutex *m)
     uint64_t wait_start = 0;
     bool starving = false;
     bool awoke = false;
-    int iter = 0;
+    /* Go's active spin (rounds of 30 pauses, re-reading the word between rounds), as a time.
+     * Go also checks that other Ps are running and the local run queue is empty; a thread
+     * library sees neither, so the budget is short and then we park. No spin where the process
+     * has one CPU (Go's ncpu > 1): the holder cannot run while we spin. */
+    golf__backoff spin = GOLF__BACKOFF(GOLF__BUDGET_MUTEX);
     /* relaxed: every decision below is confirmed by a CAS on the same word. */
     int32_t old = atomic_load_explicit(state, memory_order_relaxed);
     for (;;) {
         /* Spin while the mutex is locked in normal mode: the holder may release it soon. */
-        if ((old & (MUTEX_LOCKED | MUTEX_STARVING)) == MUTEX_LOCKED && mutex_can_spin(iter)) {
+        if ((old & (MUTEX_LOCKED | MUTEX_STARVING)) == MUTEX_LOCKED && !golf__backoff_done(&spin)) {
             /* Set WOKEN so the unlocker does not wake a parked waiter that would only lose to
              * us. relaxed: WOKEN is a hint to unlock, it publishes no data. */
             if (!awoke && !(old & MUTEX_WOKEN) && (old >> MUTEX_WAITER_SHIFT) != 0 &&
                 atomic_compare_exchange_weak_explicit(state, &old, old | MUTEX_WOKEN,
                                                       memory_order_relaxed, memory_order_relaxed))
                 awoke = true;
-            for (int i = 0; i < ACTIVE_SPIN_CNT; i++)
-                golf__cpu_relax();
-            iter++;
+            golf__backoff_wait(&spin);
             old = atomic_load_explicit(state, memory_order_relaxed);
             continue;
         }
@@ -303,7 +296,7 @@ mutex_lock_slow(golf_mutex *m)
                 return; /* handed over in starvation mode */
             }
             awoke = true;
-            iter = 0;
+            golf__backoff_reset(&spin);
             continue;
         }
         /* On CAS failure `old` holds the fresh value. */

@@ -67,21 +67,47 @@ Test(futex, wake_releases_a_parked_waiter, .timeout = 10)
     cr_assert_eq(golf__futex_wake(&w, 1), 0, "nobody waits any more");
 }
 
-Test(backoff, completes_after_spin_and_yield, .timeout = 10)
+/* Steps until golf__backoff_wait says "block now", or -1 if it has not after `cap` steps. */
+static int
+backoff_steps(golf__budget id, int cap)
 {
-    golf__backoff b = GOLF__BACKOFF_INIT;
-    int steps = 0;
-    while (!golf__backoff_is_completed(&b)) {
-        golf__backoff_snooze(&b);
-        steps++;
-        cr_assert_lt(steps, 100, "backoff never completes");
-    }
-    cr_assert_eq(steps, GOLF__BACKOFF_YIELD_LIMIT + 1);
+    golf__backoff b = GOLF__BACKOFF(id);
+    for (int steps = 0; steps < cap; steps++)
+        if (!golf__backoff_wait(&b))
+            return steps;
+    return -1;
+}
+
+Test(backoff, budgets_end_as_named, .timeout = 10)
+{
+    uint32_t lock = golf__backoff_pauses(GOLF__BUDGET_LOCK_NS);
+    cr_assert_geq(lock, 1);
+    cr_assert_geq(golf__backoff_pauses(GOLF__BUDGET_PARK_NS), lock, "a longer budget, more pauses");
+    /* Linear budgets stop after their pauses, one a step. */
+    cr_assert_eq(backoff_steps(GOLF__BUDGET_LOCK, 1 << 30), (int)lock);
+    /* Exponential ones after a few doubling steps; RETRY yields once before it stops. */
+    int retry = backoff_steps(GOLF__BUDGET_RETRY, 1 << 20);
+    cr_assert_gt(retry, 1);
+    golf__backoff r = GOLF__BACKOFF(GOLF__BUDGET_RETRY);
+    for (int i = 0; i < retry - 1; i++)
+        golf__backoff_wait(&r);
+    cr_assert(golf__backoff_done(&r), "the last step before the stop is the yield");
+    /* Budgets whose caller cannot block never stop. */
+    cr_assert_eq(backoff_steps(GOLF__BUDGET_BUCKET, 200), -1);
+    cr_assert_eq(backoff_steps(GOLF__BUDGET_CAS, 200), -1);
+    cr_assert_eq(backoff_steps(GOLF__BUDGET_COLD, 20), -1);
+    /* The mutex spins only where another CPU can run the holder. */
+    int mutex = backoff_steps(GOLF__BUDGET_MUTEX, 1 << 20);
+    if (golf__backoff_ncpu() < 2)
+        cr_assert_eq(mutex, 0);
+    else
+        cr_assert_gt(mutex, 0);
+    /* reset starts the budget over. */
+    golf__backoff b = GOLF__BACKOFF(GOLF__BUDGET_LOCK);
+    while (golf__backoff_wait(&b))
+        ;
     golf__backoff_reset(&b);
-    cr_assert_not(golf__backoff_is_completed(&b));
-    for (int i = 0; i < 50; i++)
-        golf__backoff_spin(&b);
-    cr_assert_not(golf__backoff_is_completed(&b), "spin alone must never ask to park");
+    cr_assert_not(golf__backoff_done(&b));
 }
 
 typedef struct rcu_obj {
