@@ -59,8 +59,8 @@
 
 /* Re-checks (after a pause) the channel's pop spends on a head slot a producer is still filling
  * before it reports GOLF_EAGAIN. Deliberately tiny: polling a slot (and the other index) that
- * another thread is working on slows that very thread down (measured: select2 and buf1024 P=1
- * both faster with 1 than with 6); callers that block back off and park instead. */
+ * another thread is working on slows that very thread down (lockfree/README.md, "ring.h");
+ * callers that block back off and park instead. */
 enum { GOLF__RING_STALL_STEPS = 1 };
 
 typedef struct golf__ring_slot {
@@ -89,8 +89,8 @@ typedef struct golf__ring_core {
 #define GOLF__RING_MAX_BYTES (SIZE_MAX / 4)
 
 /* How many bytes of slots a ring of `cap` elements of `elem_size` bytes needs; 0 when that is
- * more than GOLF__RING_MAX_BYTES (each step checked: elem_size 2^61 - 16 with cap 8 used to
- * wrap to a tiny allocation). */
+ * more than GOLF__RING_MAX_BYTES (each step checked: unchecked, elem_size 2^61 - 16 with cap 8
+ * wraps to a tiny allocation). */
 static inline size_t
 golf__ring_slots_bytes(size_t elem_size, size_t cap, size_t *slot_size)
 {
@@ -193,8 +193,8 @@ golf__ring_try_push(golf__ring_core *r, const void *elem)
             /* The slot still holds last lap's value: the ring is full, or the consumer of that
              * value has taken its position and is still reading it. Either way EAGAIN, at
              * once, and without loading head (crossbeam loads it to tell the two apart):
-             * producers polling the consumers' line while the ring is full slowed every
-             * consumer CAS (perf: select2, whose producers are faster than its consumer). Our
+             * producers polling the consumers' line while the ring is full slow every consumer
+             * CAS (a ring whose producers outrun its consumer is full most of the time). Our
              * tail cannot be stale here: once position `tail` is reserved its slot's stamp is
              * >= tail, so this equality means `tail` was the current tail at our stamp load
              * and the slot was not free: full (or its reader mid-copy) at that instant. In a
