@@ -8,7 +8,7 @@
  * received values = N(N+1)/2. Time is gb_run_workers' (threads start -> all joined).
  *
  * Ring-style peers (golf_ring, ck_ring, ref_ring) have only try operations: on full/empty every
- * one of them retries with the same backoff (golf__backoff under GOLF__BUDGET_BUCKET, the map
+ * one of them retries with the same backoff (golf__backoff under GOLF__BUDGET_HOLDER, the map
  * bucket lock's: a short exponential spin, then yield), so the comparison is between the queues,
  * not between retry policies. */
 #include <ck_ring.h>
@@ -108,14 +108,14 @@ ref_chan_get(void *q)
 static inline void
 golf_ring_put(void *q, int64_t v)
 {
-    golf__backoff b = GOLF__BACKOFF(GOLF__BUDGET_BUCKET);
+    golf__backoff b = GOLF__BACKOFF(GOLF__BUDGET_HOLDER);
     while (golf_ring_try_push(q, &v) != GOLF_OK)
         golf__backoff_wait(&b);
 }
 static inline int64_t
 golf_ring_get(void *q)
 {
-    golf__backoff b = GOLF__BACKOFF(GOLF__BUDGET_BUCKET);
+    golf__backoff b = GOLF__BACKOFF(GOLF__BUDGET_HOLDER);
     int64_t v;
     while (golf_ring_try_pop(q, &v) != GOLF_OK)
         golf__backoff_wait(&b);
@@ -124,14 +124,14 @@ golf_ring_get(void *q)
 static inline void
 ref_ring_put(void *q, int64_t v)
 {
-    golf__backoff b = GOLF__BACKOFF(GOLF__BUDGET_BUCKET);
+    golf__backoff b = GOLF__BACKOFF(GOLF__BUDGET_HOLDER);
     while (ref_ring_try_push(q, &v) != GOLF_OK)
         golf__backoff_wait(&b);
 }
 static inline int64_t
 ref_ring_get(void *q)
 {
-    golf__backoff b = GOLF__BACKOFF(GOLF__BUDGET_BUCKET);
+    golf__backoff b = GOLF__BACKOFF(GOLF__BUDGET_HOLDER);
     int64_t v;
     while (ref_ring_try_pop(q, &v) != GOLF_OK)
         golf__backoff_wait(&b);
@@ -192,7 +192,7 @@ static inline void
 ck_put(void *q, int64_t v)
 {
     ck_q *k = q;
-    golf__backoff b = GOLF__BACKOFF(GOLF__BUDGET_BUCKET);
+    golf__backoff b = GOLF__BACKOFF(GOLF__BUDGET_HOLDER);
     while (!ck_ring_enqueue_mpmc(&k->ring, k->buf, (void *)(intptr_t)v)) {
         if (atomic_load_explicit(&ck_stop, memory_order_relaxed))
             return;
@@ -203,7 +203,7 @@ static inline int64_t
 ck_get(void *q)
 {
     ck_q *k = q;
-    golf__backoff b = GOLF__BACKOFF(GOLF__BUDGET_BUCKET);
+    golf__backoff b = GOLF__BACKOFF(GOLF__BUDGET_HOLDER);
     void *p;
     while (!ck_ring_dequeue_mpmc(&k->ring, k->buf, &p)) {
         if (atomic_load_explicit(&ck_stop, memory_order_relaxed))
@@ -303,7 +303,7 @@ static inline int64_t
 wfcq_get(void *qp)
 {
     wfcq_q *q = qp;
-    golf__backoff b = GOLF__BACKOFF_INIT;
+    golf__backoff b = GOLF__BACKOFF(GOLF__BUDGET_SLOT);
     for (;;) {
         struct cds_wfcq_node *n = cds_wfcq_dequeue_blocking(&q->head, &q->tail);
         if (n) {
@@ -312,8 +312,7 @@ wfcq_get(void *qp)
             free(it);
             return v;
         }
-        golf__backoff_snooze(&b);
-        if (golf__backoff_is_completed(&b))
+        if (!golf__backoff_wait(&b))
             golf__backoff_reset(&b);
     }
 }

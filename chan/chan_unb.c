@@ -126,7 +126,7 @@ golf__unb_len(const golf__unb_core *cu)
 golf__unb_block *
 golf__unb_wait_next(golf__unb_block *b)
 {
-    golf__backoff bo = GOLF__BACKOFF_INIT;
+    golf__backoff bo = GOLF__BACKOFF(GOLF__BUDGET_HOLDER);
     for (;;) {
         /* [U4] acquire: pairs with the installer's release store of next. */
         golf__unb_block *n = atomic_load_explicit(&b->next, memory_order_acquire);
@@ -134,7 +134,7 @@ golf__unb_wait_next(golf__unb_block *b)
             return n;
         /* Its producer reserved the last slot and stores `next` right after: a few
          * instructions, unless it was descheduled there. */
-        golf__backoff_snooze(&bo);
+        golf__backoff_wait(&bo);
     }
 }
 
@@ -161,16 +161,14 @@ golf__unb_wait_write(golf_chan *ch, golf__unb_slot *s)
      * Other receivers may be parked while the positions after ours are ready: pass the
      * wake-up on first (U5, C7), then wait for this one slot. */
     golf__unb_after_op(ch);
-    golf__backoff b = GOLF__BACKOFF_INIT;
+    golf__backoff b = GOLF__BACKOFF(GOLF__BUDGET_SLOT);
     for (;;) {
         /* [U2] acquire: pairs with the producer's WRITE. */
         uint32_t st = atomic_load_explicit(&s->state, memory_order_acquire);
         if (st & GOLF__UNB_WRITE)
             return;
-        if (!golf__backoff_is_completed(&b)) {
-            golf__backoff_snooze(&b);
+        if (golf__backoff_wait(&b))
             continue;
-        }
         /* [U2] acquire: as above. WAITER tells the producer to futex_wake this word. */
         st = atomic_fetch_or_explicit(&s->state, GOLF__UNB_WAITER, memory_order_acquire);
         if (st & GOLF__UNB_WRITE)

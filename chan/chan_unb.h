@@ -158,7 +158,8 @@ static inline int
 golf__unb_push(golf_chan *ch, const void *elem)
 {
     golf__unb_core *u = golf__chan_unb(ch);
-    golf__backoff b = GOLF__BACKOFF_INIT;
+    golf__backoff b = GOLF__BACKOFF(GOLF__BUDGET_CAS);
+    golf__backoff holder = GOLF__BACKOFF(GOLF__BUDGET_HOLDER);
     golf__unb_block *fresh = NULL;
     const uint64_t bcap = u->lap - 1;
     /* [U5] acquire: pairs with the installer's fetch_add below: the tail_block load that follows
@@ -173,7 +174,7 @@ golf__unb_push(golf_chan *ch, const void *elem)
         uint64_t off = (tail >> 1) & (u->lap - 1);
         if (GOLF__UNLIKELY(off == bcap)) {
             /* Another producer is installing the next block (three stores after its CAS). */
-            golf__backoff_snooze(&b);
+            golf__backoff_wait(&holder);
             /* [U5] acquire: as above. */
             tail = atomic_load_explicit(&u->tail, memory_order_acquire);
             continue;
@@ -215,7 +216,7 @@ golf__unb_push(golf_chan *ch, const void *elem)
                 golf__futex_wake(&s->state, 1); /* the address only: see golf__unb_wait_write */
             return GOLF_OK;
         }
-        golf__backoff_spin(&b);
+        golf__backoff_wait(&b);
     }
 }
 
@@ -226,7 +227,8 @@ static inline int
 golf__unb_pop(golf_chan *ch, void *out)
 {
     golf__unb_core *u = golf__chan_unb(ch);
-    golf__backoff b = GOLF__BACKOFF_INIT;
+    golf__backoff b = GOLF__BACKOFF(GOLF__BUDGET_CAS);
+    golf__backoff holder = GOLF__BACKOFF(GOLF__BUDGET_HOLDER);
     const uint64_t bcap = u->lap - 1;
     /* [U6] acquire: pairs with the head installer's release store: head_block is that of the
      * index. */
@@ -235,7 +237,7 @@ golf__unb_pop(golf_chan *ch, void *out)
         uint64_t off = (head >> 1) & (u->lap - 1);
         if (GOLF__UNLIKELY(off == bcap)) {
             /* The consumer of the last slot is installing the next block. */
-            golf__backoff_snooze(&b);
+            golf__backoff_wait(&holder);
             /* [U6] acquire: as above. */
             head = atomic_load_explicit(&u->head, memory_order_acquire);
             continue;
@@ -275,7 +277,7 @@ golf__unb_pop(golf_chan *ch, void *out)
             }
             return GOLF_OK;
         }
-        golf__backoff_spin(&b);
+        golf__backoff_wait(&b);
     }
 }
 

@@ -10,24 +10,28 @@ typedef struct budget_policy {
     uint32_t ns;
     uint16_t first_step, max_step; /* pauses; first == max: linear */
     uint8_t spent_do;              /* GOLF__SPENT_* */
+    uint8_t yields;                /* GOLF__SPENT_YIELD: how many, or GOLF__YIELD_FOREVER */
     bool multi_cpu;                /* spin only if this process can run on two CPUs or more */
 } budget_policy;
+
+#define FOREVER GOLF__YIELD_FOREVER
 
 /* clang-format off */
 static const budget_policy policies[] = {
     /* A channel waiter watches its own word after every pause: it sees a peer's answer within
      * one pause of its store. */
-    [GOLF__BUDGET_PARK]   = {GOLF__BUDGET_PARK_NS,   1,  1,  GOLF__SPENT_STOP,       false},
+    [GOLF__BUDGET_PARK]   = {GOLF__BUDGET_PARK_NS,   1,  1,  GOLF__SPENT_STOP,   0, false},
     /* Each step retries the operation, which touches shared lines: doubling spaces them out. */
-    [GOLF__BUDGET_RETRY]  = {GOLF__BUDGET_RETRY_NS,  1,  64, GOLF__SPENT_YIELD_ONCE, false},
+    [GOLF__BUDGET_RETRY]  = {GOLF__BUDGET_RETRY_NS,  1,  64, GOLF__SPENT_YIELD,  1, false},
     /* Go's procyield(30) rounds, between which the mutex word is read again; Go spins only
      * where another CPU can run the holder, and so does golf. */
-    [GOLF__BUDGET_MUTEX]  = {GOLF__BUDGET_MUTEX_NS,  30, 30, GOLF__SPENT_STOP,       true},
+    [GOLF__BUDGET_MUTEX]  = {GOLF__BUDGET_MUTEX_NS,  30, 30, GOLF__SPENT_STOP,   0, true},
     /* A read of the lock word after every pause, a CAS only when it looks free. */
-    [GOLF__BUDGET_LOCK]   = {GOLF__BUDGET_LOCK_NS,   1,  1,  GOLF__SPENT_STOP,       false},
-    [GOLF__BUDGET_BUCKET] = {GOLF__BUDGET_BUCKET_NS, 1,  64, GOLF__SPENT_YIELD,      false},
-    [GOLF__BUDGET_CAS]    = {GOLF__BUDGET_CAS_NS,    1,  64, GOLF__SPENT_REPEAT,     false},
-    [GOLF__BUDGET_COLD]   = {GOLF__BUDGET_COLD_NS,   1,  1,  GOLF__SPENT_YIELD,      false},
+    [GOLF__BUDGET_LOCK]   = {GOLF__BUDGET_LOCK_NS,   1,  1,  GOLF__SPENT_STOP,   0, false},
+    [GOLF__BUDGET_HOLDER] = {GOLF__BUDGET_HOLDER_NS, 1,  64, GOLF__SPENT_YIELD,  FOREVER, false},
+    [GOLF__BUDGET_SLOT]   = {GOLF__BUDGET_SLOT_NS,   1,  64, GOLF__SPENT_YIELD,  4, false},
+    [GOLF__BUDGET_CAS]    = {GOLF__BUDGET_CAS_NS,    1,  64, GOLF__SPENT_REPEAT, 0, false},
+    [GOLF__BUDGET_COLD]   = {GOLF__BUDGET_COLD_NS,   1,  1,  GOLF__SPENT_YIELD,  FOREVER, false},
 };
 /* clang-format on */
 
@@ -103,6 +107,7 @@ golf__backoff_start(golf__backoff *b)
     b->step = p->first_step;
     b->max_step = p->max_step;
     b->spent_do = p->spent_do;
+    b->yields = p->yields;
     if (p->ns == 0 || (p->multi_cpu && golf__backoff_ncpu() < 2))
         b->limit = 0;
     else
@@ -113,11 +118,11 @@ bool
 golf__backoff_spent(golf__backoff *b)
 {
     switch (b->spent_do) {
-    case GOLF__SPENT_YIELD_ONCE:
-        b->spent_do = GOLF__SPENT_STOP;
-        sched_yield();
-        return true;
     case GOLF__SPENT_YIELD:
+        if (b->yields == 0)
+            return false;
+        if (b->yields != GOLF__YIELD_FOREVER)
+            b->yields--;
         sched_yield();
         return true;
     case GOLF__SPENT_REPEAT:

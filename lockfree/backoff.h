@@ -29,7 +29,8 @@ enum {
     GOLF__BUDGET_RETRY_NS  =  3000, /* buffered chan op, then register: several registrations */
     GOLF__BUDGET_MUTEX_NS  =  2500, /* golf_mutex: Go's 4 rounds of 30 pauses, as a time */
     GOLF__BUDGET_LOCK_NS   =  2000, /* sections of tens of ns: a holder busy past this is off-CPU */
-    GOLF__BUDGET_BUCKET_NS =  2000, /* the map's bucket bit: as LOCK, but nobody sleeps: yield */
+    GOLF__BUDGET_HOLDER_NS =  2000, /* as LOCK, nothing to sleep on: then yield to its holder */
+    GOLF__BUDGET_SLOT_NS   =  2000, /* as HOLDER, then a few yields, then park on the slot */
     GOLF__BUDGET_CAS_NS    =  2000, /* a lost CAS: steps double while it lasts, then stay */
     GOLF__BUDGET_COLD_NS   =     0, /* cold paths whose holder may be blocked: yield at once */
 };
@@ -41,18 +42,19 @@ typedef enum golf__budget {
     GOLF__BUDGET_RETRY,
     GOLF__BUDGET_MUTEX,
     GOLF__BUDGET_LOCK,
-    GOLF__BUDGET_BUCKET,
+    GOLF__BUDGET_HOLDER,
+    GOLF__BUDGET_SLOT,
     GOLF__BUDGET_CAS,
     GOLF__BUDGET_COLD,
 } golf__budget;
 
 /* What golf__backoff_wait does once the budget is spent. */
 enum {
-    GOLF__SPENT_STOP,       /* returns false: the caller blocks (futex) */
-    GOLF__SPENT_YIELD_ONCE, /* one sched_yield (lets a peer on this CPU run), then STOP */
-    GOLF__SPENT_YIELD,      /* sched_yield at every call: the caller has no way to block */
-    GOLF__SPENT_REPEAT,     /* the largest step again at every call: a lock-free retry loop */
+    GOLF__SPENT_STOP,   /* returns false: the caller blocks (futex) */
+    GOLF__SPENT_YIELD,  /* sched_yield (lets a peer on this CPU run) `yields` times, then STOP */
+    GOLF__SPENT_REPEAT, /* the largest step again at every call: a lock-free retry loop */
 };
+#define GOLF__YIELD_FOREVER 255 /* yields: the caller has nothing to block on */
 
 /* One wait. All zero but the budget until the first step fills it in (golf__backoff_start),
  * so declaring one on a fast path that never waits costs nothing. */
@@ -63,6 +65,7 @@ typedef struct golf__backoff {
     uint16_t max_step; /* the step doubles up to this */
     uint8_t budget;    /* golf__budget */
     uint8_t spent_do;  /* GOLF__SPENT_* */
+    uint8_t yields;    /* GOLF__SPENT_YIELD: yields left, or GOLF__YIELD_FOREVER */
 } golf__backoff;
 
 #define GOLF__BACKOFF(id) ((golf__backoff){.budget = (id)})

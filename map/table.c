@@ -35,7 +35,7 @@ golf__map_table_new(size_t nbuckets)
 uint64_t
 golf__map_bucket_lock(golf__map_bucket *b)
 {
-    golf__backoff bo = GOLF__BACKOFF(GOLF__BUDGET_BUCKET);
+    golf__backoff bo = GOLF__BACKOFF(GOLF__BUDGET_HOLDER);
     for (;;) {
         /* Relaxed: only a hint for the CAS, which carries the ordering. */
         uint64_t meta = atomic_load_explicit(&b->meta, memory_order_relaxed);

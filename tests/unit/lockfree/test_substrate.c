@@ -92,8 +92,14 @@ Test(backoff, budgets_end_as_named, .timeout = 10)
     for (int i = 0; i < retry - 1; i++)
         golf__backoff_wait(&r);
     cr_assert(golf__backoff_done(&r), "the last step before the stop is the yield");
+    /* SLOT: the same spin steps as RETRY here or fewer, then four yields, then the stop. */
+    int slot = backoff_steps(GOLF__BUDGET_SLOT, 1 << 20);
+    golf__backoff sl = GOLF__BACKOFF(GOLF__BUDGET_SLOT);
+    for (int i = 0; i < slot - 4; i++)
+        golf__backoff_wait(&sl);
+    cr_assert(golf__backoff_done(&sl), "four yields before the stop");
     /* Budgets whose caller cannot block never stop. */
-    cr_assert_eq(backoff_steps(GOLF__BUDGET_BUCKET, 200), -1);
+    cr_assert_eq(backoff_steps(GOLF__BUDGET_HOLDER, 200), -1);
     cr_assert_eq(backoff_steps(GOLF__BUDGET_CAS, 200), -1);
     cr_assert_eq(backoff_steps(GOLF__BUDGET_COLD, 20), -1);
     /* The mutex spins only where another CPU can run the holder. */
