@@ -17,16 +17,16 @@
  * completes ([R2], or [W1] for a hand-off); the k-th receive on a channel of capacity C
  * happens before the (k+C)-th send completes ([R1]); a close happens before a receive that
  * returns GOLF_ECLOSED because of it ([R3], or [L1] for unbuffered). */
-#include "chan/chan_buf.h"
-#include "chan/chan_struct.h"
-#include "chan/chan_unb.h"
-#include "chan/chan_zero.h"
-#include "chan/select.h"
-#include "chan/waitq.h"
+#include "chan_buf.h"
+#include "chan_struct.h"
+#include "chan_unb.h"
+#include "chan_zero.h"
 #include "lockfree/alloc.h"
 #include "lockfree/chaos.h"
 #include "lockfree/futex.h"
 #include "lockfree/lock.h"
+#include "select.h"
+#include "waitq.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -6,7 +6,7 @@
  * wake-up leads to progress or is passed on. So a waker wakes only for a case that is ready at
  * the ring's *current* head or tail, and a position still held by a thread mid-copy (IN_FLIGHT)
  * is not "ready": that thread's own check wakes for it when it stamps the slot. */
-#include "chan/chan_buf.h"
+#include "chan_buf.h"
 
 #include "lockfree/chaos.h"
 #include "lockfree/fence.h"

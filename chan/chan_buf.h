@@ -9,11 +9,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "chan/chan_struct.h"
-#include "chan/waitq.h"
+#include "chan_struct.h"
 #include "lockfree/cacheline.h"
 #include "lockfree/chaos.h"
 #include "lockfree/ring_internal.h"
+#include "waitq.h"
 
 /* The waker check after a successful buffered push or pop; cold, out of line. nr / ns are the
  * waiter counts the fast path loaded. Wakes one receiver if a receive is ready now (every

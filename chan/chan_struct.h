@@ -41,11 +41,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "chan/waitq.h"
 #include "golf/chan.h"
 #include "lockfree/cacheline.h"
 #include "lockfree/lock.h"
 #include "lockfree/ring_internal.h"
+#include "waitq.h"
 
 struct golf_chan {
     /* One line, every flavour: read-only fields, then the waiting side (written only on slow

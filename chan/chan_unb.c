@@ -3,7 +3,7 @@
  * the destroy protocol, the wait for a slot still being filled, the waker check and the
  * re-check. The waking rules are the buffered flavour's (chan/chan_buf.c): a wake-up is a hint,
  * and a waker wakes only for a receive that is ready at the current head (C7). */
-#include "chan/chan_unb.h"
+#include "chan_unb.h"
 
 #include <stdlib.h>
 

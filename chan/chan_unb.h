@@ -44,12 +44,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "chan/chan_struct.h"
-#include "chan/waitq.h"
+#include "chan_struct.h"
 #include "lockfree/backoff.h"
 #include "lockfree/cacheline.h"
 #include "lockfree/futex.h"
 #include "lockfree/ring_internal.h"
+#include "waitq.h"
 
 enum {
     GOLF__UNB_WRITE = 1u,

@@ -10,7 +10,7 @@
  * state (so a select is paired through one case only); an untimed single operation is claimed
  * by finding its node linked under the lock, with no CAS (C9). Either way DONE is stored after
  * the unlock (C8). */
-#include "chan/chan_zero.h"
+#include "chan_zero.h"
 
 #include <string.h>
 

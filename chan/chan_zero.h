@@ -3,8 +3,8 @@
 #ifndef GOLF_CHAN_ZERO_H
 #define GOLF_CHAN_ZERO_H
 
-#include "chan/chan_struct.h"
-#include "chan/waitq.h"
+#include "chan_struct.h"
+#include "waitq.h"
 
 /* Pairs with a waiting peer, if one is registered. GOLF_OK, GOLF_ECLOSED (send: closed; recv:
  * closed, and no sender left; `out` untouched: callers zero-fill) or GOLF_EAGAIN. `self` is the

@@ -12,16 +12,15 @@
  * (chan/waitq.c) and re-checks the buffered cases (chan/chan_buf.c); then the thread parks until
  * a waker or its own abort decides the round, and pass 3 unregisters. The protocol and why no
  * wake-up is lost: chan/waitq.c and chan/README.md. */
-#include "chan/select.h"
+#include "select.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "chan/chan_buf.h"
-#include "chan/chan_struct.h"
-#include "chan/chan_unb.h"
-#include "chan/chan_zero.h"
-#include "chan/waitq.h"
+#include "chan_buf.h"
+#include "chan_struct.h"
+#include "chan_unb.h"
+#include "chan_zero.h"
 #include "lockfree/alloc.h"
 #include "lockfree/backoff.h"
 #include "lockfree/cacheline.h"
@@ -30,6 +29,7 @@
 #include "lockfree/futex.h"
 #include "lockfree/rand.h"
 #include "lockfree/watch.h"
+#include "waitq.h"
 
 /* Polling an IN_FLIGHT case: the first pause, and the cap of its doubling. The thread we wait
  * on is normally inside a few instructions (its CAS to its stamp store) and its own check

@@ -7,8 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "chan/waitq.h"
 #include "golf/chan.h"
+#include "waitq.h"
 
 /* Tries the cases in random order, then registers on all, re-checks and parks, until one case
  * is done. `nodes` and `perm` have n entries; nodes == NULL (only with n == 1) uses the calling

@@ -26,7 +26,7 @@
  * every park/wake protocol; the seq_cst order of [S1], [S2] and [S3] settles it without a fence
  * on the fast path (README, "Why no wake-up is lost"). A select woken by two channels is decided
  * by one claim CAS; the other waker moves on to the next waiter. */
-#include "chan/waitq.h"
+#include "waitq.h"
 
 #include <string.h>
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* golf's allocation functions and the failure-injection hook (alloc.h). */
-#include "lockfree/alloc.h"
+#include "alloc.h"
 
 #include <errno.h>
 #include <stdatomic.h>

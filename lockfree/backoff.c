@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* The budget table and the pause-cost measurement behind golf__backoff (lockfree/backoff.h). */
-#include "lockfree/backoff.h"
+#include "backoff.h"
 
 #include <stdatomic.h>
 
-#include "lockfree/futex.h"
+#include "futex.h"
 
 typedef struct budget_policy {
     uint32_t ns;

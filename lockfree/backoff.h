@@ -19,7 +19,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "lockfree/cacheline.h"
+#include "cacheline.h"
 
 /* The budgets, in ns, each with its reason in one line (lockfree/README.md has the argument and
  * the measurements). */

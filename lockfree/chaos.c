@@ -7,8 +7,8 @@
  * the n-th decision) is fixed; the run as a whole repeats where the threads reach their first
  * site in the same order and pass the same sites, which the OS scheduler does not promise:
  * a seed reproduces a perturbation, not an interleaving. */
-#include "lockfree/chaos.h"
-#include "lockfree/debug.h"
+#include "chaos.h"
+#include "debug.h"
 
 #include <sched.h>
 #include <stdbool.h>

@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "lockfree/cacheline.h"
+#include "cacheline.h"
 
 /* Every site: its name and the window it widens. Add a site here, place GOLF__POINT(NAME) in
  * the window, and list it in the module's README. */

@@ -2,7 +2,7 @@
 /* The error table's strings and the fatal-error path (Go's "fatal error" for corrupted sync
  * state). */
 #include "golf/error.h"
-#include "lockfree/fatal.h"
+#include "fatal.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Futex parking. Linux only: the raw syscall, private futexes, CLOCK_MONOTONIC deadlines. */
-#include "lockfree/futex.h"
+#include "futex.h"
 #include "golf/error.h"
 
 #include <errno.h>

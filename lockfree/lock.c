@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* The contended halves of golf__lock (lockfree/lock.h). */
-#include "lockfree/lock.h"
+#include "lock.h"
 
-#include "lockfree/backoff.h"
-#include "lockfree/futex.h"
+#include "backoff.h"
+#include "futex.h"
 
 void
 golf__lock_slow(golf__lock *l)

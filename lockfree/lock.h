@@ -12,7 +12,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
-#include "lockfree/cacheline.h"
+#include "cacheline.h"
 
 enum { GOLF__LOCK_FREE = 0u, GOLF__LOCK_HELD = 1u, GOLF__LOCK_CONTENDED = 2u };
 

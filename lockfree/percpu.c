@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* Per-CPU helpers. */
-#include "lockfree/percpu.h"
+#include "percpu.h"
 
-#include "lockfree/cacheline.h"
-#include "lockfree/fatal.h"
+#include "cacheline.h"
+#include "fatal.h"
 
 #include <errno.h>
 #include <pthread.h>

@@ -43,7 +43,7 @@ unsigned golf__ncpu_slots(void);
 #endif
 #endif
 #endif
-#include "lockfree/tsan.h" /* GOLF__TSAN */
+#include "tsan.h" /* GOLF__TSAN */
 #if defined(GOLF__RSEQ_HEADER) && !defined(GOLF__TSAN)
 #define GOLF__HAVE_RSEQ 1
 #else

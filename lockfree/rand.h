@@ -7,8 +7,8 @@
 
 #include <stdint.h>
 
-#include "lockfree/cacheline.h"
-#include "lockfree/futex.h"
+#include "cacheline.h"
+#include "futex.h"
 
 /* The calling thread's state; 0 until its first draw seeds it (lockfree/rand.c). */
 extern _Thread_local uint64_t golf__rand_state;

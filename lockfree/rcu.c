@@ -21,15 +21,15 @@
  * their objects has left its section when synchronize returns. Batches run one at a time under
  * the drain lock, each reversed into queue order, so a barrier's node runs after every node
  * queued before it. */
-#include "lockfree/rcu.h"
+#include "rcu.h"
+#include "alloc.h"
+#include "cacheline.h"
+#include "fatal.h"
+#include "futex.h"
 #include "golf/error.h"
-#include "lockfree/alloc.h"
-#include "lockfree/cacheline.h"
-#include "lockfree/fatal.h"
-#include "lockfree/futex.h"
-#include "lockfree/setup.h"
-#include "lockfree/tsan.h"
-#include "lockfree/watch.h"
+#include "setup.h"
+#include "tsan.h"
+#include "watch.h"
 
 #include <limits.h>
 #include <pthread.h>

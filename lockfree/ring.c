@@ -22,8 +22,8 @@
  *     finished. In a quiescent ring both answers are exact. No fence and no load of the other
  *     index is needed (crossbeam uses a seq_cst fence and loads it). */
 #include "golf/ring.h"
-#include "lockfree/alloc.h"
-#include "lockfree/ring_internal.h"
+#include "alloc.h"
+#include "ring_internal.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -51,11 +51,11 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "backoff.h"
+#include "cacheline.h"
+#include "chaos.h"
+#include "debug.h"
 #include "golf/error.h"
-#include "lockfree/backoff.h"
-#include "lockfree/cacheline.h"
-#include "lockfree/chaos.h"
-#include "lockfree/debug.h"
 
 /* Re-checks (after a pause) the channel's pop spends on a head slot a producer is still filling
  * before it reports GOLF_EAGAIN. Deliberately tiny: polling a slot (and the other index) that

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* golf__setup_run: a pthread_once that can fail and be retried (setup.h). */
-#include "lockfree/setup.h"
+#include "setup.h"
 
 #include "golf/error.h"
 

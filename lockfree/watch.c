@@ -14,12 +14,12 @@
  * makes that false). Then it checks that `sleepers` still has the value it started from, and
  * reports. While it cannot confirm it keeps checking with a doubling period (capped), so a
  * thread outside golf that exits later is noticed. */
-#include "lockfree/watch.h"
+#include "watch.h"
 
+#include "futex.h"
 #include "golf/chan.h"
 #include "golf/error.h"
-#include "lockfree/futex.h"
-#include "lockfree/setup.h"
+#include "setup.h"
 
 #include <dirent.h>
 #include <fcntl.h>

@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "lockfree/cacheline.h"
+#include "cacheline.h"
 
 /* What a parked thread waits on (the deadlock report says it in Go's words). */
 typedef enum golf__wait_kind {

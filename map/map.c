@@ -19,7 +19,7 @@
  *     read only by readers that were in it before its move, so what they read is as of a moment
  *     inside their call, and the key blocks it links, which the next table may unlink and free,
  *     outlive them (the grace period starts after the move). */
-#include "map/map_internal.h"
+#include "map_internal.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -6,10 +6,10 @@
 #ifndef GOLF_MAP_MAP_INTERNAL_H
 #define GOLF_MAP_MAP_INTERNAL_H
 
+#include "layout.h"
 #include "lockfree/alloc.h"
-#include "map/layout.h"
-#include "map/reclaim.h"
-#include "map/table.h"
+#include "reclaim.h"
+#include "table.h"
 
 /* Test hook: the next n allocations of every map succeed, the ones after fail, until called
  * again; n < 0 (the default) turns failures off. golf's one failure-injection hook

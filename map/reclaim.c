@@ -3,7 +3,7 @@
  * them), long-key blocks (per-CPU garbage batches, one call_rcu per batch), and values retired
  * with golf_map_retire. Everything a reader may still hold waits for a grace period (README
  * invariant 5). Uses only layout.h and lockfree/. */
-#include "map/reclaim.h"
+#include "reclaim.h"
 
 #include <stdlib.h>
 

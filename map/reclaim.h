@@ -4,7 +4,7 @@
 #ifndef GOLF_MAP_RECLAIM_H
 #define GOLF_MAP_RECLAIM_H
 
-#include "map/layout.h"
+#include "layout.h"
 
 /* Frees a table no reader can reach: its overflow buckets and the key blocks it owns (those
  * of buckets not MOVED, or DROPPED). */

@@ -2,14 +2,14 @@
 /* The map's tables: allocation, the bucket lock, chain inserts, the per-CPU count, the online
  * resize (move) and clear. Called by map.c; hands what it unlinks to reclaim.c. The design and
  * the invariants are in README.md. */
-#include "map/table.h"
+#include "table.h"
 
 #include <stdlib.h>
 
 #include "lockfree/alloc.h"
 #include "lockfree/backoff.h"
 #include "lockfree/percpu.h"
-#include "map/reclaim.h"
+#include "reclaim.h"
 
 golf__map_table *
 golf__map_table_new(size_t nbuckets)

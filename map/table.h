@@ -4,9 +4,9 @@
 #ifndef GOLF_MAP_TABLE_H
 #define GOLF_MAP_TABLE_H
 
+#include "layout.h"
 #include "lockfree/chaos.h"
 #include "lockfree/debug.h"
-#include "map/layout.h"
 
 /* A table of nbuckets (a power of two) empty buckets, or NULL (out of memory). */
 golf__map_table *golf__map_table_new(size_t nbuckets);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The magazine depot (Bonwick's depot layer): lists of magazines under one short mutex. Both
  * front ends reach it through depot.h only; it knows nothing of slots or thread caches. */
-#include "pool/depot.h"
+#include "depot.h"
 
 #include "golf/error.h"
 #include "lockfree/alloc.h"

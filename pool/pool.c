@@ -21,8 +21,8 @@
  *
  * Memory-model contract (Go's): a put(x) synchronizes before the get that returns x. */
 #include "lockfree/alloc.h"
-#include "pool/pool_internal.h"
-#include "pool/pool_rseq.h"
+#include "pool_internal.h"
+#include "pool_rseq.h"
 
 #include "lockfree/fatal.h"
 

@@ -18,10 +18,10 @@
 #ifndef GOLF_POOL_INTERNAL_H
 #define GOLF_POOL_INTERNAL_H
 
+#include "depot.h"
 #include "golf/pool.h"
 #include "lockfree/cacheline.h"
 #include "lockfree/percpu.h"
-#include "pool/depot.h"
 
 #include <pthread.h>
 #include <stdatomic.h>

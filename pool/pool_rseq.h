@@ -21,7 +21,7 @@
 #ifndef GOLF_POOL_RSEQ_H
 #define GOLF_POOL_RSEQ_H
 
-#include "pool/pool_internal.h"
+#include "pool_internal.h"
 
 #if GOLF__HAVE_RSEQ
 

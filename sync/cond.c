@@ -29,7 +29,7 @@
 #include "lockfree/cacheline.h"
 #include "lockfree/futex.h"
 #include "lockfree/watch.h"
-#include "sync/sync_internal.h"
+#include "sync_internal.h"
 
 #include <limits.h>
 

@@ -14,7 +14,7 @@
  * graph_lock (a pthread mutex: never a golf lock, which would check itself). */
 #include "lockfree/alloc.h"
 #include "lockfree/watch.h"
-#include "sync/sync_internal.h"
+#include "sync_internal.h"
 
 #include <execinfo.h>
 #include <pthread.h>

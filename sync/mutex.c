@@ -45,7 +45,7 @@
 #include "lockfree/fatal.h"
 #include "lockfree/futex.h"
 #include "lockfree/watch.h"
-#include "sync/sync_internal.h"
+#include "sync_internal.h"
 
 #include <limits.h>
 

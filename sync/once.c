@@ -7,7 +7,7 @@
  * other caller has returned may free o. fn may use other golf objects and other Onces (a nested
  * golf_once_do on another Once is fine); on the same o it deadlocks, as in Go. */
 #include "lockfree/cacheline.h"
-#include "sync/sync_internal.h"
+#include "sync_internal.h"
 
 __attribute__((noinline)) static void
 once_do_slow(golf_once *o, void (*fn)(void *arg), void *arg)

@@ -36,8 +36,8 @@
 #include "lockfree/fatal.h"
 #include "lockfree/futex.h"
 #include "lockfree/watch.h"
-#include "sync/sema.h"
-#include "sync/sync_internal.h"
+#include "sema.h"
+#include "sync_internal.h"
 
 #include <limits.h>
 

@@ -19,7 +19,7 @@
 
 #include "lockfree/futex.h"
 #include "lockfree/watch.h"
-#include "sync/sync_internal.h"
+#include "sync_internal.h"
 
 static inline _Atomic uint32_t *
 golf__sema_word(uint32_t *sema)

@@ -23,7 +23,7 @@
 #include "lockfree/fatal.h"
 #include "lockfree/futex.h"
 #include "lockfree/watch.h"
-#include "sync/sync_internal.h"
+#include "sync_internal.h"
 
 #include <errno.h>
 #include <limits.h>
