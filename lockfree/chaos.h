@@ -94,7 +94,7 @@ const char *golf__chaos_site_name(int site);
 
 /* ---- test hooks (tests only) ---- */
 
-/* Turns chaos on with `seed` (printing "golf: chaos seed SEED" as at load time) or off (on ==
+/* Turns chaos on with `seed` (quietly: only a seed from GOLF_CHAOS is printed) or off (on ==
  * 0), and restarts the thread numbering: the next thread to reach a site is thread 0 again.
  * Call it while no other thread uses golf. */
 void golf__chaos_set(int on, uint64_t seed);
