@@ -281,6 +281,119 @@ golf__ring_try_pop(golf__ring_core *r, void *out, bool closable)
     }
 }
 
+/* Batches: one CAS of tail (head) reserves (claims) a run of consecutive positions whose stamps
+ * all said "free" ("ready") before the CAS. Why that is safe: a position's stamp changes only
+ * by the thread that owns the position, and owning it takes moving the index past it; so if our
+ * CAS from `tail` (`head`) succeeds, no thread owned any position of the run between our stamp
+ * loads and the CAS, and every stamp we read still holds (I2, I3). The run stops at the first
+ * stamp that says otherwise, so it never spans more than one lap (the slot a lap ahead is the
+ * run's own first slot). The copies and stamp stores then go in order, so the run's first slot
+ * is handed on first. */
+
+/* Pushes up to n elements (elem_size bytes each, consecutive at elems) with one CAS of tail:
+ * as many as there are free slots in a row at tail. GOLF_OK with *put >= 1, else as
+ * golf__ring_try_push() (*put == 0). */
+static inline int
+golf__ring_try_push_many(golf__ring_core *r, const unsigned char *elems, size_t n, size_t *put)
+{
+    golf__backoff b = GOLF__BACKOFF(GOLF__BUDGET_CAS);
+    *put = 0;
+    /* relaxed: as in golf__ring_try_push(). */
+    uint64_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
+    for (;;) {
+        if (tail & r->mark)
+            return GOLF_ECLOSED;
+        /* [R1] acquire: as in golf__ring_try_push(), for every slot of the run. */
+        uint64_t stamp =
+            atomic_load_explicit(&golf__ring_slot_at(r, tail)->stamp, memory_order_acquire);
+        if (stamp == tail) {
+            size_t k = 1;
+            uint64_t end = golf__ring_next(r, tail);
+            while (k < n && atomic_load_explicit(&golf__ring_slot_at(r, end)->stamp,
+                                                 memory_order_acquire) == end) {
+                k++;
+                end = golf__ring_next(r, end);
+            }
+            /* [S1] seq_cst: as in golf__ring_try_push(); one CAS for the whole run. A close's
+             * mark changes tail, so this fails after a close (I4). */
+            if (atomic_compare_exchange_weak_explicit(&r->tail, &tail, end, memory_order_seq_cst,
+                                                      memory_order_relaxed)) {
+                uint64_t pos = tail;
+                for (size_t i = 0; i < k; i++) {
+                    golf__ring_slot *slot = golf__ring_slot_at(r, pos);
+                    golf__ring_copy(slot->data, elems ? elems + i * r->elem_size : NULL,
+                                    r->elem_size);
+                    /* [R2] release: publishes this slot's data, as in golf__ring_try_push(). */
+                    atomic_store_explicit(&slot->stamp, pos + 1, memory_order_release);
+                    pos = golf__ring_next(r, pos);
+                }
+                *put = k;
+                return GOLF_OK;
+            }
+            golf__backoff_wait(&b);
+        } else if (stamp + r->one_lap == tail + 1 || (int64_t)(stamp - tail) < 0) {
+            return GOLF_EAGAIN; /* full, or held by a stalled thread: see golf__ring_try_push() */
+        } else {
+            golf__backoff_wait(&b);
+            /* relaxed: a stale tail, reloaded as in golf__ring_try_push(). */
+            tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
+        }
+    }
+}
+
+/* Pops up to max elements into out (elem_size bytes each; NULL: discarded) with one CAS of
+ * head: as many as are ready in a row at head. GOLF_OK with *got >= 1, else as
+ * golf__ring_try_pop() (*got == 0; that one may also still pop a single element). */
+static inline int
+golf__ring_try_pop_many(golf__ring_core *r, unsigned char *out, size_t max, bool closable,
+                        size_t *got)
+{
+    golf__backoff b = GOLF__BACKOFF(GOLF__BUDGET_CAS);
+    *got = 0;
+    /* relaxed: as in golf__ring_try_pop(). */
+    uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
+    for (;;) {
+        /* [R2] acquire: as in golf__ring_try_pop(), for every slot of the run. */
+        uint64_t stamp =
+            atomic_load_explicit(&golf__ring_slot_at(r, head)->stamp, memory_order_acquire);
+        if (stamp == head + 1) {
+            size_t k = 1;
+            uint64_t end = golf__ring_next(r, head);
+            while (k < max && atomic_load_explicit(&golf__ring_slot_at(r, end)->stamp,
+                                                   memory_order_acquire) == end + 1) {
+                k++;
+                end = golf__ring_next(r, end);
+            }
+            /* [S1] seq_cst: as in golf__ring_try_pop(); one CAS for the whole run. */
+            if (atomic_compare_exchange_weak_explicit(&r->head, &head, end, memory_order_seq_cst,
+                                                      memory_order_relaxed)) {
+                uint64_t pos = head;
+                for (size_t i = 0; i < k; i++) {
+                    golf__ring_slot *slot = golf__ring_slot_at(r, pos);
+                    if (out)
+                        golf__ring_copy(out + i * r->elem_size, slot->data, r->elem_size);
+                    /* [R1] release: this slot is read, as in golf__ring_try_pop(). */
+                    atomic_store_explicit(&slot->stamp, pos + r->one_lap, memory_order_release);
+                    pos = golf__ring_next(r, pos);
+                }
+                *got = k;
+                return GOLF_OK;
+            }
+            golf__backoff_wait(&b);
+        } else if ((int64_t)(stamp - head) <= 0) {
+            /* Nothing ready at head: the single pop tells empty, closed and a stalled producer
+             * apart (and takes one element if one arrived meanwhile). */
+            int rc = golf__ring_try_pop(r, out, closable);
+            *got = rc == GOLF_OK;
+            return rc;
+        } else {
+            golf__backoff_wait(&b);
+            /* relaxed: a stale head, reloaded as in golf__ring_try_pop(). */
+            head = atomic_load_explicit(&r->head, memory_order_relaxed);
+        }
+    }
+}
+
 /* Side-effect-free readiness checks for a parked channel operation's re-check and for the
  * wake-up checks after a successful push or pop (chan/README.md, "Park and wake").
  *
