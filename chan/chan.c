@@ -31,6 +31,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 /* An unbounded channel: the header line, the golf__unb_core, and its first block (a second
  * allocation; the blocks come and go with the values). */
@@ -105,8 +107,14 @@ golf_chan_new(size_t elem_size, size_t cap)
 GOLF_API void
 golf_chan_free(golf_chan *ch)
 {
-    if (ch && golf__chan_is_unbounded(ch))
+    if (!ch)
+        return;
+    if (golf__chan_is_unbounded(ch))
         golf__unb_destroy_all(golf__chan_unb(ch));
+    /* relaxed: nobody else may use ch any more (the lifetime rule). */
+    int fd = atomic_load_explicit(&ch->wq.notify_fd, memory_order_relaxed);
+    if (fd >= 0)
+        close(fd);
     free(ch);
 }
 
@@ -159,6 +167,7 @@ golf_chan_close(golf_chan *ch)
          * mark in its re-check (the lock orders it). */
         golf__waitq_wake_closed(&ch->wq, GOLF_RECV);
         golf__waitq_wake_closed(&ch->wq, GOLF_SEND);
+        golf__waitq_notify(&ch->wq); /* under the lock: a receiver may free ch after it (C8) */
         golf__lock_release(&ch->wq.lock);
         return GOLF_OK;
     }
@@ -173,6 +182,7 @@ golf_chan_close(golf_chan *ch)
     atomic_store_explicit(&ch->wq.closed, 1, memory_order_relaxed);
     golf__waitq_wake_closed(&ch->wq, GOLF_RECV);
     golf__waitq_wake_closed(&ch->wq, GOLF_SEND);
+    golf__waitq_notify(&ch->wq); /* under the lock, as above */
     golf__lock_release(&ch->wq.lock);
     return GOLF_OK;
 }
@@ -194,8 +204,9 @@ golf__try_send(golf_chan *ch, const void *elem)
     return r;
 }
 
+/* A receive that leaves `out` alone on GOLF_ECLOSED (a batch's later elements). */
 static inline int
-golf__try_recv(golf_chan *ch, void *out)
+golf__try_recv_keep(golf_chan *ch, void *out)
 {
     int r;
     if (GOLF__LIKELY(golf__chan_is_ring(ch)))
@@ -204,11 +215,17 @@ golf__try_recv(golf_chan *ch, void *out)
         r = golf__unb_try_recv(ch, out);
     else
         r = golf__zero_try_recv(ch, out, golf__self());
-    if (GOLF__UNLIKELY(r == GOLF_ECLOSED)) {
-        if (out && ch->elem_size)
-            memset(out, 0, ch->elem_size);
+    if (GOLF__UNLIKELY(r == GOLF_ECLOSED))
         golf__chan_settle(ch); /* the closer may still hold the lock (C8) */
-    }
+    return r;
+}
+
+static inline int
+golf__try_recv(golf_chan *ch, void *out)
+{
+    int r = golf__try_recv_keep(ch, out);
+    if (GOLF__UNLIKELY(r == GOLF_ECLOSED) && out && ch->elem_size)
+        memset(out, 0, ch->elem_size);
     return r;
 }
 
@@ -266,8 +283,23 @@ golf_chan_try_recv(golf_chan *ch, void *out)
     return golf__try_recv(ch, out);
 }
 
+/* True once `deadline` has passed (0: always, without reading the clock). */
+static inline bool
+golf__deadline_passed(uint64_t deadline)
+{
+    return deadline != GOLF__FOREVER && (deadline == 0 || golf__now_ns() >= deadline);
+}
+
+/* A timeout as a deadline: 0 stays 0 (a try, no clock read); now + timeout saturates at
+ * GOLF__FOREVER (no deadline), so UINT64_MAX means none. */
+static inline uint64_t
+golf__timeout_deadline(uint64_t timeout_ns)
+{
+    return timeout_ns == 0 ? 0 : golf__deadline(timeout_ns);
+}
+
 GOLF_API int
-golf_chan_send_timeout(golf_chan *ch, const void *elem, uint64_t timeout_ns)
+golf_chan_send_until(golf_chan *ch, const void *elem, uint64_t deadline_ns)
 {
     if (ch) {
         if (ch->elem_size && !elem)
@@ -276,20 +308,206 @@ golf_chan_send_timeout(golf_chan *ch, const void *elem, uint64_t timeout_ns)
         if (r != GOLF_EAGAIN)
             return r;
     }
-    if (timeout_ns == 0)
+    if (golf__deadline_passed(deadline_ns))
         return GOLF_ETIMEDOUT;
-    return golf__block_one(ch, GOLF_SEND, (void *)elem, golf__deadline(timeout_ns));
+    return golf__block_one(ch, GOLF_SEND, (void *)elem, deadline_ns);
 }
 
 GOLF_API int
-golf_chan_recv_timeout(golf_chan *ch, void *out, uint64_t timeout_ns)
+golf_chan_recv_until(golf_chan *ch, void *out, uint64_t deadline_ns)
 {
     if (ch) {
         int r = golf__try_recv(ch, out);
         if (r != GOLF_EAGAIN)
             return r;
     }
-    if (timeout_ns == 0)
+    if (golf__deadline_passed(deadline_ns))
         return GOLF_ETIMEDOUT;
-    return golf__block_one(ch, GOLF_RECV, out, golf__deadline(timeout_ns));
+    return golf__block_one(ch, GOLF_RECV, out, deadline_ns);
+}
+
+GOLF_API int
+golf_chan_send_timeout(golf_chan *ch, const void *elem, uint64_t timeout_ns)
+{
+    return golf_chan_send_until(ch, elem, golf__timeout_deadline(timeout_ns));
+}
+
+GOLF_API int
+golf_chan_recv_timeout(golf_chan *ch, void *out, uint64_t timeout_ns)
+{
+    return golf_chan_recv_until(ch, out, golf__timeout_deadline(timeout_ns));
+}
+
+/* ---- batches --------------------------------------------------------------------------------
+ *
+ * A batch is a run of single operations in order, with the flavour's batch step where it has
+ * one: a buffered channel moves a whole run of ready slots with one CAS and one waker check
+ * (golf__buf_try_send_many / _recv_many). A flavour without a batch step falls back to one try
+ * at a time (unbuffered: every value needs its own partner). Blocking is always the single
+ * operation's (the engine with one case, on one value), so the park/wake protocol and its
+ * proofs are the single operation's; a batch only changes what happens while values are
+ * ready. */
+
+static inline const unsigned char *
+golf__elem_at(const void *base, size_t i, size_t elem_size)
+{
+    return base ? (const unsigned char *)base + i * elem_size : NULL;
+}
+
+/* Sends up to n values without waiting. GOLF_OK with *done >= 1, or the first value's
+ * GOLF_EAGAIN / GOLF_ECLOSED with *done == 0 (settled, C8). */
+static int
+golf__try_send_some(golf_chan *ch, const void *elems, size_t n, size_t *done)
+{
+    if (golf__chan_is_ring(ch)) {
+        int r = golf__buf_try_send_many(ch, golf__elem_at(elems, 0, 0), n, done);
+        if (r == GOLF_ECLOSED)
+            golf__chan_settle(ch); /* the closer may still hold the lock (C8) */
+        return r;
+    }
+    size_t k = 0;
+    int r = GOLF_OK;
+    while (k < n && (r = golf__try_send(ch, golf__elem_at(elems, k, ch->elem_size))) == GOLF_OK)
+        k++;
+    *done = k;
+    return k ? GOLF_OK : r;
+}
+
+/* Receives up to max values without waiting; `out` is left alone on GOLF_ECLOSED. As
+ * golf__try_send_some() otherwise. */
+static int
+golf__try_recv_some(golf_chan *ch, void *out, size_t max, size_t *done)
+{
+    if (golf__chan_is_ring(ch)) {
+        int r = golf__buf_try_recv_many(ch, out, max, done);
+        if (r == GOLF_ECLOSED)
+            golf__chan_settle(ch); /* the closer may still hold the lock (C8) */
+        return r;
+    }
+    size_t k = 0;
+    int r = GOLF_OK;
+    while (k < max &&
+           (r = golf__try_recv_keep(ch, (void *)golf__elem_at(out, k, ch->elem_size))) == GOLF_OK)
+        k++;
+    *done = k;
+    return k ? GOLF_OK : r;
+}
+
+GOLF_API int
+golf_chan_send_many(golf_chan *ch, const void *elems, size_t n, size_t *sent)
+{
+    if (sent)
+        *sent = 0;
+    if (n == 0)
+        return GOLF_EINVAL;
+    if (!ch)
+        return golf__block_one(NULL, GOLF_SEND, NULL, GOLF__FOREVER); /* never returns */
+    if (ch->elem_size && !elems)
+        return GOLF_EINVAL;
+    size_t done = 0;
+    int r = GOLF_OK;
+    while (done < n) {
+        size_t k = 0;
+        const unsigned char *at = golf__elem_at(elems, done, ch->elem_size);
+        r = golf__try_send_some(ch, at, n - done, &k);
+        if (r == GOLF_OK) {
+            done += k;
+            continue;
+        }
+        if (r == GOLF_ECLOSED)
+            break;
+        /* Full (or no receiver): wait for room for this one value, then batch again. */
+        r = golf__block_one(ch, GOLF_SEND, (void *)at, GOLF__FOREVER);
+        if (r != GOLF_OK)
+            break;
+        done++;
+    }
+    if (sent)
+        *sent = done;
+    return done == n ? GOLF_OK : r;
+}
+
+/* Checks shared by the batch receives; GOLF_OK when they pass. */
+static inline int
+golf__recv_many_args(golf_chan *ch, void *out, size_t max, size_t *received)
+{
+    if (!received || max == 0)
+        return GOLF_EINVAL;
+    *received = 0;
+    if (ch && ch->elem_size && !out)
+        return GOLF_EINVAL;
+    return GOLF_OK;
+}
+
+GOLF_API int
+golf_chan_try_recv_many(golf_chan *ch, void *out, size_t max, size_t *received)
+{
+    int r = golf__recv_many_args(ch, out, max, received);
+    if (r != GOLF_OK)
+        return r;
+    if (!ch)
+        return GOLF_EAGAIN;
+    r = golf__try_recv_some(ch, out, max, received);
+    if (r == GOLF_ECLOSED && out && ch->elem_size)
+        memset(out, 0, ch->elem_size);
+    return r;
+}
+
+GOLF_API int
+golf_chan_recv_many(golf_chan *ch, void *out, size_t max, size_t *received)
+{
+    int r = golf_chan_try_recv_many(ch, out, max, received);
+    if (r != GOLF_EAGAIN)
+        return r; /* values, closed and drained, or bad arguments */
+    /* Nothing ready: wait for one value (ch NULL: forever), then take what else is ready. */
+    r = golf__block_one(ch, GOLF_RECV, out, GOLF__FOREVER);
+    if (r != GOLF_OK)
+        return r; /* GOLF_ECLOSED: out[0] zeroed by the engine */
+    size_t more = 0;
+    if (max > 1 && golf__try_recv_some(ch, (void *)golf__elem_at(out, 1, ch->elem_size), max - 1,
+                                       &more) != GOLF_OK)
+        more = 0;
+    *received = 1 + more;
+    return GOLF_OK;
+}
+
+/* ---- readiness fd ---------------------------------------------------------------------------- */
+
+GOLF_API int
+golf_chan_notify_fd(golf_chan *ch)
+{
+    if (!ch) {
+        errno = EINVAL;
+        return -1;
+    }
+    /* acquire: set once, never changed. Its creator may still be waiting for in-flight
+     * senders (golf__buf_wait_published) under the lock: settle on the lock ([L2]) before
+     * handing the fd out, so no caller drains before that wait is over (C10). */
+    int fd = atomic_load_explicit(&ch->wq.notify_fd, memory_order_acquire);
+    if (fd >= 0) {
+        golf__chan_settle(ch);
+        return fd;
+    }
+    golf__lock_acquire(&ch->wq.lock);
+    /* relaxed: written only under the lock we hold. */
+    fd = atomic_load_explicit(&ch->wq.notify_fd, memory_order_relaxed);
+    if (fd < 0) {
+        /* Starts readable (count 1): the caller's first drain picks up whatever arrived, or
+         * closed, before this call. */
+        fd = eventfd(1, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (fd < 0) {
+            int e = errno;
+            golf__lock_release(&ch->wq.lock);
+            errno = e;
+            return -1;
+        }
+        /* [S4] seq_cst: see golf__buf_after_op() and golf__buf_wait_published(). An
+         * unbuffered sender registers under the lock we hold: it sees the fd, or is linked
+         * already and the first drain pairs with it. */
+        atomic_store_explicit(&ch->wq.notify_fd, fd, memory_order_seq_cst);
+        if (golf__chan_is_ring(ch))
+            golf__buf_wait_published(ch);
+    }
+    golf__lock_release(&ch->wq.lock);
+    return fd;
 }

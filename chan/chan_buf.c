@@ -8,6 +8,8 @@
  * is not "ready": that thread's own check wakes for it when it stamps the slot. */
 #include "chan_buf.h"
 
+#include <sched.h>
+
 #include "lockfree/chaos.h"
 #include "lockfree/fence.h"
 #include "lockfree/lock.h"
@@ -65,4 +67,29 @@ golf__buf_recheck(golf_case *cases, size_t n, golf__wnode *nodes, const uint32_t
             worst = r;
     }
     return worst;
+}
+
+void
+golf__buf_wait_published(golf_chan *ch)
+{
+    golf__ring_core *r = ch->ring;
+    /* acquire: an unpublished position is never behind head (no consumer passes it), so any
+     * head we read is at or before every position we may have to wait for. */
+    uint64_t pos = atomic_load_explicit(&r->head, memory_order_acquire);
+    /* [S4] seq_cst: after the caller's seq_cst store of the fd in the single order; a sender
+     * whose fd load came before that store made its [S1] CAS before it too, so its position
+     * is below this tail. */
+    uint64_t tail = atomic_load_explicit(&r->tail, memory_order_seq_cst) & ~r->mark;
+    for (; pos != tail; pos = golf__ring_next(r, pos)) {
+        golf__ring_slot *slot = golf__ring_slot_at(r, pos);
+        /* [R2] acquire: the value is there once the stamp moved past `pos` (published, or
+         * already taken: a reserved position's stamp is never below it). */
+        for (unsigned spins = 0; atomic_load_explicit(&slot->stamp, memory_order_acquire) == pos;
+             spins++) {
+            if (spins < 64)
+                golf__cpu_relax();
+            else
+                sched_yield(); /* the sender was descheduled mid-copy: let it run */
+        }
+    }
 }

@@ -31,9 +31,11 @@ int golf__buf_recheck(golf_case *cases, size_t n, golf__wnode *nodes, const uint
  * next send ready (the slot after ours was already free) and a pop the next receive (the slot
  * after ours was already full). Checking only the opposite side would leave a waiter asleep
  * with a value ready whenever its wake-up had been spent on a slot still being filled (C7: a
- * consumed wake-up leads to progress or is passed on). */
+ * consumed wake-up leads to progress or is passed on). After a push (`sent`, a constant that
+ * folds away) the notify fd is signalled too, if the channel has one (C10). A batch calls this
+ * once per run: one wake-up and one signal for all its values. */
 static inline void
-golf__buf_after_op(golf_chan *ch)
+golf__buf_after_op(golf_chan *ch, bool sent)
 {
     GOLF__POINT(BUF_AFTER_OP);
     /* [S3] seq_cst loads: after our push's or pop's [S1] seq_cst CAS in the single seq_cst
@@ -43,6 +45,15 @@ golf__buf_after_op(golf_chan *ch)
      * locked slow path. Both counts share the header line, which only slow paths write. */
     uint32_t nr = atomic_load_explicit(&ch->wq.nrecv, memory_order_seq_cst);
     uint32_t ns = atomic_load_explicit(&ch->wq.nsend, memory_order_seq_cst);
+    if (sent) {
+        /* [S4] seq_cst: after our [S1] CAS in the single order, so either it sees the fd, or
+         * golf_chan_notify_fd()'s tail load ([S4], after its store of the fd) sees our
+         * position and waits for our stamp before the fd is handed out (C10). Same line as
+         * the counts: no extra miss. -1 for a channel that never asked. */
+        int fd = atomic_load_explicit(&ch->wq.notify_fd, memory_order_seq_cst);
+        if (GOLF__UNLIKELY(fd >= 0))
+            golf__notify_signal(fd);
+    }
     if (GOLF__UNLIKELY((nr | ns) != 0))
         golf__buf_wake(ch, nr, ns);
 }
@@ -53,7 +64,7 @@ golf__buf_try_send(golf_chan *ch, const void *elem)
 {
     int r = golf__ring_try_push(ch->ring, elem);
     if (r == GOLF_OK)
-        golf__buf_after_op(ch);
+        golf__buf_after_op(ch, true);
     return r;
 }
 
@@ -63,8 +74,34 @@ golf__buf_try_recv(golf_chan *ch, void *out)
 {
     int r = golf__ring_try_pop(ch->ring, out, true);
     if (r == GOLF_OK)
-        golf__buf_after_op(ch);
+        golf__buf_after_op(ch, false);
     return r;
 }
+
+/* Batches: up to n values with one CAS (golf__ring_try_push_many / _pop_many), then one waker
+ * check for the run. GOLF_OK with *done >= 1, GOLF_EAGAIN or GOLF_ECLOSED (*done == 0). */
+static inline int
+golf__buf_try_send_many(golf_chan *ch, const unsigned char *elems, size_t n, size_t *done)
+{
+    int r = golf__ring_try_push_many(ch->ring, elems, n, done);
+    if (r == GOLF_OK)
+        golf__buf_after_op(ch, true);
+    return r;
+}
+
+static inline int
+golf__buf_try_recv_many(golf_chan *ch, unsigned char *out, size_t max, size_t *done)
+{
+    int r = golf__ring_try_pop_many(ch->ring, out, max, true, done);
+    if (r == GOLF_OK)
+        golf__buf_after_op(ch, false);
+    return r;
+}
+
+/* golf_chan_notify_fd()'s half of C10: after its [S4] store of the fd, waits until every
+ * position reserved before that store is published (a sender between its CAS and its stamp
+ * store may have loaded the fd as -1), so the caller's first drain finds those values. Waits
+ * only on senders mid-copy: a few instructions, or until a descheduled one runs again. */
+void golf__buf_wait_published(golf_chan *ch);
 
 #endif

@@ -34,6 +34,12 @@
  *       wake. A timed one is claimed by CAS like a select's nodes (C2): its timeout must abort
  *       on its own state word, never on the channel, which its peer may free as soon as the
  *       hand-off completes (C8).
+ *   C10 Readiness fd (wq.notify_fd, -1 until golf_chan_notify_fd): once it is set, every value
+ *       committed to a buffered channel is followed by a signal of the fd from its sender, and
+ *       every unbuffered sender that starts to wait signals it under the lock; close signals
+ *       it under the lock. A buffered sender loads the fd after its [S1] CAS ([S4], seq_cst);
+ *       the creator stores it ([S4]) and then waits until every position below the tail it
+ *       loads next is published, so a sender that missed the fd is drained by the first read.
  */
 #ifndef GOLF_CHAN_STRUCT_H
 #define GOLF_CHAN_STRUCT_H
@@ -49,8 +55,9 @@
 
 struct golf_chan {
     /* One line, every flavour: read-only fields, then the waiting side (written only on slow
-     * paths; the fast paths read wq.nrecv and wq.nsend, so they share the line with what those
-     * paths read anyway). An unbuffered channel is this line and nothing else. */
+     * paths; the fast paths read wq.nrecv and wq.nsend, and a send wq.notify_fd, so they share
+     * the line with what those paths read anyway). An unbuffered channel is this line and nothing
+     * else. */
     GOLF__LINE_ALIGNED size_t elem_size;
     size_t cap;
     golf__waitq wq;

@@ -271,11 +271,19 @@ golf_select_try(golf_case *cases, size_t n)
 }
 
 GOLF_API int
+golf_select_until(golf_case *cases, size_t n, uint64_t deadline_ns)
+{
+    /* A passed deadline still runs pass 1 (every ready case is tried) before the engine's
+     * deadline check reports GOLF_ETIMEDOUT. */
+    return golf__select(cases, n, deadline_ns, false);
+}
+
+GOLF_API int
 golf_select_timeout(golf_case *cases, size_t n, uint64_t timeout_ns)
 {
-    if (timeout_ns == 0) {
+    if (timeout_ns == 0) { /* a try: no clock read */
         int r = golf__select(cases, n, GOLF__FOREVER, true);
         return r == GOLF_EAGAIN ? GOLF_ETIMEDOUT : r;
     }
-    return golf__select(cases, n, golf__deadline(timeout_ns), false);
+    return golf_select_until(cases, n, golf__deadline(timeout_ns));
 }

@@ -28,7 +28,10 @@
  * by one claim CAS; the other waker moves on to the next waiter. */
 #include "waitq.h"
 
+#include <errno.h>
+#include <stdint.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lockfree/backoff.h"
 #include "lockfree/cacheline.h"
@@ -105,6 +108,16 @@ golf__waiter_abort(golf__waiter *w)
     return false;
 }
 
+__attribute__((noinline, cold)) void
+golf__notify_signal(int fd)
+{
+    uint64_t one = 1;
+    /* Non-blocking: EAGAIN only when the counter is about to overflow, and then the fd is
+     * readable already. EINTR cannot happen to a non-blocking eventfd write; retry anyway. */
+    while (write(fd, &one, sizeof one) < 0 && errno == EINTR) {
+    }
+}
+
 /* ---- wait lists (caller holds the queue's lock) --------------------------------------------- */
 
 /* Changes a waiter count (C4). Only ever changed under the queue's lock, so a load and a store
@@ -166,12 +179,15 @@ golf__wlist_push(golf__wlist *l, golf__wnode *n)
     GOLF__ASSERT(!atomic_load_explicit(&n->linked, memory_order_relaxed),
                  "C1 chan: a waiter node linked on two lists");
     n->next = NULL;
-    n->prev = l->tail;
-    if (l->tail)
-        l->tail->next = n;
-    else
+    if (l->head) {
+        golf__wnode *tail = l->head->prev;
+        tail->next = n;
+        n->prev = tail;
+        l->head->prev = n;
+    } else {
+        n->prev = n; /* the head's prev is the tail (golf__wlist) */
         l->head = n;
-    l->tail = n;
+    }
     /* relaxed: only the owner reads it without the lock, and it wrote this itself (through
      * us, in its own register call). */
     atomic_store_explicit(&n->linked, 1, memory_order_relaxed);
@@ -182,14 +198,17 @@ golf__wlist_push(golf__wlist *l, golf__wnode *n)
 static void
 golf__wlist_unhook(golf__wlist *l, golf__wnode *n)
 {
-    if (n->prev)
-        n->prev->next = n->next;
-    else
+    if (n == l->head) {
         l->head = n->next;
-    if (n->next)
-        n->next->prev = n->prev;
-    else
-        l->tail = n->prev;
+        if (n->next)
+            n->next->prev = n->prev; /* the tail, which the new head now points at */
+    } else {
+        n->prev->next = n->next;
+        if (n->next)
+            n->next->prev = n->prev;
+        else
+            l->head->prev = n->prev; /* n was the tail */
+    }
     n->prev = n->next = NULL;
 }
 
@@ -275,7 +294,7 @@ golf__waitq_claim_first(golf__waitq *wq, int op, const golf__waiter *self, uint3
      * waking a sleeper per message. The oldest waiter is passed over at most
      * GOLF__STARVE_SKIPS times (a count, not a clock: no clock read per registration), so
      * every waiter is served (the spirit of Go's mutex starvation rule). */
-    golf__wnode *t = q->tail;
+    golf__wnode *t = q->head ? q->head->prev : NULL;
     if (t && t != q->head && t->w != self) {
         /* relaxed: a hint; the claim CAS decides. */
         uint32_t s = atomic_load_explicit(&t->w->state, memory_order_relaxed);
@@ -451,6 +470,10 @@ golf__waitq_register(golf__waitq *q, bool buffered, golf_case *cases, size_t n,
          * our registration are one atomic step for every other unbuffered operation. */
         ready = (want_recvq && golf__has_peer(&q->recvq, self)) ||
                 (want_sendq && golf__has_peer(&q->sendq, self));
+        /* A sender now waits: the channel is readable (C10). Under the lock: a receiver that
+         * pairs with us needs it, and may free the channel (and its fd) as soon as it has. */
+        if (want_recvq)
+            golf__waitq_notify(q);
     }
     golf__waitq_check(q);
     golf__lock_release(&q->lock);

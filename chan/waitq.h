@@ -102,12 +102,14 @@ bool golf__waiter_abort(golf__waiter *w);
 
 /* ---- a channel's wait queues ---------------------------------------------------------------- */
 
+/* A doubly linked list with one word: the head's `prev` is the tail (the tail's `next` is
+ * NULL), so a channel's two lists and its notify fd fit its header line. */
 typedef struct golf__wlist {
-    golf__wnode *head, *tail;
+    golf__wnode *head;
 } golf__wlist;
 
-/* Who waits on one channel: 48 bytes, the part of the channel's header line that only slow
- * paths write. */
+/* Who waits on one channel: 40 bytes, the part of the channel's header line that only slow
+ * paths write (notify_fd: once). */
 typedef struct golf__waitq {
     golf__lock lock;
     _Atomic uint32_t nrecv;  /* nodes on recvq (C4): the "has waiters" word senders read */
@@ -115,6 +117,11 @@ typedef struct golf__waitq {
     _Atomic uint32_t closed; /* unbuffered channels only; written under lock */
     golf__wlist recvq;       /* protected by lock */
     golf__wlist sendq;       /* protected by lock */
+    /* The channel's readiness eventfd (golf_chan_notify_fd), -1 until asked for: set once,
+     * under lock; read by every buffered send after its commit and by an unbuffered sender's
+     * registration (C10). A watcher of the channel, not a waiter, but it lives here because
+     * the unbuffered rule ("a sender waits") is decided in this layer. */
+    _Atomic int notify_fd;
 } golf__waitq;
 
 static inline void
@@ -125,8 +132,23 @@ golf__waitq_init(golf__waitq *q)
     atomic_store_explicit(&q->nrecv, 0, memory_order_relaxed);
     atomic_store_explicit(&q->nsend, 0, memory_order_relaxed);
     atomic_store_explicit(&q->closed, 0, memory_order_relaxed);
-    q->recvq = (golf__wlist){NULL, NULL};
-    q->sendq = (golf__wlist){NULL, NULL};
+    atomic_store_explicit(&q->notify_fd, -1, memory_order_relaxed);
+    q->recvq = (golf__wlist){NULL};
+    q->sendq = (golf__wlist){NULL};
+}
+
+/* Adds 1 to the eventfd `fd` (a channel's notify fd, C10). Cold, out of line; never fails
+ * loudly: a full counter (2^64 - 2 pending signals) is readable anyway. */
+void golf__notify_signal(int fd);
+
+/* Signals q's notify fd if the channel has one (a close). */
+static inline void
+golf__waitq_notify(golf__waitq *q)
+{
+    /* relaxed: called under q's lock, under which the fd is set. */
+    int fd = atomic_load_explicit(&q->notify_fd, memory_order_relaxed);
+    if (fd >= 0)
+        golf__notify_signal(fd);
 }
 
 /* An unbuffered hand-off's value, for golf__waitq_claim_first(): a send passes src, a receive

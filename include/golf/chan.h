@@ -29,8 +29,12 @@
  * (no CPU used) until a peer, a close or its deadline wakes it. Timeouts are relative, in
  * nanoseconds, on CLOCK_MONOTONIC (so changing the wall clock does not affect them); a timeout
  * of 0 tries once and reports GOLF_ETIMEDOUT where the try form reports GOLF_EAGAIN, and
- * UINT64_MAX means no timeout. An operation a peer has already completed is never undone by a
- * timeout: it returns GOLF_OK even if the deadline has passed meanwhile.
+ * UINT64_MAX means no timeout. The _until forms take an absolute deadline instead, in
+ * nanoseconds of golf_now_ns() (golf/time.h: CLOCK_MONOTONIC); UINT64_MAX means none, and a
+ * deadline already past never blocks but still completes an operation that is ready, as a
+ * timeout of 0 does. A timeout is the deadline now + timeout (saturating at UINT64_MAX). An
+ * operation a peer has already completed is never undone by a timeout: it returns GOLF_OK even
+ * if the deadline has passed meanwhile.
  *
  * Thread safety: every function may be called on the same channel from any number of threads at
  * once, except golf_chan_free. No function here is async-signal-safe: do not call them from a
@@ -133,6 +137,17 @@ GOLF_API int golf_chan_send_timeout(golf_chan *ch, const void *elem, uint64_t ti
  * UINT64_MAX: no timeout. ch NULL: returns GOLF_ETIMEDOUT after the timeout. */
 GOLF_API int golf_chan_recv_timeout(golf_chan *ch, void *out, uint64_t timeout_ns);
 
+/* golf_chan_send with an absolute deadline (golf_now_ns's clock): GOLF_ETIMEDOUT once it has
+ * passed, and the value was not sent. A deadline already past: golf_chan_try_send, with
+ * GOLF_ETIMEDOUT for GOLF_EAGAIN; UINT64_MAX: no deadline. ch NULL: GOLF_ETIMEDOUT at the
+ * deadline. golf_chan_send_timeout(ch, e, t) is this with the deadline now + t. */
+GOLF_API int golf_chan_send_until(golf_chan *ch, const void *elem, uint64_t deadline_ns);
+
+/* golf_chan_recv with an absolute deadline: GOLF_ETIMEDOUT once it has passed, nothing taken and
+ * *out untouched. A deadline already past: golf_chan_try_recv, with GOLF_ETIMEDOUT for
+ * GOLF_EAGAIN; UINT64_MAX: no deadline. ch NULL: GOLF_ETIMEDOUT at the deadline. */
+GOLF_API int golf_chan_recv_until(golf_chan *ch, void *out, uint64_t deadline_ns);
+
 /* Go's close(ch): no value can be sent any more. Wakes every blocked thread (see "Close"
  * above) and returns without waiting for them. GOLF_OK. GOLF_ECLOSED: already closed (Go
  * panics). GOLF_EINVAL: ch is NULL (Go panics). Never blocks, except for the moment another
@@ -146,6 +161,69 @@ GOLF_API size_t golf_chan_len(const golf_chan *ch);
 /* Go's cap(ch): the cap given to golf_chan_new (GOLF_UNBOUNDED for an unbounded channel); 0 for
  * NULL. */
 GOLF_API size_t golf_chan_cap(const golf_chan *ch);
+
+/* ---- batches ----
+ *
+ * A batch moves several values in one call, with the meaning of single operations in a row.
+ * On a buffered channel it is cheaper than the loop: a run of consecutive free (full) slots is
+ * reserved (claimed) with one atomic operation, and waiting threads are checked, and woken,
+ * once per run instead of once per value. On an unbuffered channel every value still needs its
+ * own partner: a batch is the loop. Values of one batch are contiguous in memory, elem_size
+ * bytes apart; they keep their order (a receiver sees one sender's values in the order sent,
+ * whether it receives them singly or in batches, as with single sends). Values of a
+ * concurrent sender may come between two values of a batch. The memory model is that of the
+ * single operations, value by value.
+ *
+ * Bad arguments (GOLF_EINVAL, nothing happens): n or max 0; elems or out NULL while
+ * elem_size > 0 (for elem_size 0, Go's chan struct{}, they may be NULL); received NULL. */
+
+/* Sends the n values at elems, in order, as n golf_chan_send calls would: blocks while the
+ * channel is full (unbuffered: until a receiver takes each value). GOLF_OK: all n sent.
+ * GOLF_ECLOSED: the channel was closed before all were sent; the first *sent went in, the rest
+ * did not. *sent (sent may be NULL) is how many were sent, on every return. ch NULL: blocks
+ * forever (Go's nil channel). */
+GOLF_API int golf_chan_send_many(golf_chan *ch, const void *elems, size_t n, size_t *sent);
+
+/* Blocks until at least one value is ready, then takes it and up to max - 1 more that are
+ * ready at that moment, without blocking again, into out[0 .. *received - 1]. GOLF_OK with
+ * 1 <= *received <= max. GOLF_ECLOSED with *received == 0: the channel is closed and drained;
+ * out's first element is zeroed (as golf_chan_recv), the rest untouched. ch NULL: blocks
+ * forever. */
+GOLF_API int golf_chan_recv_many(golf_chan *ch, void *out, size_t max, size_t *received);
+
+/* golf_chan_recv_many that never blocks: GOLF_OK with *received >= 1, GOLF_EAGAIN (nothing
+ * ready, as golf_chan_try_recv; ch NULL) or GOLF_ECLOSED (closed and drained, out's first
+ * element zeroed), each of the last two with *received == 0. */
+GOLF_API int golf_chan_try_recv_many(golf_chan *ch, void *out, size_t max, size_t *received);
+
+/* ---- readiness fd ----
+ *
+ * golf_chan_notify_fd(ch) returns an eventfd(2) that the channel owns, for an epoll or poll
+ * loop that also waits on sockets or pipes. The rule: the fd's counter is incremented
+ *   - once when it is created (it starts readable: the first drain finds whatever arrived, or
+ *     the close that happened, before the call);
+ *   - buffered channels: after every successful send, once the value is in the channel (a
+ *     golf_chan_send_many: once per run of values reserved together);
+ *   - unbuffered channels: whenever a sender (or a select with a send case on ch) starts to
+ *     wait on ch, while it waits;
+ *   - at golf_chan_close.
+ * So: read the fd's 8 bytes (it is non-blocking: EAGAIN when not readable), then receive with
+ * golf_chan_try_recv (or _try_recv_many) until GOLF_EAGAIN or GOLF_ECLOSED, then wait on the
+ * fd again. No edge is lost: a value sent after the drain's last GOLF_EAGAIN makes the fd
+ * readable again. A readable fd is a hint, not a promise: another receiver may take the value
+ * first, and the drain may find nothing.
+ *
+ * Returns the fd (the same one on every call), or -1 with errno (EINVAL: ch NULL; EMFILE,
+ * ENFILE, ENOMEM, ...: from eventfd(2); nothing changed, a later call may try again).
+ * golf_chan_free closes it: do not close it yourself, and take it out of your epoll set before
+ * freeing the channel. Created with O_NONBLOCK and O_CLOEXEC.
+ *
+ * Cost: nothing for a channel that never asked (a send loads one field it shares a cache line
+ * with). Once it exists, every buffered send (batch run) adds one write(2) system call, and an
+ * unbuffered sender one as it starts to wait, under the channel's internal lock. The first
+ * call on a buffered channel may wait for a sender that is in the middle of copying its value
+ * in (normally a few instructions). */
+GOLF_API int golf_chan_notify_fd(golf_chan *ch);
 
 /* A select case: op on ch, with elem the value to send or where a received value goes. */
 enum { GOLF_SEND = 1, GOLF_RECV = 2 };
@@ -177,6 +255,11 @@ GOLF_API int golf_select_try(golf_case *cases, size_t n);
  * case performed. timeout_ns 0: golf_select_try, with GOLF_ETIMEDOUT for GOLF_EAGAIN;
  * UINT64_MAX: no timeout. Errors as golf_select. */
 GOLF_API int golf_select_timeout(golf_case *cases, size_t n, uint64_t timeout_ns);
+
+/* golf_select with an absolute deadline (golf_now_ns's clock): an index, or GOLF_ETIMEDOUT with
+ * no case performed once it has passed. A deadline already past: golf_select_try, with
+ * GOLF_ETIMEDOUT for GOLF_EAGAIN; UINT64_MAX: no deadline. Errors as golf_select. */
+GOLF_API int golf_select_until(golf_case *cases, size_t n, uint64_t deadline_ns);
 
 #ifdef __cplusplus
 }
