@@ -551,6 +551,105 @@ ref_chan_recv_timeout(ref_chan *ch, void *out, uint64_t timeout_ns)
     return one(ch, GOLF_RECV, out, MODE_TIMEOUT, timeout_ns);
 }
 
+/* ---- deadlines and batches: the single operations in a loop, obviously right ---- */
+
+/* An absolute CLOCK_MONOTONIC deadline as what do_select takes. */
+static int
+until_mode(uint64_t deadline_ns, uint64_t *timeout_ns)
+{
+    if (deadline_ns == UINT64_MAX)
+        return MODE_BLOCK;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    uint64_t t = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+    *timeout_ns = deadline_ns > t ? deadline_ns - t : 0;
+    return MODE_TIMEOUT;
+}
+
+int
+ref_chan_send_until(ref_chan *ch, const void *elem, uint64_t deadline_ns)
+{
+    uint64_t t = 0;
+    int mode = until_mode(deadline_ns, &t);
+    return one(ch, GOLF_SEND, elem, mode, t);
+}
+
+int
+ref_chan_recv_until(ref_chan *ch, void *out, uint64_t deadline_ns)
+{
+    uint64_t t = 0;
+    int mode = until_mode(deadline_ns, &t);
+    return one(ch, GOLF_RECV, out, mode, t);
+}
+
+int
+ref_select_until(ref_case *cases, size_t n, uint64_t deadline_ns)
+{
+    uint64_t t = 0;
+    int mode = until_mode(deadline_ns, &t);
+    return do_select(cases, n, mode, t);
+}
+
+static void *
+elem_at(const void *base, size_t i, size_t elem_size)
+{
+    return base ? (unsigned char *)base + i * elem_size : NULL;
+}
+
+int
+ref_chan_send_many(ref_chan *ch, const void *elems, size_t n, size_t *sent)
+{
+    if (sent)
+        *sent = 0;
+    if (n == 0 || (ch && ch->elem_size && !elems))
+        return GOLF_EINVAL;
+    if (!ch)
+        return ref_chan_send(NULL, NULL); /* Go's nil channel: blocks forever */
+    size_t i = 0;
+    int r = GOLF_OK;
+    while (i < n && (r = ref_chan_send(ch, elem_at(elems, i, ch->elem_size))) == GOLF_OK)
+        i++;
+    if (sent)
+        *sent = i;
+    return r;
+}
+
+int
+ref_chan_try_recv_many(ref_chan *ch, void *out, size_t max, size_t *received)
+{
+    if (!received || max == 0)
+        return GOLF_EINVAL;
+    *received = 0;
+    if (!ch)
+        return GOLF_EAGAIN;
+    if (ch->elem_size && !out)
+        return GOLF_EINVAL;
+    int r = ref_chan_try_recv(ch, out);
+    if (r != GOLF_OK)
+        return r;
+    size_t i = 1;
+    while (i < max && ref_chan_try_recv(ch, elem_at(out, i, ch->elem_size)) == GOLF_OK)
+        i++;
+    *received = i;
+    return GOLF_OK;
+}
+
+int
+ref_chan_recv_many(ref_chan *ch, void *out, size_t max, size_t *received)
+{
+    int r = ref_chan_try_recv_many(ch, out, max, received);
+    if (r != GOLF_EAGAIN)
+        return r;
+    r = ref_chan_recv(ch, out);
+    if (r != GOLF_OK)
+        return r;
+    size_t i = 1;
+    while (i < max && ref_chan_try_recv(ch, elem_at(out, i, ch->elem_size)) == GOLF_OK)
+        i++;
+    *received = i;
+    return GOLF_OK;
+}
+
 /* ---- ring ---- */
 
 struct ref_ring {

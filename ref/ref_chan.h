@@ -41,6 +41,11 @@ int ref_chan_try_send(ref_chan *ch, const void *elem);
 int ref_chan_try_recv(ref_chan *ch, void *out);
 int ref_chan_send_timeout(ref_chan *ch, const void *elem, uint64_t timeout_ns);
 int ref_chan_recv_timeout(ref_chan *ch, void *out, uint64_t timeout_ns);
+int ref_chan_send_until(ref_chan *ch, const void *elem, uint64_t deadline_ns);
+int ref_chan_recv_until(ref_chan *ch, void *out, uint64_t deadline_ns);
+int ref_chan_send_many(ref_chan *ch, const void *elems, size_t n, size_t *sent);
+int ref_chan_recv_many(ref_chan *ch, void *out, size_t max, size_t *received);
+int ref_chan_try_recv_many(ref_chan *ch, void *out, size_t max, size_t *received);
 int ref_chan_close(ref_chan *ch);
 size_t ref_chan_len(const ref_chan *ch);
 size_t ref_chan_cap(const ref_chan *ch);
@@ -54,6 +59,7 @@ typedef struct ref_case {
 int ref_select(ref_case *cases, size_t n);
 int ref_select_try(ref_case *cases, size_t n);
 int ref_select_timeout(ref_case *cases, size_t n, uint64_t timeout_ns);
+int ref_select_until(ref_case *cases, size_t n, uint64_t deadline_ns);
 
 typedef struct ref_ring ref_ring;
 ref_ring *ref_ring_new(size_t elem_size, size_t capacity); /* NULL + EINVAL/ENOMEM */

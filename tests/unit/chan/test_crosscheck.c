@@ -103,6 +103,67 @@ run_sequence(uint64_t seed, int steps)
             rg = golf_chan_close(p->g);
             rr = ref_chan_close(p->r);
             p->closed = true;
+        } else if (op < 84) {
+            /* Batches and past deadlines. A blocking batch is issued only when the reference
+             * says it completes at once: send_many when all n fit (or closed), recv_many when
+             * a value is there (or closed). */
+            enum { B = 6 };
+            unsigned char bin[B * MAXE], bog[B * MAXE], borf[B * MAXE];
+            fill(bin, sizeof bin, &s);
+            memset(bog, 0xEE, sizeof bog);
+            memset(borf, 0xEE, sizeof borf);
+            size_t n = 1 + cu_rand(&s) % B;
+            size_t kg = 99, kr = 77;
+            void *bpin = nul ? NULL : bin, *bpog = nul ? NULL : bog, *bporf = nul ? NULL : borf;
+            int form = (int)(cu_rand(&s) % 6);
+            if (form == 0) {
+                what = "try_recv_many";
+                rg = golf_chan_try_recv_many(p->g, bpog, n, &kg);
+                rr = ref_chan_try_recv_many(p->r, bporf, n, &kr);
+            } else if (form == 1) {
+                what = "recv_many (ready)";
+                if (!recv_ready(p))
+                    continue;
+                rg = golf_chan_recv_many(p->g, bpog, n, &kg);
+                rr = ref_chan_recv_many(p->r, bporf, n, &kr);
+            } else if (form == 2) {
+                what = "send_many (fits)";
+                if (!p->closed && ref_chan_len(p->r) + n > p->cap)
+                    continue;
+                rg = golf_chan_send_many(p->g, bpin, n, &kg);
+                rr = ref_chan_send_many(p->r, bpin, n, &kr);
+            } else if (form == 3) {
+                what = "send_until(past)";
+                rg = golf_chan_send_until(p->g, pin, cu_rand(&s) & 1 ? 0 : cu_now_ns());
+                rr = ref_chan_send_until(p->r, pin, 0);
+                kg = kr = 0;
+            } else if (form == 4) {
+                what = "recv_until(past)";
+                rg = golf_chan_recv_until(p->g, bpog, cu_rand(&s) & 1 ? 0 : cu_now_ns());
+                rr = ref_chan_recv_until(p->r, bporf, 0);
+                kg = kr = rg == GOLF_OK;
+            } else {
+                what = "recv_until(ready, far)";
+                if (!recv_ready(p))
+                    continue;
+                rg = golf_chan_recv_until(p->g, bpog, cu_now_ns() + 1000 * MS);
+                rr = ref_chan_recv_until(p->r, bporf, UINT64_MAX);
+                kg = kr = rg == GOLF_OK;
+            }
+            cr_assert_eq(rg, rr, "step %d: %s(%zu) on cap %zu elem %zu%s: golf %d ref %d", step,
+                         what, n, p->cap, p->es, p->closed ? " (closed)" : "", rg, rr);
+            cr_assert_eq(kg, kr, "step %d: %s(%zu): golf moved %zu, ref %zu", step, what, n, kg,
+                         kr);
+            /* Received values match; on GOLF_ECLOSED the first element is zeroed in both. */
+            if (bpog && form != 2 && form != 3) {
+                size_t cmp = (rg == GOLF_ECLOSED ? 1 : kg) * p->es;
+                cr_assert_eq(memcmp(bog, borf, cmp), 0, "step %d: %s received other values", step,
+                             what);
+                for (size_t b = cmp; b < sizeof bog; b++)
+                    cr_assert_eq(bog[b], 0xEE, "step %d: %s wrote past what it received", step,
+                                 what);
+            }
+            goto compare_state;
         } else {
             /* select over 1..5 random cases, some nil, duplicates likely. */
             what = "select";
@@ -123,17 +184,20 @@ run_sequence(uint64_t seed, int steps)
                 if (!nil)
                     any_ready |= cop == GOLF_SEND ? send_ready(q) : recv_ready(q);
             }
-            int form = (int)(cu_rand(&s) % 3);
+            int form = (int)(cu_rand(&s) % 4);
             if (form == 2 && !any_ready)
                 form = 0;
             rg = form == 0   ? golf_select_try(gc, n)
                  : form == 1 ? golf_select_timeout(gc, n, 0)
+                 : form == 3 ? golf_select_until(gc, n, cu_rand(&s) & 1 ? 0 : cu_now_ns())
                              : golf_select(gc, n);
             if (rg < 0) {
                 cr_assert(!any_ready, "step %d: select form %d returned %d with a ready case", step,
                           form, rg);
                 cr_assert_eq(rg, form == 0 ? GOLF_EAGAIN : GOLF_ETIMEDOUT);
-                rr = form == 0 ? ref_select_try(rc, n) : ref_select_timeout(rc, n, 0);
+                rr = form == 0   ? ref_select_try(rc, n)
+                     : form == 3 ? ref_select_until(rc, n, 0)
+                                 : ref_select_timeout(rc, n, 0);
                 cr_assert_eq(rg, rr, "step %d: select: golf %d ref %d", step, rg, rr);
             } else {
                 cr_assert_lt((size_t)rg, n);
