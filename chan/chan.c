@@ -374,7 +374,9 @@ golf__try_send_some(golf_chan *ch, const void *elems, size_t n, size_t *done)
 }
 
 /* Receives up to max values without waiting; `out` is left alone on GOLF_ECLOSED. As
- * golf__try_send_some() otherwise. */
+ * golf__try_send_some() otherwise. An unbuffered channel gives one value: its sender may free the
+ * channel as soon as its send returns (C8, "when a send returns, its receiver is done"), so
+ * after a hand-off we must not touch the channel again. */
 static int
 golf__try_recv_some(golf_chan *ch, void *out, size_t max, size_t *done)
 {
@@ -384,13 +386,9 @@ golf__try_recv_some(golf_chan *ch, void *out, size_t max, size_t *done)
             golf__chan_settle(ch); /* the closer may still hold the lock (C8) */
         return r;
     }
-    size_t k = 0;
-    int r = GOLF_OK;
-    while (k < max &&
-           (r = golf__try_recv_keep(ch, (void *)golf__elem_at(out, k, ch->elem_size))) == GOLF_OK)
-        k++;
-    *done = k;
-    return k ? GOLF_OK : r;
+    int r = golf__try_recv_keep(ch, out);
+    *done = r == GOLF_OK;
+    return r;
 }
 
 GOLF_API int
@@ -464,8 +462,10 @@ golf_chan_recv_many(golf_chan *ch, void *out, size_t max, size_t *received)
     if (r != GOLF_OK)
         return r; /* GOLF_ECLOSED: out[0] zeroed by the engine */
     size_t more = 0;
-    if (max > 1 && golf__try_recv_some(ch, (void *)golf__elem_at(out, 1, ch->elem_size), max - 1,
-                                       &more) != GOLF_OK)
+    /* Unbuffered: the sender may already have freed the channel (see golf__try_recv_some). */
+    if (max > 1 && golf__chan_is_buffered(ch) &&
+        golf__try_recv_some(ch, (void *)golf__elem_at(out, 1, ch->elem_size), max - 1, &more) !=
+            GOLF_OK)
         more = 0;
     *received = 1 + more;
     return GOLF_OK;
