@@ -7,7 +7,19 @@
 #include "golf/chan.h"
 #include "unit/chan/chan_util.h"
 
-enum probe_kind { P_SEND, P_RECV, P_SEND_TIMEOUT, P_RECV_TIMEOUT, P_SELECT, P_SELECT_TIMEOUT };
+enum probe_kind {
+    P_SEND,
+    P_RECV,
+    P_SEND_TIMEOUT,
+    P_RECV_TIMEOUT,
+    P_SELECT,
+    P_SELECT_TIMEOUT,
+    P_SEND_MANY,  /* n values at elem; moved = *sent */
+    P_RECV_MANY,  /* up to n into elem; moved = *received */
+    P_SEND_UNTIL, /* timeout_ns is the deadline */
+    P_RECV_UNTIL,
+    P_SELECT_UNTIL,
+};
 
 typedef struct probe {
     enum probe_kind kind;
@@ -16,6 +28,7 @@ typedef struct probe {
     uint64_t timeout_ns;
     golf_case *cases;
     size_t n;
+    size_t moved;
     int rc;
     atomic_int done;
     pthread_t thread;
@@ -43,6 +56,21 @@ probe_main(void *p)
         break;
     case P_SELECT_TIMEOUT:
         pr->rc = golf_select_timeout(pr->cases, pr->n, pr->timeout_ns);
+        break;
+    case P_SEND_MANY:
+        pr->rc = golf_chan_send_many(pr->ch, pr->elem, pr->n, &pr->moved);
+        break;
+    case P_RECV_MANY:
+        pr->rc = golf_chan_recv_many(pr->ch, pr->elem, pr->n, &pr->moved);
+        break;
+    case P_SEND_UNTIL:
+        pr->rc = golf_chan_send_until(pr->ch, pr->elem, pr->timeout_ns);
+        break;
+    case P_RECV_UNTIL:
+        pr->rc = golf_chan_recv_until(pr->ch, pr->elem, pr->timeout_ns);
+        break;
+    case P_SELECT_UNTIL:
+        pr->rc = golf_select_until(pr->cases, pr->n, pr->timeout_ns);
         break;
     }
     atomic_store_explicit(&pr->done, 1, memory_order_release);
