@@ -457,15 +457,16 @@ golf_chan_recv_many(golf_chan *ch, void *out, size_t max, size_t *received)
     int r = golf_chan_try_recv_many(ch, out, max, received);
     if (r != GOLF_EAGAIN)
         return r; /* values, closed and drained, or bad arguments */
-    /* Nothing ready: wait for one value (ch NULL: forever), then take what else is ready. */
+    /* Nothing ready: wait for one value (ch NULL: forever), then take what else is ready.
+     * Unbuffered: one value, and ch is not read after the hand-off (its sender may have freed
+     * it, see golf__try_recv_some), so what we need of it is read now. */
+    bool more_ok = ch && max > 1 && golf__chan_is_buffered(ch);
     r = golf__block_one(ch, GOLF_RECV, out, GOLF__FOREVER);
     if (r != GOLF_OK)
         return r; /* GOLF_ECLOSED: out[0] zeroed by the engine */
     size_t more = 0;
-    /* Unbuffered: the sender may already have freed the channel (see golf__try_recv_some). */
-    if (max > 1 && golf__chan_is_buffered(ch) &&
-        golf__try_recv_some(ch, (void *)golf__elem_at(out, 1, ch->elem_size), max - 1, &more) !=
-            GOLF_OK)
+    if (more_ok && golf__try_recv_some(ch, (void *)golf__elem_at(out, 1, ch->elem_size), max - 1,
+                                       &more) != GOLF_OK)
         more = 0;
     *received = 1 + more;
     return GOLF_OK;
