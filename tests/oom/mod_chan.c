@@ -92,6 +92,20 @@ ops(void)
     OOM_CHECK(golf_chan_try_recv(b, &w) == GOLF_OK && w == 2, "try_recv: %ld", w);
     OOM_CHECK(golf_chan_len(b) == 2 && golf_chan_cap(b) == 4, "len/cap");
     OOM_CHECK(golf_chan_send(z, NULL) == GOLF_OK && golf_chan_recv(z, NULL) == GOLF_OK, "struct{}");
+    /* Batches, deadlines and the notify fd allocate nothing of golf's heap (the eventfd is the
+     * kernel's): they must work as with memory. */
+    long vs[4] = {1, 2, 3, 4}, ws[4] = {0, 0, 0, 0};
+    size_t k = 0;
+    int nfd = golf_chan_notify_fd(z);
+    OOM_CHECK(nfd >= 0 && golf_chan_notify_fd(z) == nfd, "notify_fd");
+    OOM_CHECK(golf_chan_send_many(z, NULL, 2, &k) == GOLF_OK && k == 2, "send_many struct{}");
+    OOM_CHECK(golf_chan_recv_many(z, NULL, 4, &k) == GOLF_OK && k == 2, "recv_many struct{}");
+    OOM_CHECK(golf_chan_recv_many(b, ws, 4, &k) == GOLF_OK && k == 2 && ws[0] == 3 && ws[1] == 4,
+              "recv_many: %zu", k);
+    OOM_CHECK(golf_chan_send_many(b, vs, 4, &k) == GOLF_OK && k == 4, "send_many");
+    OOM_CHECK(golf_chan_send_until(b, &v, 0) == GOLF_ETIMEDOUT, "send_until, full");
+    OOM_CHECK(golf_chan_recv_until(b, &w, 0) == GOLF_OK && w == 1, "recv_until 1");
+    OOM_CHECK(golf_chan_recv_until(b, &w, 0) == GOLF_OK && w == 2, "recv_until 2");
 
     /* Unbuffered: the peer receives one value, then the main thread receives one. */
     peer_ch = u;
