@@ -386,9 +386,13 @@ golf__try_recv_some(golf_chan *ch, void *out, size_t max, size_t *done)
             golf__chan_settle(ch); /* the closer may still hold the lock (C8) */
         return r;
     }
-    int r = golf__try_recv_keep(ch, out);
-    *done = r == GOLF_OK;
-    return r;
+    size_t k = 0, lim = ch->cap == 0 ? 1 : max;
+    int r = GOLF_OK;
+    while (k < lim &&
+           (r = golf__try_recv_keep(ch, (void *)golf__elem_at(out, k, ch->elem_size))) == GOLF_OK)
+        k++;
+    *done = k;
+    return k ? GOLF_OK : r;
 }
 
 GOLF_API int
@@ -460,7 +464,7 @@ golf_chan_recv_many(golf_chan *ch, void *out, size_t max, size_t *received)
     /* Nothing ready: wait for one value (ch NULL: forever), then take what else is ready.
      * Unbuffered: one value, and ch is not read after the hand-off (its sender may have freed
      * it, see golf__try_recv_some), so what we need of it is read now. */
-    bool more_ok = ch && max > 1 && golf__chan_is_buffered(ch);
+    bool more_ok = ch && max > 1 && ch->cap != 0;
     r = golf__block_one(ch, GOLF_RECV, out, GOLF__FOREVER);
     if (r != GOLF_OK)
         return r; /* GOLF_ECLOSED: out[0] zeroed by the engine */
