@@ -505,6 +505,98 @@ static const gb_workload chan_buf1024_mpmc = {
 };
 GB_REGISTER(chan_buf1024_mpmc)
 
+/* chan_recv_many64: 1 producer sending value by value into a cap-1024 channel, 1 consumer
+ * taking up to 64 ready values per call (golf_chan_recv_many; the reference's loop of single
+ * receives; Go has no batch receive: its mirror is the plain per-value loop). */
+enum { RECV_MANY = 64 };
+
+typedef int (*recv_many_fn)(void *q, void *out, size_t max, size_t *got);
+
+static inline int
+golf_recv_many_op(void *q, void *out, size_t max, size_t *got)
+{
+    return golf_chan_recv_many(q, out, max, got);
+}
+static inline int
+ref_recv_many_op(void *q, void *out, size_t max, size_t *got)
+{
+    return ref_chan_recv_many(q, out, max, got);
+}
+
+static inline void
+recv_many_body(qctx *c, int id, put_fn put, recv_many_fn take)
+{
+    if (id == 0) {
+        for (int64_t v = 1; v <= (int64_t)c->per; v++)
+            put(c->q, v);
+        return;
+    }
+    uint64_t sum = 0, got = 0;
+    int64_t buf[RECV_MANY];
+    while (got < c->per) {
+        size_t k = 0;
+        if (take(c->q, buf, RECV_MANY, &k) != GOLF_OK)
+            break;
+        for (size_t i = 0; i < k; i++)
+            sum += (uint64_t)buf[i];
+        got += k;
+    }
+    c->slot[0].count = got;
+    c->slot[0].sum = sum;
+}
+
+static void
+w_golf_recv_many(void *a, int id)
+{
+    recv_many_body(a, id, golf_chan_put, golf_recv_many_op);
+}
+static void
+w_ref_recv_many(void *a, int id)
+{
+    recv_many_body(a, id, ref_chan_put, ref_recv_many_op);
+}
+
+static void
+run_recv_many(bool golf, uint64_t n, gb_result *out)
+{
+    qctx *c = qctx_new(1, n);
+    c->q = golf ? (void *)golf_chan_new(sizeof(int64_t), CAP)
+                : (void *)ref_chan_new(sizeof(int64_t), CAP);
+    if (!c->q) {
+        gb_fail(out, "cannot create the channel");
+        free(c);
+        return;
+    }
+    out->seconds = gb_run_workers(2, golf ? w_golf_recv_many : w_ref_recv_many, c);
+    qctx_check(c, 1, out);
+    if (golf)
+        golf_chan_free(c->q);
+    else
+        ref_chan_free(c->q);
+    free(c);
+}
+static void
+golf_recv_many64(int t, uint64_t n, gb_result *o)
+{
+    (void)t;
+    run_recv_many(true, n, o);
+}
+static void
+ref_recv_many64(int t, uint64_t n, gb_result *o)
+{
+    (void)t;
+    run_recv_many(false, n, o);
+}
+
+static const gb_workload chan_recv_many64 = {
+    .name = "chan_recv_many64",
+    .n = 10000000,
+    .threads = {1},
+    .impls = {{"golf", golf_recv_many64}, {"ref", ref_recv_many64}},
+    .go = true,
+};
+GB_REGISTER(chan_recv_many64)
+
 /* chan_unbuf_mpmc: unbuffered. */
 static void
 golf_unbuf(int t, uint64_t n, gb_result *o)

@@ -55,6 +55,11 @@ func init() {
 	workloads["chan_buf1024_mpmc"] = func(threads int, n int64) result {
 		return mpmc(1024, threads, n)
 	}
+	// chan_recv_many64: Go has no batch receive; the mirror is 1P1C on cap 1024 with the plain
+	// per-value receive loop.
+	workloads["chan_recv_many64"] = func(threads int, n int64) result {
+		return mpmc(1024, 1, n)
+	}
 	workloads["chan_unbuf_mpmc"] = func(threads int, n int64) result {
 		return mpmc(0, threads, n)
 	}
