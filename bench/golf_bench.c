@@ -195,7 +195,8 @@ cmp_workload(const void *a, const void *b)
 /* clang-format off */
 static const char *const standard_order[] = {
     "chan_buf1024_mpmc", "chan_unbuf_mpmc", "chan_unbounded_mpmc", "chan_select2_buf1024",
-    "chan_pingpong_rtt", "ring_mpmc1024", "map_load99", "map_load90", "map_load50", "map_loadorstore_hot",
+    "chan_pingpong_rtt", "chan_recv_many64", "ring_mpmc1024", "map_load99", "map_load90",
+    "map_load50", "map_loadorstore_hot",
     "pool_getput64", "mutex_inc", "waitgroup_adddone", NULL};
 /* clang-format on */
 
@@ -361,6 +362,7 @@ static const target targets[] = {
     {"chan_unbounded_mpmc", 8, "wfcq", 1.0, ">= liburcu's wfcqueue"},
     {"chan_select2_buf1024", 0, "go", 1.5, ">= 1.5x Go"},
     {"chan_pingpong_rtt", 0, HOST_RTT, 1 / 1.3, "ns <= 1.3x host cache-line rtt"},
+    {"chan_recv_many64", 1, "go", 5.0, ">= 5x Go"},
     {"chan_*", 0, NULL, 0.15, "spread <= 15%"},
     {"ring_mpmc1024", 1, "ck", 2.0, ">= 2x ck_ring"},
     {"map_load99", 2, "ck", 1.0, ">= ck_ht"},
