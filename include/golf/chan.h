@@ -170,9 +170,9 @@ GOLF_API size_t golf_chan_cap(const golf_chan *ch);
  * once per run instead of once per value. On an unbuffered channel every value still needs its
  * own partner: golf_chan_send_many is the loop, and a receive takes one value per call (the
  * sender it took it from may free the channel as soon as that send returns, see "Lifetime";
- * for that rule a batch is its single operations in a row). Values of one batch are contiguous in memory, elem_size
- * bytes apart; they keep their order (a receiver sees one sender's values in the order sent,
- * whether it receives them singly or in batches, as with single sends). Values of a
+ * for that rule a batch is its single operations in a row). Values of one batch are contiguous in
+ * memory, elem_size bytes apart; they keep their order (a receiver sees one sender's values in the
+ * order sent, whether it receives them singly or in batches, as with single sends). Values of a
  * concurrent sender may come between two values of a batch. The memory model is that of the
  * single operations, value by value.
  *
