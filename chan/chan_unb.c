@@ -160,7 +160,7 @@ golf__unb_wait_write(golf_chan *ch, golf__unb_slot *s)
     /* We claimed a position whose producer is still copying (between its CAS and its WRITE).
      * Other receivers may be parked while the positions after ours are ready: pass the
      * wake-up on first (U5, C7), then wait for this one slot. */
-    golf__unb_after_op(ch);
+    golf__unb_after_op(ch, false);
     golf__backoff b = GOLF__BACKOFF(GOLF__BUDGET_SLOT);
     for (;;) {
         /* [U2] acquire: pairs with the producer's WRITE. */

@@ -141,13 +141,22 @@ golf__unb_block *golf__unb_wait_next(golf__unb_block *b);
 void golf__unb_release_block(golf__unb_core *u, golf__unb_block *b, uint64_t start);
 
 /* The waker check, as golf__buf_after_op (chan/chan_buf.h): [S3] seq_cst loads of both counts
- * after our [S1] CAS. */
+ * after our [S1] CAS; after a push (`sent`) the notify fd's signal (C10). */
 static inline void
-golf__unb_after_op(golf_chan *ch)
+golf__unb_after_op(golf_chan *ch, bool sent)
 {
     /* [S3] seq_cst: see golf__buf_after_op(). */
     uint32_t nr = atomic_load_explicit(&ch->wq.nrecv, memory_order_seq_cst);
     uint32_t ns = atomic_load_explicit(&ch->wq.nsend, memory_order_seq_cst);
+    if (sent) {
+        /* [S4] seq_cst: see golf__buf_after_op(). A sender that loads -1 here made its [S1]
+         * CAS before golf_chan_notify_fd()'s store of the fd, so every pop after that store
+         * (its tail load is seq_cst) sees the reserved position, claims it and waits for the
+         * write (U5): no wait at creation, unlike the ring. */
+        int fd = atomic_load_explicit(&ch->wq.notify_fd, memory_order_seq_cst);
+        if (GOLF__UNLIKELY(fd >= 0))
+            golf__notify_signal(fd);
+    }
     if (GOLF__UNLIKELY((nr | ns) != 0))
         golf__unb_wake(ch, nr, ns);
 }
@@ -287,7 +296,7 @@ golf__unb_try_send(golf_chan *ch, const void *elem)
 {
     int r = golf__unb_push(ch, elem);
     if (r == GOLF_OK)
-        golf__unb_after_op(ch);
+        golf__unb_after_op(ch, true);
     return r;
 }
 
@@ -297,7 +306,7 @@ golf__unb_try_recv(golf_chan *ch, void *out)
 {
     int r = golf__unb_pop(ch, out);
     if (r == GOLF_OK)
-        golf__unb_after_op(ch);
+        golf__unb_after_op(ch, false);
     return r;
 }
 

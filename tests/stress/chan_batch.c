@@ -9,7 +9,8 @@
  * closes at a random moment, then drains. Checks: every value sent OK is received exactly once
  * (a send_many's *sent counts), nothing else is received, every consumer sees each producer's
  * values in order (batches included), *received is within 1..max, a closed receive reports
- * 0 values. Capacity default: 0, 1, 7, 64, 1024 in turn. Exit 0 when every round held. */
+ * 0 values. Capacity default: 0, 1, 7, 64, 1024 and GOLF_UNBOUNDED in turn. Exit 0 when every round
+ * held. */
 #include <errno.h>
 #include <poll.h>
 #include <unistd.h>
@@ -143,15 +144,15 @@ int
 main(int argc, char **argv)
 {
     cs_args args = cs_parse(argc, argv, 6, 2.0);
-    static const long caps[] = {0, 1, 7, 64, 1024};
+    static const size_t caps[] = {0, 1, 7, 64, 1024, GOLF_UNBOUNDED};
     int nsend = args.threads / 2;
     cs_bitmap sent = cs_bitmap_new(nsend), got = cs_bitmap_new(nsend);
     atomic_int failed = 0;
     uint64_t seed = 777, end = cs_now_ns() + (uint64_t)(args.seconds * 1e9);
     long rounds = 0, ops = 0, batches = 0;
     do {
-        long cap = args.capacity >= 0 ? args.capacity : caps[rounds % 5];
-        golf_chan *ch = golf_chan_new(sizeof(uint64_t), (size_t)cap);
+        size_t cap = args.capacity >= 0 ? (size_t)args.capacity : caps[rounds % 6];
+        golf_chan *ch = golf_chan_new(sizeof(uint64_t), cap);
         if (!ch)
             return fprintf(stderr, "golf_chan_new failed\n"), 1;
         cs_bitmap_clear(&sent);
@@ -191,7 +192,7 @@ main(int argc, char **argv)
         golf_chan_free(ch);
         rounds++;
         if (atomic_load(&failed)) {
-            fprintf(stderr, "FAILED in round %ld (capacity %ld)\n", rounds, cap);
+            fprintf(stderr, "FAILED in round %ld (capacity %zu)\n", rounds, cap);
             break;
         }
     } while (cs_now_ns() < end);

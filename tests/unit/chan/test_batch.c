@@ -149,8 +149,8 @@ Test(chan_batch, nil_channel_blocks_forever_and_try_is_eagain, .timeout = 10)
 
 Test(chan_batch, closed_channel_drains_then_reports_eclosed_with_zero, .timeout = 10)
 {
-    static const size_t caps[] = {0, 1, 5, 64};
-    for (size_t i = 0; i < 4; i++) {
+    static const size_t caps[] = {0, 1, 5, 64, GOLF_UNBOUNDED};
+    for (size_t i = 0; i < 5; i++) {
         golf_chan *ch = golf_chan_new(sizeof(int), caps[i]);
         int v[5] = {1, 2, 3, 4, 5}, out[8];
         size_t k = 99, n = caps[i] < 5 ? caps[i] : 5;
@@ -278,8 +278,8 @@ Test(chan_batch, close_during_send_many_reports_how_many_went_in, .timeout = 10)
 
 Test(chan_batch, receivers_parked_in_recv_many_are_woken_by_single_sends, .timeout = 10)
 {
-    static const size_t caps[] = {0, 1, 4};
-    for (size_t i = 0; i < 3; i++) {
+    static const size_t caps[] = {0, 1, 4, GOLF_UNBOUNDED};
+    for (size_t i = 0; i < 4; i++) {
         golf_chan *ch = golf_chan_new(sizeof(int), caps[i]);
         int o1[4] = {0}, o2[4] = {0}, v = 11;
         probe r1 = {.kind = P_RECV_MANY, .ch = ch, .elem = o1, .n = 4};
@@ -419,8 +419,8 @@ mix_consumer(void *p)
 
 Test(chan_batch, mixed_single_and_batch_ops_lose_and_duplicate_nothing_in_fifo, .timeout = 60)
 {
-    static const size_t caps[] = {0, 1, 7, 64};
-    for (size_t c = 0; c < 4; c++) {
+    static const size_t caps[] = {0, 1, 7, 64, GOLF_UNBOUNDED};
+    for (size_t c = 0; c < 5; c++) {
         golf_chan *ch = golf_chan_new(sizeof(uint64_t), caps[c]);
         atomic_int failed = 0;
         _Atomic uint32_t *seen = calloc(MIX_PROD * MIX_PER, sizeof *seen);
@@ -450,12 +450,22 @@ Test(chan_batch, mixed_single_and_batch_ops_lose_and_duplicate_nothing_in_fifo, 
 
 /* ---- readiness fd ---- */
 
+/* The rule of include/golf/chan.h on a channel of capacity cap (ring or unbounded). */
+static void notify_rule(size_t cap);
+
 Test(chan_notify, null_is_einval_and_the_fd_is_stable_and_starts_readable, .timeout = 10)
 {
     errno = 0;
     cr_expect_eq(golf_chan_notify_fd(NULL), -1);
     cr_expect_eq(errno, EINVAL);
-    golf_chan *ch = golf_chan_new(sizeof(int), 4);
+    for (int u = 0; u < 2; u++)
+        notify_rule(u ? GOLF_UNBOUNDED : 4);
+}
+
+static void
+notify_rule(size_t cap)
+{
+    golf_chan *ch = golf_chan_new(sizeof(int), cap);
     int fd = golf_chan_notify_fd(ch);
     cr_assert_geq(fd, 0);
     cr_expect_eq(golf_chan_notify_fd(ch), fd);
@@ -552,8 +562,8 @@ ep_producer(void *p)
  * leaves epoll_wait asleep and the test times out). A pipe shares the loop. */
 Test(chan_notify, an_epoll_loop_sees_every_value_and_the_close, .timeout = 60)
 {
-    static const size_t caps[] = {1, 16, 1024, 0};
-    for (size_t c = 0; c < 4; c++) {
+    static const size_t caps[] = {1, 16, 1024, 0, GOLF_UNBOUNDED};
+    for (size_t c = 0; c < 5; c++) {
         golf_chan *ch = golf_chan_new(sizeof(uint64_t), caps[c]);
         int fd = golf_chan_notify_fd(ch);
         cr_assert_geq(fd, 0);
