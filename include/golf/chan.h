@@ -204,8 +204,9 @@ GOLF_API int golf_chan_try_recv_many(golf_chan *ch, void *out, size_t max, size_
  * loop that also waits on sockets or pipes. The rule: the fd's counter is incremented
  *   - once when it is created (it starts readable: the first drain finds whatever arrived, or
  *     the close that happened, before the call);
- *   - buffered channels: after every successful send, once the value is in the channel (a
- *     golf_chan_send_many: once per run of values reserved together);
+ *   - buffered and unbounded channels: after every successful send, once the value is in the
+ *     channel (a golf_chan_send_many on a buffered one: once per run of values reserved
+ *     together);
  *   - unbuffered channels: whenever a sender (or a select with a send case on ch) starts to
  *     wait on ch, while it waits;
  *   - at golf_chan_close.
