@@ -8,8 +8,7 @@
  * is not "ready": that thread's own check wakes for it when it stamps the slot. */
 #include "chan_buf.h"
 
-#include <sched.h>
-
+#include "lockfree/backoff.h"
 #include "lockfree/chaos.h"
 #include "lockfree/fence.h"
 #include "lockfree/lock.h"
@@ -84,12 +83,9 @@ golf__buf_wait_published(golf_chan *ch)
         golf__ring_slot *slot = golf__ring_slot_at(r, pos);
         /* [R2] acquire: the value is there once the stamp moved past `pos` (published, or
          * already taken: a reserved position's stamp is never below it). */
-        for (unsigned spins = 0; atomic_load_explicit(&slot->stamp, memory_order_acquire) == pos;
-             spins++) {
-            if (spins < 64)
-                golf__cpu_relax();
-            else
-                sched_yield(); /* the sender was descheduled mid-copy: let it run */
-        }
+        /* HOLDER: spin briefly, then yield to the sender (it was descheduled mid-copy). */
+        golf__backoff b = GOLF__BACKOFF(GOLF__BUDGET_HOLDER);
+        while (atomic_load_explicit(&slot->stamp, memory_order_acquire) == pos)
+            (void)golf__backoff_wait(&b); /* yields for ever once spent: never false */
     }
 }
