@@ -14,6 +14,11 @@
  * nearly every thread is parked, and the rest were just woken. Values are checked (count and
  * sum).
  *
+ * The exit phases hand one value per round from a short-lived thread to the parked main thread
+ * (an unbuffered send, a WaitGroup's done) and the thread then exits; the hand-off lands near
+ * the main thread's confirmation, so a peer may complete the candidate's own wait and be gone
+ * (no live task left awake) by the time the candidate scans.
+ *
  * golf-regress: one-cpu (also run under taskset -c 0)
  * Usage: regress_detect_quiet [scale]  (exit 0: pass; scale multiplies the busy phases' work) */
 #include "regress.h"
@@ -131,6 +136,73 @@ phase_outside(outside how)
         waitpid(writer, NULL, 0);
     close(pipe_fds[0]);
     close(pipe_fds[1]);
+}
+
+/* ---- exit phases --------------------------------------------------------------------------- */
+
+enum { EXIT_ROUNDS = 3000 };
+
+static uint64_t exit_spin_ns;
+
+static void
+spin_then(void)
+{
+    uint64_t end = golf_now_ns() + exit_spin_ns;
+    while (golf_now_ns() < end)
+        ;
+}
+
+static void *
+send_then_exit(void *arg)
+{
+    spin_then();
+    int v = 1;
+    REGRESS_CHECK(golf_chan_send(arg, &v) == GOLF_OK, "send");
+    return NULL;
+}
+
+static void
+work_then_exit(void *arg)
+{
+    (void)arg;
+    spin_then();
+}
+
+/* Spins of half to one and a half confirmation delays. */
+static void
+pick_spin(void)
+{
+    uint64_t d = golf__watch_test_confirm_ns;
+    exit_spin_ns = d / 2 + (uint64_t)rand() % (d + 1);
+}
+
+static void
+phase_exit(long rounds)
+{
+    printf("  %ld rounds: a thread sends to the parked main thread and exits\n", rounds);
+    fflush(stdout);
+    golf_chan *c = golf_chan_new(sizeof(int), 0);
+    pthread_attr_t a;
+    pthread_attr_init(&a);
+    pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+    srand(1);
+    for (long i = 0; i < rounds; i++) {
+        pick_spin();
+        pthread_t t;
+        REGRESS_CHECK(pthread_create(&t, &a, send_then_exit, c) == 0, "pthread_create");
+        int v;
+        REGRESS_CHECK(golf_chan_recv(c, &v) == GOLF_OK && v == 1, "recv");
+    }
+    pthread_attr_destroy(&a);
+    golf_chan_free(c);
+    printf("  %ld rounds: a WaitGroup's thread is done and exits\n", rounds);
+    fflush(stdout);
+    for (long i = 0; i < rounds; i++) {
+        golf_waitgroup wg = {0};
+        pick_spin();
+        REGRESS_CHECK(golf_waitgroup_go(&wg, work_then_exit, NULL) == GOLF_OK, "waitgroup_go");
+        golf_waitgroup_wait(&wg);
+    }
 }
 
 /* ---- busy phases ---------------------------------------------------------------------------- */
@@ -269,6 +341,7 @@ main(int argc, char **argv)
     release_ch = golf_chan_new(sizeof(int), 0);
     for (outside how = OUT_READ; how <= OUT_DEADLINE; how++)
         phase_outside(how);
+    phase_exit((long)(EXIT_ROUNDS * (argc > 1 ? atof(argv[1]) : 1.0)));
     phase_busy(0, n);
     phase_busy(1, n);
     golf_chan_free(release_ch);
