@@ -576,7 +576,10 @@ watch_stats_print(void)
         uint64_t best_ns = 0;
         for (int i = 0; i < OBJ_SLOTS; i++) {
             uint64_t ns = atomic_load_explicit(&objs[i].ns, memory_order_relaxed);
+            /* A slot whose row is not stored yet (its writer still running at exit) is not
+             * a line: its row would index stat_name at -1. Once stored, a row stays. */
             if (!taken[i] && atomic_load_explicit(&objs[i].obj, memory_order_relaxed) &&
+                atomic_load_explicit(&objs[i].row, memory_order_relaxed) != 0 &&
                 (best < 0 || ns > best_ns)) {
                 best = i;
                 best_ns = ns;
@@ -586,9 +589,9 @@ watch_stats_print(void)
             break;
         taken[best] = true;
         obj_slot *s = &objs[best];
+        unsigned row = atomic_load_explicit(&s->row, memory_order_relaxed);
         fprintf(stderr, "  %-18p %-14s %12.3f ms %10llu waits\n",
-                atomic_load_explicit(&s->obj, memory_order_relaxed),
-                stat_name[atomic_load_explicit(&s->row, memory_order_relaxed) - 1],
+                atomic_load_explicit(&s->obj, memory_order_relaxed), stat_name[row - 1],
                 (double)best_ns / 1e6,
                 (unsigned long long)atomic_load_explicit(&s->waits, memory_order_relaxed));
     }
