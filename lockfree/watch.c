@@ -24,10 +24,12 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 golf__debug_settings golf__debug;
@@ -220,30 +222,57 @@ watch_register(watch_rec *r)
     return r->linked;
 }
 
+/* Wakes the threads asleep on the futex word of the first record that says parked (under
+ * list_lock). */
+static void
+wake_one_parked(void)
+{
+    for (watch_rec *q = list_head.next; q != &list_head; q = q->next) {
+        /* relaxed: published by [D1] to our seq_cst load of `sleepers` for a counted thread;
+         * for one that has left meanwhile, a stale hint costs a spurious wake-up. */
+        if (atomic_load_explicit(&q->parked, memory_order_relaxed)) {
+            golf__futex_wake(atomic_load_explicit(&q->word, memory_order_relaxed), INT32_MAX);
+            return;
+        }
+    }
+}
+
 /* Thread exit (the key's destructor). If every other registered thread is parked, the last of
  * them to park saw this one still registered and is no candidate: wake one of them (a spurious
- * wake-up, which every golf waiter tolerates) so that it parks again as the last one. */
+ * wake-up, which every golf waiter tolerates) so that it leaves and parks again as the last one.
+ *
+ * One wake can miss: the chosen thread may be counted parked but not in the kernel yet
+ * (between its enter and its futex wait), or running its candidate code, and it then goes to
+ * sleep without reading `sleepers` again; or the wake may find only an uncounted waiter on the
+ * same word. So the hook wakes again, with a short pause between tries, until `sleepers`
+ * changes: a leave (the woken thread), an enter (the last one to enter sees the new count) or
+ * a registration (a running thread, which will park last or exit through here). */
 static void
 watch_thread_exit(void *p)
 {
     watch_rec *r = p;
     r->exiting = true;
     pthread_mutex_lock(&list_lock);
-    if (r->linked) {
-        list_unlink(r);
-        r->linked = false;
-        uint64_t v =
-            atomic_fetch_sub_explicit(&sleepers, W_REG_ONE, memory_order_seq_cst) - W_REG_ONE;
-        if (w_parked(v) != 0 && w_parked(v) == w_registered(v)) {
-            for (watch_rec *q = list_head.next; q != &list_head; q = q->next) {
-                /* relaxed: a hint; a stale one costs one spurious wake-up. */
-                if (atomic_load_explicit(&q->parked, memory_order_relaxed)) {
-                    golf__futex_wake(atomic_load_explicit(&q->word, memory_order_relaxed),
-                                     INT32_MAX);
-                    break;
-                }
-            }
+    if (!r->linked) {
+        pthread_mutex_unlock(&list_lock);
+        return;
+    }
+    list_unlink(r);
+    r->linked = false;
+    uint64_t v = atomic_fetch_sub_explicit(&sleepers, W_REG_ONE, memory_order_seq_cst) - W_REG_ONE;
+    for (unsigned tries = 0; w_parked(v) != 0 && w_parked(v) == w_registered(v); tries++) {
+        wake_one_parked();
+        pthread_mutex_unlock(&list_lock);
+        if (tries < 8) {
+            sched_yield();
+        } else {
+            struct timespec ts = {0, 50000}; /* the woken thread may be preempted: 50 us */
+            nanosleep(&ts, NULL);
         }
+        pthread_mutex_lock(&list_lock);
+        /* seq_cst: as the fetch_sub. */
+        if (atomic_load_explicit(&sleepers, memory_order_seq_cst) != v)
+            break;
     }
     pthread_mutex_unlock(&list_lock);
 }
