@@ -377,12 +377,43 @@ task_state(pid_t tid)
     return p && p[1] == ' ' ? p[2] : 0;
 }
 
+/* The process's thread count (/proc/self/stat, field 20), 0 if it cannot be read. It counts
+ * live threads plus, at most, a zombie thread group leader (main called pthread_exit). */
+static uint64_t
+thread_count(void)
+{
+    char buf[1024];
+    int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    /* "pid (comm) state ppid ...": comm may hold ')' and ' ', so start at the last ')'; p
+     * then walks the spaces before fields 3, 4, ..., 20. */
+    char *p = strrchr(buf, ')');
+    if (!p)
+        return 0;
+    p++;
+    for (int field = 3; field < 20 && p; field++)
+        p = strchr(p + 1, ' ');
+    return p ? strtoull(p + 1, NULL, 10) : 0;
+}
+
 /* True when every live thread of the process but us is asleep in the kernel and their number
  * equals the parked count of v (every parked thread is live, so then every live thread is
  * parked in golf). */
 static bool
 watch_confirm(uint64_t v, pid_t self)
 {
+    uint64_t parked = w_parked(v);
+    /* Cheap first: more threads than the parked ones and a zombie leader cannot pass (the
+     * common failure: a thread outside golf), and then no task's state needs reading. */
+    uint64_t threads = thread_count();
+    if (threads > parked + 1)
+        return false;
     int fd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
         return false;
@@ -405,13 +436,14 @@ watch_confirm(uint64_t v, pid_t self)
             if (st == 'Z' || st == 'X' || st == 'x')
                 continue; /* a zombie thread group leader (main called pthread_exit) */
             live++;
-            ok = tid == self || st == 'S';
+            /* More live tasks than parked ones already fails: stop reading. */
+            ok = (tid == self || st == 'S') && live <= parked;
         }
         if (!ok)
             break;
     }
     close(fd);
-    return ok && live == w_parked(v);
+    return ok && live == parked;
 }
 
 __attribute__((noreturn, cold, noinline)) static void
