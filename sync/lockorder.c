@@ -18,6 +18,7 @@
 
 #include <execinfo.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,6 +88,41 @@ lo_after_fork(void)
     pthread_mutex_unlock(&graph_lock);
 }
 
+/* The fork handlers for graph_lock, registered outside it: fork() runs prepare handlers
+ * holding glibc's handler lock, which pthread_atfork takes, and a fork between the first edge's
+ * taking of graph_lock and a lazy registration would leave the child's copy locked for good. */
+static pthread_mutex_t setup_lock = PTHREAD_MUTEX_INITIALIZER;
+static _Atomic bool handlers_ready; /* [LO1] */
+
+static bool
+lo_setup(void)
+{
+    /* [LO1] acquire: pairs with the release below (the handlers exist). */
+    if (atomic_load_explicit(&handlers_ready, memory_order_acquire))
+        return true;
+    pthread_mutex_lock(&setup_lock);
+    if (!atomic_load_explicit(&handlers_ready, memory_order_relaxed)) { /* under setup_lock */
+        /* The first backtrace() loads libgcc_s (dlopen, malloc): here, not under graph_lock. */
+        void *frame[1];
+        (void)backtrace(frame, 1);
+        if (pthread_atfork(lo_prepare, lo_after_fork, lo_after_fork) == 0)
+            atomic_store_explicit(&handlers_ready, true, memory_order_release); /* [LO1] */
+    }
+    pthread_mutex_unlock(&setup_lock);
+    return atomic_load_explicit(&handlers_ready, memory_order_relaxed);
+}
+
+/* At load time glibc's fork-handler table has room (lockfree/setup.h). The variable is read
+ * here as well as by the watch constructor, whose order relative to this one is the link's: any
+ * value but "0" registers (a harmless pair of handlers for a value the other rejects). */
+__attribute__((constructor)) static void
+lo_init(void)
+{
+    const char *s = getenv("GOLF_LOCKORDER");
+    if (s && *s && strcmp(s, "0") != 0)
+        (void)lo_setup();
+}
+
 /* The graph, allocated on the first edge. False (said once) when memory runs out: the checking
  * stops, the program goes on. */
 static bool
@@ -108,8 +144,6 @@ graph_ready(void)
         fprintf(stderr, "golf: GOLF_LOCKORDER: out of memory, lock-order checking stops\n");
         return false;
     }
-    /* graph_lock held: the fork handlers only need to exist before the next fork. */
-    (void)pthread_atfork(lo_prepare, lo_after_fork, lo_after_fork);
     return true;
 }
 
@@ -210,6 +244,15 @@ golf__lockorder_acquire(const void *lock, golf__lock_kind kind)
 {
     if (self.n == 0)
         return;
+    if (GOLF__UNLIKELY(!lo_setup())) {
+        /* No fork handlers (out of memory at load and now): graph_lock is never taken
+         * without them. Said once; the next acquisition tries again. */
+        static atomic_flag said = ATOMIC_FLAG_INIT;
+        if (!atomic_flag_test_and_set_explicit(&said, memory_order_relaxed))
+            fprintf(stderr, "golf: GOLF_LOCKORDER: out of memory for fork handlers, lock-order "
+                            "checking waits\n");
+        return;
+    }
     void *frames[FRAMES + SKIP_FRAMES];
     int nframes = -1;
     bool cycle = false;
