@@ -7,7 +7,7 @@
  * Locking: every call but golf__depot_init, _free_objs, _free_mags and _destroy needs the
  * depot's mutex (golf__depot_lock). A front end holds it for a whole transfer, from before it
  * touches its own cache until the objects are where they go, and trim holds it from start to
- * end (pool_internal.h I3): so a transfer is entirely before or after a trim. Uses only
+ * end (pool_struct.h I3): so a transfer is entirely before or after a trim. Uses only
  * lockfree/. Never installed. */
 #ifndef GOLF_POOL_DEPOT_H
 #define GOLF_POOL_DEPOT_H

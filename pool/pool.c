@@ -13,7 +13,7 @@
  *              cached (slots, thread caches, primary) into the new one. get still serves it.
  *
  * Why it is safe: README.md ("Why a migration cannot corrupt a slot", "trim against get/put"),
- * and the invariants in pool_internal.h. In short: a slot is written only by a committed rseq
+ * and the invariants in pool_struct.h. In short: a slot is written only by a committed rseq
  * section of its own CPU (one thread at a time on a CPU, and any interruption aborts before the
  * single committing store), or by trim/free after it set slot->lock and a membarrier-rseq fence
  * guaranteed no section that missed the lock is still in flight. Transfers to and from the
@@ -21,8 +21,8 @@
  *
  * Memory-model contract (Go's): a put(x) synchronizes before the get that returns x. */
 #include "lockfree/alloc.h"
-#include "pool_internal.h"
 #include "pool_rseq.h"
+#include "pool_struct.h"
 
 #include "lockfree/fatal.h"
 

@@ -21,7 +21,7 @@
 #ifndef GOLF_POOL_RSEQ_H
 #define GOLF_POOL_RSEQ_H
 
-#include "pool_internal.h"
+#include "pool_struct.h"
 
 #if GOLF__HAVE_RSEQ
 

@@ -22,7 +22,7 @@
 #include "lockfree/backoff.h"
 #include "lockfree/chaos.h"
 #include "lockfree/debug.h"
-#include "pool_internal.h"
+#include "pool_struct.h"
 
 #include "lockfree/fatal.h"
 #include "lockfree/setup.h"

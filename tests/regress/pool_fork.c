@@ -18,7 +18,7 @@
 #include <sys/wait.h>
 
 #include "lockfree/percpu.h"
-#include "pool/pool_internal.h" /* white box: a cache lock held across fork */
+#include "pool/pool_struct.h" /* white box: a cache lock held across fork */
 
 #define MAGIC 0x666f726b6f626a21ull
 #define NBUSY 3

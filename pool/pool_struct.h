@@ -15,8 +15,8 @@
  *       new_object and free_object are never called with a lock held (README.md O6).
  *   I5  A magazine on the spare list is empty (n == 0): golf__depot_give_empty() zeroes n, and
  *       golf_pool_free frees spare magazines' memory only, never objects named in their objs[]. */
-#ifndef GOLF_POOL_INTERNAL_H
-#define GOLF_POOL_INTERNAL_H
+#ifndef GOLF_POOL_STRUCT_H
+#define GOLF_POOL_STRUCT_H
 
 #include "depot.h"
 #include "golf/pool.h"
