@@ -46,28 +46,6 @@ golf__buf_wake(golf_chan *ch, uint32_t nr, uint32_t ns)
         golf__waitq_notify_one(&ch->wq, GOLF_SEND);
 }
 
-int
-golf__buf_recheck(golf_case *cases, size_t n, golf__wnode *nodes, const uint32_t *perm,
-                  golf__waiter *self)
-{
-    int worst = GOLF__RING_NOT_READY;
-    for (size_t k = 0; k < n; k++) {
-        golf_case *c = &cases[perm[k]];
-        golf__wnode *node = nodes ? &nodes[perm[k]] : &self->node;
-        /* node->buffered, not c->ch->cap: an unbuffered case may already have been completed
-         * by a peer that then freed its channel (C8). */
-        if (!c->ch || !node->w || !node->buffered || !golf__chan_is_ring(c->ch))
-            continue; /* not registered, unbuffered (C8: not read), or unbounded */
-        int r = c->op == GOLF_SEND ? golf__ring_send_ready(c->ch->ring)
-                                   : golf__ring_recv_ready(c->ch->ring);
-        if (r == GOLF__RING_READY || r == GOLF__RING_READY_CLOSED)
-            return r;
-        if (r == GOLF__RING_IN_FLIGHT)
-            worst = r;
-    }
-    return worst;
-}
-
 void
 golf__buf_wait_published(golf_chan *ch)
 {

@@ -20,13 +20,6 @@
  * receiver if the ring is closed and drained) and one sender if a send is ready now. */
 void golf__buf_wake(golf_chan *ch, uint32_t nr, uint32_t ns);
 
-/* Re-checks every registered buffered case of a blocking round (perm order; nodes == NULL: the
- * waiter's own node): GOLF__RING_READY (or READY_CLOSED) if one is ready now, else
- * GOLF__RING_IN_FLIGHT if one waits on a position another thread holds, else
- * GOLF__RING_NOT_READY. No side effects. */
-int golf__buf_recheck(golf_case *cases, size_t n, golf__wnode *nodes, const uint32_t *perm,
-                      golf__waiter *self);
-
 /* After every successful buffered push *and* pop, both sides are checked: a push may make the
  * next send ready (the slot after ours was already free) and a pop the next receive (the slot
  * after ours was already full). Checking only the opposite side would leave a waiter asleep
@@ -38,23 +31,10 @@ static inline void
 golf__buf_after_op(golf_chan *ch, bool sent)
 {
     GOLF__POINT(BUF_AFTER_OP);
-    /* [S3] seq_cst loads: after our push's or pop's [S1] seq_cst CAS in the single seq_cst
-     * order, so a waiter whose registration ([S3] count store) precedes that CAS is seen here,
-     * and one that registers later sees our CAS in its re-check ([S2]): no fence on this path
-     * (chan/README.md, "Park and wake"). On x86 these are plain loads. Nonzero sends us to the
-     * locked slow path. Both counts share the header line, which only slow paths write. */
-    uint32_t nr = atomic_load_explicit(&ch->wq.nrecv, memory_order_seq_cst);
-    uint32_t ns = atomic_load_explicit(&ch->wq.nsend, memory_order_seq_cst);
-    if (sent) {
-        /* [S4] seq_cst: after our [S1] CAS in the single order, so either it sees the fd, or
-         * golf_chan_notify_fd()'s tail load ([S4], after its store of the fd) sees our
-         * position and waits for our stamp before the fd is handed out (C10). Same line as
-         * the counts: no extra miss. -1 for a channel that never asked. */
-        int fd = atomic_load_explicit(&ch->wq.notify_fd, memory_order_seq_cst);
-        if (GOLF__UNLIKELY(fd >= 0))
-            golf__notify_signal(fd);
-    }
-    if (GOLF__UNLIKELY((nr | ns) != 0))
+    /* golf__waitq_after_op: [S3], [S4]. A sender that missed the fd is waited for by
+     * golf_chan_notify_fd() until its stamp is stored (C10). */
+    uint32_t nr, ns;
+    if (golf__waitq_after_op(&ch->wq, sent, &nr, &ns))
         golf__buf_wake(ch, nr, ns);
 }
 

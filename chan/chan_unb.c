@@ -215,25 +215,3 @@ golf__unb_wake(golf_chan *ch, uint32_t nr, uint32_t ns)
     if (ns)
         golf__waitq_notify_one(&ch->wq, GOLF_SEND);
 }
-
-int
-golf__unb_recheck(golf_case *cases, size_t n, golf__wnode *nodes, const uint32_t *perm,
-                  golf__waiter *self)
-{
-    int worst = GOLF__RING_NOT_READY;
-    for (size_t k = 0; k < n; k++) {
-        golf_case *c = &cases[perm[k]];
-        golf__wnode *node = nodes ? &nodes[perm[k]] : &self->node;
-        /* node->buffered first: an unbuffered case's channel may be gone (C8). */
-        if (!c->ch || !node->w || !node->buffered || !golf__chan_is_unbounded(c->ch))
-            continue;
-        if (c->op == GOLF_SEND)
-            return GOLF__RING_READY;
-        int r = golf__unb_recv_ready(golf__chan_unb(c->ch));
-        if (r == GOLF__RING_READY || r == GOLF__RING_READY_CLOSED)
-            return r;
-        if (r == GOLF__RING_IN_FLIGHT)
-            worst = r;
-    }
-    return worst;
-}

@@ -120,11 +120,6 @@ size_t golf__unb_len(const golf__unb_core *u);
 /* The waker check after a successful push or pop; cold, out of line (as golf__buf_wake). */
 void golf__unb_wake(golf_chan *ch, uint32_t nr, uint32_t ns);
 
-/* Re-checks every registered unbounded case of a round (the other flavours' cases are skipped):
- * the readiness probe of golf__buf_recheck (chan/chan_buf.h). No side effects. */
-int golf__unb_recheck(golf_case *cases, size_t n, golf__wnode *nodes, const uint32_t *perm,
-                      golf__waiter *self);
-
 /* Readiness of a receive: GOLF__RING_READY (a position between head and tail: its value is
  * there or its producer is copying it, and the receiver that claims it waits only for that
  * copy, U5), GOLF__RING_READY_CLOSED (closed and drained), GOLF__RING_IN_FLIGHT (head is at a
@@ -145,19 +140,12 @@ void golf__unb_release_block(golf__unb_core *u, golf__unb_block *b, uint64_t sta
 static inline void
 golf__unb_after_op(golf_chan *ch, bool sent)
 {
-    /* [S3] seq_cst: see golf__buf_after_op(). */
-    uint32_t nr = atomic_load_explicit(&ch->wq.nrecv, memory_order_seq_cst);
-    uint32_t ns = atomic_load_explicit(&ch->wq.nsend, memory_order_seq_cst);
-    if (sent) {
-        /* [S4] seq_cst: see golf__buf_after_op(). A sender that loads -1 here made its [S1]
-         * CAS before golf_chan_notify_fd()'s store of the fd, so every pop after that store
-         * (its tail load is seq_cst) sees the reserved position, claims it and waits for the
-         * write (U5): no wait at creation, unlike the ring. */
-        int fd = atomic_load_explicit(&ch->wq.notify_fd, memory_order_seq_cst);
-        if (GOLF__UNLIKELY(fd >= 0))
-            golf__notify_signal(fd);
-    }
-    if (GOLF__UNLIKELY((nr | ns) != 0))
+    /* golf__waitq_after_op: [S3], [S4]. A sender that loads -1 there made its [S1] CAS before
+     * golf_chan_notify_fd()'s store of the fd, so every pop after that store (its tail load is
+     * seq_cst) sees the reserved position, claims it and waits for the write (U5): no wait at
+     * creation, unlike the ring. */
+    uint32_t nr, ns;
+    if (golf__waitq_after_op(&ch->wq, sent, &nr, &ns))
         golf__unb_wake(ch, nr, ns);
 }
 

@@ -51,18 +51,33 @@ golf__chan_try(golf_chan *ch, int op, void *elem, golf__waiter *self)
                            : golf__zero_try_recv(ch, elem, self);
 }
 
-/* Re-checks every registered hint-woken case (buffered and unbounded; each flavour skips the
- * other's): READY or READY_CLOSED if one is ready, else IN_FLIGHT if one waits on a position
- * another thread holds, else NOT_READY. */
+/* The re-check after registration ([S2]): every registered buffered or unbounded case in the
+ * round's order. READY or READY_CLOSED for the first that is ready, else IN_FLIGHT if one waits
+ * on a position another thread holds, else NOT_READY. No side effects. */
 static int
 golf__recheck(golf_case *cases, size_t n, golf__wnode *nodes, const uint32_t *perm,
-              golf__waiter *self, bool any_unbounded)
+              golf__waiter *self)
 {
-    int r = golf__buf_recheck(cases, n, nodes, perm, self);
-    if (r == GOLF__RING_READY || r == GOLF__RING_READY_CLOSED || !any_unbounded)
-        return r;
-    int u = golf__unb_recheck(cases, n, nodes, perm, self);
-    return u == GOLF__RING_NOT_READY ? r : u;
+    int worst = GOLF__RING_NOT_READY;
+    for (size_t k = 0; k < n; k++) {
+        golf_case *c = &cases[perm[k]];
+        golf__wnode *node = nodes ? &nodes[perm[k]] : &self->node;
+        /* node->buffered, not c->ch's fields: an unbuffered case may already have been
+         * completed by a peer that then freed its channel (C8). */
+        if (!c->ch || !node->w || !node->buffered)
+            continue; /* not registered, or unbuffered (C8: not read) */
+        int r;
+        if (golf__chan_is_ring(c->ch))
+            r = c->op == GOLF_SEND ? golf__ring_send_ready(c->ch->ring)
+                                   : golf__ring_recv_ready(c->ch->ring);
+        else /* unbounded: a send is always ready */
+            r = c->op == GOLF_SEND ? GOLF__RING_READY : golf__unb_recv_ready(golf__chan_unb(c->ch));
+        if (r == GOLF__RING_READY || r == GOLF__RING_READY_CLOSED)
+            return r;
+        if (r == GOLF__RING_IN_FLIGHT)
+            worst = r;
+    }
+    return worst;
 }
 
 /* Finishes the chosen case k with result r (GOLF_OK / GOLF_ECLOSED): sets status, zero-fills a
@@ -89,15 +104,13 @@ golf__select_run(golf_case *cases, size_t n, golf__wnode *nodes, uint32_t *perm,
      * all, then one sched_yield (lets the peer run when more threads than cores share the
      * machine). */
     golf__backoff retry = GOLF__BACKOFF(GOLF__BUDGET_RETRY);
-    bool any_buffered = false, any_unbounded = false;
+    bool any_buffered = false;
     long hint = -1;
 
     for (size_t i = 0; i < n; i++) {
         perm[i] = (uint32_t)i;
-        if (cases[i].ch && golf__chan_is_buffered(cases[i].ch)) {
+        if (cases[i].ch && golf__chan_is_buffered(cases[i].ch))
             any_buffered = true;
-            any_unbounded |= golf__chan_is_unbounded(cases[i].ch);
-        }
     }
     /* A single unbuffered operation (nodes == NULL: n == 1) with a small value registers the
      * waiter's own node and passes the value through the waiter's inline buffer. */
@@ -160,7 +173,7 @@ golf__select_run(golf_case *cases, size_t n, golf__wnode *nodes, uint32_t *perm,
          * registration; park polls instead of sleeping for good. */
         int rc = GOLF__RING_NOT_READY;
         if (!ready && any_buffered) {
-            rc = golf__recheck(cases, n, nodes, perm, self, any_unbounded);
+            rc = golf__recheck(cases, n, nodes, perm, self);
             ready = rc == GOLF__RING_READY || rc == GOLF__RING_READY_CLOSED;
         }
         if (rc == GOLF__RING_IN_FLIGHT)
@@ -179,7 +192,7 @@ golf__select_run(golf_case *cases, size_t n, golf__wnode *nodes, uint32_t *perm,
         uint32_t s;
         while (((s = golf__park(self, &pc)) & GOLF__W_PHASE) == GOLF__W_WAITING) {
             /* A case was IN_FLIGHT: look again (the re-check has no side effects). */
-            rc = golf__recheck(cases, n, nodes, perm, self, any_unbounded);
+            rc = golf__recheck(cases, n, nodes, perm, self);
             if (rc == GOLF__RING_READY || rc == GOLF__RING_READY_CLOSED)
                 golf__waiter_abort(self); /* fails only if a waker decided first: honour it */
             else if (rc == GOLF__RING_NOT_READY)

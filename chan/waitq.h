@@ -14,6 +14,7 @@
 
 #include "golf/chan.h"
 #include "lockfree/backoff.h"
+#include "lockfree/cacheline.h"
 #include "lockfree/lock.h"
 
 /* ---- the per-thread waiter ------------------------------------------------------------------
@@ -149,6 +150,29 @@ golf__waitq_notify(golf__waitq *q)
     int fd = atomic_load_explicit(&q->notify_fd, memory_order_relaxed);
     if (fd >= 0)
         golf__notify_signal(fd);
+}
+
+/* The waker check's loads after a successful push or pop of a buffered or unbounded channel:
+ * both waiter counts into *nr and *ns, and after a push (`sent`, a constant that folds away) the
+ * notify fd's signal. True when a waiter may need a wake (the caller's cold path).
+ * [S3] seq_cst loads: after the caller's [S1] seq_cst CAS in the single seq_cst order, so a
+ * waiter whose registration ([S3] count store) precedes that CAS is seen here, and one that
+ * registers later sees the CAS in its re-check ([S2]): no fence on this path (chan/README.md,
+ * "Park and wake"). On x86 these are plain loads; the counts and the fd share the header line,
+ * which only slow paths write. [S4] seq_cst fd load: after the [S1] CAS, so either it sees the
+ * fd, or golf_chan_notify_fd()'s seq_cst tail load, after its store of the fd, sees the
+ * position (C10; each flavour says how it then covers it). -1: the channel never asked. */
+static inline bool
+golf__waitq_after_op(golf__waitq *q, bool sent, uint32_t *nr, uint32_t *ns)
+{
+    *nr = atomic_load_explicit(&q->nrecv, memory_order_seq_cst);
+    *ns = atomic_load_explicit(&q->nsend, memory_order_seq_cst);
+    if (sent) {
+        int fd = atomic_load_explicit(&q->notify_fd, memory_order_seq_cst);
+        if (GOLF__UNLIKELY(fd >= 0))
+            golf__notify_signal(fd);
+    }
+    return GOLF__UNLIKELY((*nr | *ns) != 0);
 }
 
 /* An unbuffered hand-off's value, for golf__waitq_claim_first(): a send passes src, a receive
