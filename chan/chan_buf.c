@@ -30,15 +30,7 @@ golf__buf_wake(golf_chan *ch, uint32_t nr, uint32_t ns)
         int rr = golf__ring_recv_ready(ch->ring);
         if (rr == GOLF__RING_IN_FLIGHT)
             GOLF__POINT(BUF_WAKE_IN_FLIGHT);
-        if (rr == GOLF__RING_READY_CLOSED) {
-            /* The last value of a closed channel is gone: every receiver gets GOLF_ECLOSED,
-             * as at the close itself (which woke those registered before it). */
-            golf__lock_acquire(&ch->wq.lock);
-            golf__waitq_wake_closed(&ch->wq, GOLF_RECV);
-            golf__lock_release(&ch->wq.lock);
-        } else if (rr == GOLF__RING_READY) {
-            golf__waitq_notify_one(&ch->wq, GOLF_RECV);
-        }
+        golf__waitq_wake_recv_ready(&ch->wq, rr);
     }
     /* Senders registered before a close were woken by it; later ones see the mark in their
      * re-check. So only a free slot wakes one. */

@@ -201,14 +201,7 @@ golf__unb_wake(golf_chan *ch, uint32_t nr, uint32_t ns)
      * the same fence of every other thread that reaches here. */
     golf__fence_full();
     if (nr) {
-        int rr = golf__unb_recv_ready(golf__chan_unb(ch));
-        if (rr == GOLF__RING_READY_CLOSED) {
-            golf__lock_acquire(&ch->wq.lock);
-            golf__waitq_wake_closed(&ch->wq, GOLF_RECV);
-            golf__lock_release(&ch->wq.lock);
-        } else if (rr == GOLF__RING_READY) {
-            golf__waitq_notify_one(&ch->wq, GOLF_RECV);
-        }
+        golf__waitq_wake_recv_ready(&ch->wq, golf__unb_recv_ready(golf__chan_unb(ch)));
     }
     /* A send on an unbounded channel is always ready, so senders never register (their first
      * try completes); a count here would be a sender racing a close, which wakes it. */

@@ -38,6 +38,7 @@
 #include "lockfree/chaos.h"
 #include "lockfree/debug.h"
 #include "lockfree/futex.h"
+#include "lockfree/ring_internal.h"
 #include "lockfree/watch.h"
 
 static _Thread_local GOLF__CACHE_ALIGNED golf__waiter golf__tls_waiter;
@@ -379,6 +380,18 @@ golf__waitq_wake_closed(golf__waitq *wq, int op)
         golf__count_add(count, -1, buffered);
         if (won)
             golf__waiter_wake_if_sleeping(w, old); /* w is thread-lifetime */
+    }
+}
+
+void
+golf__waitq_wake_recv_ready(golf__waitq *q, int rr)
+{
+    if (rr == GOLF__RING_READY_CLOSED) {
+        golf__lock_acquire(&q->lock);
+        golf__waitq_wake_closed(q, GOLF_RECV);
+        golf__lock_release(&q->lock);
+    } else if (rr == GOLF__RING_READY) {
+        golf__waitq_notify_one(q, GOLF_RECV);
     }
 }
 

@@ -205,6 +205,13 @@ void golf__waitq_notify_one(golf__waitq *q, int op);
 /* Claims every waiter doing `op` with DONE|CLOSED and wakes them. Caller holds q->lock. */
 void golf__waitq_wake_closed(golf__waitq *q, int op);
 
+/* A buffered or unbounded channel's wake of receivers for a receive readiness `rr` read *now*
+ * (a GOLF__RING_* code): READY wakes one receiver; READY_CLOSED (the last value of a closed
+ * channel is gone) wakes every receiver with GOLF_ECLOSED, as the close itself did for those
+ * registered before it; IN_FLIGHT and NOT_READY wake no one (a wake-up spent on a value still
+ * being written would be lost: its writer wakes a receiver when done, C7). Takes q->lock. */
+void golf__waitq_wake_recv_ready(golf__waitq *q, int rr);
+
 /* ---- one blocking round: register, park, unregister ------------------------------------------ */
 
 /* Registers, under one hold of q's lock, case perm[k] (on the channel q belongs to; `buffered`

@@ -357,6 +357,22 @@ write_all(const char *buf, size_t len)
 
 /* ---- the deadlock detector ---------------------------------------------------------------- */
 
+/* Reads the start of a /proc file into buf (cap bytes, NUL-terminated): false if it cannot.
+ * No allocation: all threads but us may be parked holding anything. */
+static bool
+read_proc(const char *path, char *buf, size_t cap)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    ssize_t n = read(fd, buf, cap - 1);
+    close(fd);
+    if (n <= 0)
+        return false;
+    buf[n] = '\0';
+    return true;
+}
+
 /* The kernel's state letter of thread tid ('R', 'S', 'D', 'Z', ...), or 0 if it cannot be read
  * (the thread is gone). No allocation: all threads but us may be parked holding anything. */
 static char
@@ -364,14 +380,8 @@ task_state(pid_t tid)
 {
     char path[64], buf[512];
     snprintf(path, sizeof path, "/proc/self/task/%d/stat", (int)tid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    if (!read_proc(path, buf, sizeof buf))
         return 0;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return 0;
-    buf[n] = '\0';
     /* "tid (comm) S ...": comm may hold ')' itself, so the last one ends it. */
     char *p = strrchr(buf, ')');
     return p && p[1] == ' ' ? p[2] : 0;
@@ -383,14 +393,8 @@ static uint64_t
 thread_count(void)
 {
     char buf[1024];
-    int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    if (!read_proc("/proc/self/stat", buf, sizeof buf))
         return 0;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return 0;
-    buf[n] = '\0';
     /* "pid (comm) state ppid ...": comm may hold ')' and ' ', so start at the last ')'; p
      * then walks the spaces before fields 3, 4, ..., 20. */
     char *p = strrchr(buf, ')');

@@ -614,6 +614,16 @@ ref_chan_send_many(ref_chan *ch, const void *elems, size_t n, size_t *sent)
     return r;
 }
 
+/* After a first value at out[0]: takes up to max - 1 more that are ready; returns the count. */
+static size_t
+take_more(ref_chan *ch, void *out, size_t max)
+{
+    size_t i = 1;
+    while (i < max && ref_chan_try_recv(ch, elem_at(out, i, ch->elem_size)) == GOLF_OK)
+        i++;
+    return i;
+}
+
 int
 ref_chan_try_recv_many(ref_chan *ch, void *out, size_t max, size_t *received)
 {
@@ -627,10 +637,7 @@ ref_chan_try_recv_many(ref_chan *ch, void *out, size_t max, size_t *received)
     int r = ref_chan_try_recv(ch, out);
     if (r != GOLF_OK)
         return r;
-    size_t i = 1;
-    while (i < max && ref_chan_try_recv(ch, elem_at(out, i, ch->elem_size)) == GOLF_OK)
-        i++;
-    *received = i;
+    *received = take_more(ch, out, max);
     return GOLF_OK;
 }
 
@@ -643,10 +650,7 @@ ref_chan_recv_many(ref_chan *ch, void *out, size_t max, size_t *received)
     r = ref_chan_recv(ch, out);
     if (r != GOLF_OK)
         return r;
-    size_t i = 1;
-    while (i < max && ref_chan_try_recv(ch, elem_at(out, i, ch->elem_size)) == GOLF_OK)
-        i++;
-    *received = i;
+    *received = take_more(ch, out, max);
     return GOLF_OK;
 }
 
