@@ -392,7 +392,17 @@ typedef struct range_walk {
     range_item stack[GOLF__MAP_RANGE_STACK];
     bool (*fn)(const void *, size_t, void *, void *);
     void *arg;
+    size_t chains; /* chains walked, for golf__map_range_chains() */
 } range_walk;
+
+/* Chains walked by this thread's golf_map_range calls (the test hook's count). */
+static _Thread_local size_t range_chains;
+
+size_t
+golf__map_range_chains(void)
+{
+    return range_chains;
+}
 
 enum { RANGE_DONE, RANGE_STOP, RANGE_MOVED };
 
@@ -416,6 +426,7 @@ static int
 range_chain(range_walk *w, golf__map_bucket *b, uint64_t fmask, uint64_t fr)
 {
     size_t n = 0;
+    w->chains++;
     for (golf__map_bucket *bb = b; bb != NULL;
          bb = atomic_load_explicit(&bb->overflow, memory_order_acquire)) { /* [M7] */
         if (n + GOLF__MAP_SLOTS > w->cap) {
@@ -538,11 +549,13 @@ golf_map_range(golf_map *m, bool (*fn)(const void *key, size_t klen, void *value
     w.cap = GOLF__MAP_RANGE_STACK;
     w.fn = fn;
     w.arg = arg;
+    w.chains = 0;
     golf__rcu_read_lock();
     /* [M1] acquire: as in lookup(). Every table before this one is wholly MOVED on. */
     golf__map_table *t = atomic_load_explicit(&m->table, memory_order_acquire);
     (void)range_part(&w, t, 0, 0);
     golf__rcu_read_unlock();
+    range_chains += w.chains;
     if (w.snap != w.stack)
         free(w.snap);
 }

@@ -20,4 +20,8 @@ golf__map_set_alloc_fail(long n)
     golf__alloc_set_fail(n);
 }
 
+/* Test hook: how many chains the calling thread's golf_map_range calls have walked since it
+ * started (a range's work, whatever the clock says). */
+size_t golf__map_range_chains(void);
+
 #endif
