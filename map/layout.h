@@ -78,7 +78,9 @@ typedef struct golf__map_table {
     golf__map_bucket *buckets;              /* 64-byte aligned array */
     _Atomic(struct golf__map_table *) next; /* [M3] where MOVED buckets' keys went */
     size_t cursor;                          /* resize: next bucket to move (under grow_lock) */
-    golf__rcu_head rcu;                     /* retirement after a resize or clear */
+    uint64_t gen;       /* the clear that began this table's lineage (0: golf_map_new); a resize's
+                         * target inherits it. Immutable, published with the table ([M3], [M1]) */
+    golf__rcu_head rcu; /* retirement after a resize or clear */
 } golf__map_table;
 
 /* Per-CPU state of one map: what has no key affinity. One 128-byte line each. */
@@ -93,6 +95,7 @@ struct golf_map {
     unsigned ncpu;                    /* slots in percpu; immutable */
     golf__map_percpu *percpu;         /* immutable pointer */
     pthread_mutex_t grow_lock;        /* serializes resize (trylock) and clear; never readers */
+    _Atomic uint64_t clears;          /* [M11] clears begun (with a new table); under grow_lock */
     /* [M10] fns retired through the map, not yet returned. Its own line: retire and the worker
      * change it, and the fields above are read by every operation. */
     GOLF__CACHE_ALIGNED _Atomic size_t retiring;

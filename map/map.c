@@ -18,7 +18,11 @@
  *   - No reader enters a chain whose head it sees MOVED (README invariant 7): a frozen chain is
  *     read only by readers that were in it before its move, so what they read is as of a moment
  *     inside their call, and the key blocks it links, which the next table may unlink and free,
- *     outlive them (the grace period starts after the move). */
+ *     outlive them (the grace period starts after the move).
+ *   - A range ends in work bounded by the map's size: it stops at any table made by a clear that
+ *     began after it started (nothing there was present for its whole call), so the tables it
+ *     walks are those of at most two clears' lineages, which only grow by doubling (README
+ *     invariant 8). */
 #include "map_internal.h"
 
 #include <errno.h>
@@ -392,7 +396,8 @@ typedef struct range_walk {
     range_item stack[GOLF__MAP_RANGE_STACK];
     bool (*fn)(const void *, size_t, void *, void *);
     void *arg;
-    size_t chains; /* chains walked, for golf__map_range_chains() */
+    uint64_t clears; /* m->clears at the call's start: a table of a later clear ends a path */
+    size_t chains;   /* chains walked, for golf__map_range_chains() */
 } range_walk;
 
 /* Chains walked by this thread's golf_map_range calls (the test hook's count). */
@@ -506,14 +511,22 @@ range_chain(range_walk *w, golf__map_bucket *b, uint64_t fmask, uint64_t fr)
  * live in y->next. So each key has one path of buckets through the tables, and is looked for in
  * the first bucket of it that is not MOVED, once (invariant 7 in README.md).
  *
+ * A table made by a clear that began after the range read m->clears (y->gen > w->clears) ends
+ * the path: every key of the part that was in the map when that clear dropped the bucket that
+ * led here was dropped then, during this call, so nothing from here on was present for the
+ * whole call (invariant 8 in README.md). So a path crosses at most two lineages (the one of the
+ * start table and that of a clear in progress at the start), however many clears run meanwhile.
+ *
  * Recursion only where y is larger than the part, and the part then narrows to y's bucket: the
- * depth is at most the number of hash bits, however many tables resizes and clears chain up.
- * Tables reachable from the range's start table stay allocated for its read section: each is
- * retired only after m->table moved past it, which was after the range loaded m->table. */
+ * depth is at most the number of hash bits. Tables reachable from the range's start table stay
+ * allocated for its read section: each is retired only after m->table moved past it, which was
+ * after the range loaded m->table. */
 static int
 range_part(range_walk *w, golf__map_table *y, uint64_t mask, uint64_t r)
 {
     for (;;) {
+        if (y->gen > w->clears)
+            return RANGE_DONE;
         if (y->mask > mask) {
             for (uint64_t j = r; j <= y->mask; j += mask + 1) {
                 GOLF__POINT(MAP_RANGE_WALK);
@@ -551,8 +564,13 @@ golf_map_range(golf_map *m, bool (*fn)(const void *key, size_t klen, void *value
     w.arg = arg;
     w.chains = 0;
     golf__rcu_read_lock();
+    /* [M11] acquire: pairs with [M11] release in golf_map_clear(): the table loaded below is
+     * at least the one clear w.clears - 1 published, so the walk meets tables of two clear
+     * generations at most (w.clears - 1 and w.clears). */
+    w.clears = atomic_load_explicit(&m->clears, memory_order_acquire);
     /* [M1] acquire: as in lookup(). Every table before this one is wholly MOVED on. */
     golf__map_table *t = atomic_load_explicit(&m->table, memory_order_acquire);
+    GOLF__ASSERT(t->gen + 1 >= w.clears, "8 map: a range started on a table two clears old");
     (void)range_part(&w, t, 0, 0);
     golf__rcu_read_unlock();
     range_chains += w.chains;
@@ -620,6 +638,7 @@ golf_map_new(void)
         goto nomem_pc;
     atomic_init(&m->table, t);
     atomic_init(&m->retiring, 0);
+    atomic_init(&m->clears, 0);
     m->seed = map_seed(m);
     pthread_mutex_init(&m->grow_lock, NULL);
     return m;

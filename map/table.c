@@ -27,6 +27,7 @@ golf__map_table_new(size_t nbuckets)
     t->mask = nbuckets - 1;
     atomic_init(&t->next, NULL);
     t->cursor = 0;
+    t->gen = 0;
     return t;
 }
 
@@ -231,6 +232,8 @@ golf__map_grow(golf_map *m)
         nt = golf__map_table_new(2 * (t->mask + 1));
         if (nt == NULL)
             goto out; /* retried by a later insert */
+        /* The same lineage: a range that walks t walks nt too (invariant 8). */
+        nt->gen = t->gen;
         t->cursor = 0;
         /* [M3] release: nt's zeroed buckets are initialized before anyone follows t->next;
          * pairs with the [M3] acquire loads of t->next. */
@@ -292,6 +295,14 @@ golf_map_clear(golf_map *m)
         clear_in_place(m, t);
         goto out;
     }
+    /* Count this clear before it links or drops anything (invariant 8): a range that reads
+     * the count before the increment stops at nt, one that reads it after walks nt. m->clears
+     * is written only here, under grow_lock, so load + store is the increment. [M11] release:
+     * the previous clear's publication of m->table (ordered before us by grow_lock) happens
+     * before a range that reads this value loads m->table; pairs with [M11] acquire in
+     * golf_map_range(). */
+    nt->gen = atomic_load_explicit(&m->clears, memory_order_relaxed) + 1;
+    atomic_store_explicit(&m->clears, nt->gen, memory_order_release);
     /* The chain is t, or t -> its half-done resize target. */
     golf__map_table *last = t;
     golf__map_table *x;
