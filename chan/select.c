@@ -95,6 +95,20 @@ golf__case_done(golf_case *cases, size_t k, int r)
     return (int)k;
 }
 
+/* How many passes a non-blocking select makes while its ring cases keep changing under it. */
+#define GOLF__SELECT_SNAPSHOT_TRIES 64
+
+/* The fingerprint of every ring-buffered case (lockfree/ring_internal.h): equal before and
+ * after a pass of failed tries, it proves those cases were all not ready at one moment. */
+static void
+golf__select_fingerprint(const golf_case *cases, size_t n, uint64_t v[2])
+{
+    v[0] = v[1] = 0;
+    for (size_t k = 0; k < n; k++)
+        if (cases[k].ch && golf__chan_is_ring(cases[k].ch))
+            golf__ring_fingerprint(cases[k].ch->ring, v);
+}
+
 int
 golf__select_run(golf_case *cases, size_t n, golf__wnode *nodes, uint32_t *perm, uint64_t deadline,
                  bool nonblocking)
@@ -121,7 +135,11 @@ golf__select_run(golf_case *cases, size_t n, golf__wnode *nodes, uint32_t *perm,
      * (C9); a timed one aborts by CAS on its own word, like a select. */
     bool solo = !nodes && n == 1 && cases[0].ch && !any_buffered && deadline == GOLF__FOREVER;
 
+    uint64_t before[2] = {0, 0};
+    unsigned snapshots = 0;
     for (;;) {
+        if (nonblocking)
+            golf__select_fingerprint(cases, n, before);
         /* Pass 1: a woken buffered case first (the item that woke us), then every case in a
          * fresh uniformly random order (Fisher-Yates): the first ready one wins. */
         if (hint >= 0) {
@@ -145,8 +163,20 @@ golf__select_run(golf_case *cases, size_t n, golf__wnode *nodes, uint32_t *perm,
             if (r != GOLF_EAGAIN)
                 return golf__case_done(cases, perm[k], r);
         }
-        if (nonblocking)
+        if (nonblocking) {
+            /* Go's select with a default sees all its channels at one moment. The tries above
+             * ran one after another: a case found empty may have filled before a later one
+             * emptied, with one ready at every instant. Unchanged fingerprints of the ring
+             * cases mean none of them changed during the pass, so "none ready" held at once.
+             * Changed: try again, a bounded number of times (a channel that never rests
+             * would otherwise hold us here). */
+            uint64_t after[2];
+            golf__select_fingerprint(cases, n, after);
+            if ((after[0] != before[0] || after[1] != before[1]) &&
+                ++snapshots < GOLF__SELECT_SNAPSHOT_TRIES)
+                continue;
             return GOLF_EAGAIN;
+        }
         if (deadline != GOLF__FOREVER && golf__now_ns() >= deadline)
             return GOLF_ETIMEDOUT;
         if (any_buffered && golf__backoff_wait(&retry))

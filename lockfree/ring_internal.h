@@ -426,6 +426,25 @@ enum {
     GOLF__RING_IN_FLIGHT = 3,
 };
 
+/* Adds a fingerprint of everything that decides a try on r to v: v[0] += head + tail (the
+ * closed mark included), v[1] += the stamps of the slots at head and at tail. Every term only
+ * grows, so sums that are equal at two reads mean no term changed in between (equal index sums
+ * mean the same slots were read both times): nothing a push, pop or close does went unseen. A
+ * non-blocking select uses two such reads around its failed tries to answer "none ready" only
+ * for a moment when every case really was not ready (chan/README.md, "select_try"). */
+static inline void
+golf__ring_fingerprint(const golf__ring_core *r, uint64_t v[2])
+{
+    /* seq_cst: the reads of one fingerprint are ordered with the other cases' reads, so the
+     * two fingerprints bracket every try between them. */
+    uint64_t head = atomic_load_explicit(&r->head, memory_order_seq_cst);
+    uint64_t tail = atomic_load_explicit(&r->tail, memory_order_seq_cst);
+    v[0] += head + tail;
+    v[1] +=
+        atomic_load_explicit(&golf__ring_slot_at(r, head)->stamp, memory_order_seq_cst) +
+        atomic_load_explicit(&golf__ring_slot_at(r, tail & ~r->mark)->stamp, memory_order_seq_cst);
+}
+
 static inline int
 golf__ring_recv_ready(golf__ring_core *r)
 {
