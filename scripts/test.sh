@@ -6,7 +6,8 @@
 #   2. ASan+UBSan build: the same tests;
 #   2b. the release build's stress programs under three chaos seeds (GOLF_CHAOS=1, 2, 3), and the
 #      debug tier (GOLF_DEBUG: invariant checks, chaos on): its whole ctest set;
-#   3. TSan build: the stress and regression programs (Criterion aborts under TSan);
+#   3. TSan build: the stress and regression programs, and the unit tests and Go ports (on
+#      tests/tsan_shim, since Criterion aborts under TSan);
 #   4. install: the release build's static package, and a shared library-only build (with
 #      GOLF_RCU_LGPL_INLINE=OFF); consumers of each through CMake's find_package and pkg-config
 #      (--static for the static one), a C++17 consumer built with g++ and clang++, every example
@@ -128,12 +129,14 @@ else
 fi
 echo "debug tier took $(( $(date +%s) - t1 )) s"
 
-echo "== TSan build (stress programs)"
+echo "== TSan build (unit tests, Go ports, stress and regression programs)"
+t1=$(date +%s)
 if build tsan; then
-    run_ctest tsan build/tsan -L 'stress|regress'   # TSAN_OPTIONS: tests/CMakeLists.txt (no suppressions)
+    run_ctest tsan build/tsan -L 'unit|stress|regress'   # TSAN_OPTIONS: tests/CMakeLists.txt (no suppressions)
 else
     failed=$((failed + 1)); failures+=("tsan build")
 fi
+echo "TSan build and tests took $(( $(date +%s) - t1 )) s"
 
 # ---- 4. the installed package and its consumers ----
 IT=$PWD/build/install-test
