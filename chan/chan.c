@@ -220,7 +220,9 @@ golf__try_recv_keep(golf_chan *ch, void *out)
     return r;
 }
 
-static inline int
+/* Out of line on purpose: inlined into golf_chan_recv with the ring pop and its retry loop, the
+ * 1P1C receive ran about twice as slow (chan/README.md, "Measured"). */
+static __attribute__((noinline)) int
 golf__try_recv(golf_chan *ch, void *out)
 {
     int r = golf__try_recv_keep(ch, out);
