@@ -83,7 +83,7 @@ golf_chan_new(size_t elem_size, size_t cap)
         errno = EINVAL;
         return NULL;
     }
-    /* The header line, then (buffered) the ring's three lines and its slots; the total stays a
+    /* The header line, then (buffered) the ring's two lines and its slots; the total stays a
      * multiple of the alignment. Sizes were checked above (the slot area is at most a quarter
      * of the address space), so nothing here can wrap. */
     size_t head_bytes = sizeof(golf_chan) + (cap > 0 ? sizeof(golf__ring_core) : 0);
@@ -150,7 +150,7 @@ golf_chan_close(golf_chan *ch)
             tail = &golf__chan_unb(ch)->tail;
             mark = GOLF__UNB_MARK;
         } else {
-            mark = ch->ring->mark;
+            mark = ch->ring->prod.mark;
         }
         /* [R3] release: a receiver that sees the mark and an empty ring (acquire in
          * golf__ring_try_pop()) sees everything before the close. The RMW puts the mark in

@@ -42,15 +42,16 @@ void
 golf__buf_wait_published(golf_chan *ch)
 {
     golf__ring_core *r = ch->ring;
+    const golf__ring_geom *g = &r->prod;
     /* acquire: an unpublished position is never behind head (no consumer passes it), so any
      * head we read is at or before every position we may have to wait for. */
     uint64_t pos = atomic_load_explicit(&r->head, memory_order_acquire);
     /* [S4] seq_cst: after the caller's seq_cst store of the fd in the single order; a sender
      * whose fd load came before that store made its [S1] CAS before it too, so its position
      * is below this tail. */
-    uint64_t tail = atomic_load_explicit(&r->tail, memory_order_seq_cst) & ~r->mark;
-    for (; pos != tail; pos = golf__ring_next(r, pos)) {
-        golf__ring_slot *slot = golf__ring_slot_at(r, pos);
+    uint64_t tail = atomic_load_explicit(&r->tail, memory_order_seq_cst) & ~g->mark;
+    for (; pos != tail; pos = golf__ring_next(g, pos)) {
+        golf__ring_slot *slot = golf__ring_slot_at(g, pos);
         /* [R2] acquire: the value is there once the stamp moved past `pos` (published, or
          * already taken: a reserved position's stamp is never below it). */
         /* HOLDER: spin briefly, then yield to the sender (it was descheduled mid-copy). */

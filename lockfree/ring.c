@@ -87,5 +87,5 @@ golf_ring_len(const golf_ring *r)
 GOLF_API size_t
 golf_ring_cap(const golf_ring *r)
 {
-    return r ? r->core.cap : 0;
+    return r ? r->core.prod.cap : 0;
 }

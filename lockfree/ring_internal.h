@@ -68,20 +68,30 @@ typedef struct golf__ring_slot {
     unsigned char data[]; /* elem_size bytes, then padding to 8 */
 } golf__ring_slot;
 
-typedef struct golf__ring_core {
-    /* Read-only after init: shared by every thread without writes. */
+/* What every operation needs to find a slot: read-only after init. */
+typedef struct golf__ring_geom {
     size_t elem_size;
     size_t cap;
     size_t slot_size; /* bytes per slot: stamp + data rounded up to 8 */
     uint64_t mark;    /* next_pow2(cap + 1); the closed bit of tail */
     uint64_t one_lap; /* 2 * mark */
     unsigned char *slots;
+} golf__ring_geom;
 
-    /* Written by consumers only. */
+/* Two lines: each index shares its line with a copy of the geometry, so a consumer reads only
+ * the head line (and the slots) and a producer only the tail line, and the ring needs no third,
+ * read-only line (64 bytes less per channel). Head and tail stay on separate lines: sharing one
+ * made 8 producers and 8 consumers 2.2x slower (lockfree/README.md). */
+typedef struct golf__ring_core {
+    /* Written by consumers only (head); `cons` is read-only. */
     GOLF__LINE_ALIGNED _Atomic uint64_t head;
-    /* Written by producers (and by close, which sets the mark). */
+    golf__ring_geom cons;
+    /* Written by producers (and by close, which sets the mark); `prod` is read-only. */
     GOLF__LINE_ALIGNED _Atomic uint64_t tail;
+    golf__ring_geom prod;
 } golf__ring_core;
+
+_Static_assert(sizeof(golf__ring_core) == 2 * GOLF__LINE, "a ring's indices take two lines");
 
 /* Largest slot area a ring may have: a quarter of the address space, so that the callers'
  * header and cache-line rounding (a few hundred bytes) can never wrap a size_t. No allocator
@@ -111,12 +121,9 @@ golf__ring_init(golf__ring_core *r, size_t elem_size, size_t cap, size_t slot_si
     uint64_t mark = 1;
     while (mark < (uint64_t)cap + 1)
         mark <<= 1;
-    r->elem_size = elem_size;
-    r->cap = cap;
-    r->slot_size = slot_size;
-    r->mark = mark;
-    r->one_lap = mark << 1;
-    r->slots = slots;
+    golf__ring_geom g = {elem_size, cap, slot_size, mark, mark << 1, slots};
+    r->cons = g;
+    r->prod = g;
     for (size_t i = 0; i < cap; i++) {
         golf__ring_slot *s = (golf__ring_slot *)(slots + i * slot_size);
         /* relaxed: not yet shared; whoever publishes the ring publishes these stores. */
@@ -127,18 +134,18 @@ golf__ring_init(golf__ring_core *r, size_t elem_size, size_t cap, size_t slot_si
 }
 
 static inline golf__ring_slot *
-golf__ring_slot_at(const golf__ring_core *r, uint64_t pos)
+golf__ring_slot_at(const golf__ring_geom *g, uint64_t pos)
 {
-    return (golf__ring_slot *)(r->slots + (size_t)(pos & (r->mark - 1)) * r->slot_size);
+    return (golf__ring_slot *)(g->slots + (size_t)(pos & (g->mark - 1)) * g->slot_size);
 }
 
 /* The position after `pos` (mark bit clear): next index, or index 0 of the next lap. */
 static inline uint64_t
-golf__ring_next(const golf__ring_core *r, uint64_t pos)
+golf__ring_next(const golf__ring_geom *g, uint64_t pos)
 {
-    uint64_t index = pos & (r->mark - 1);
-    uint64_t lap = pos & ~(r->one_lap - 1);
-    return index + 1 < r->cap ? pos + 1 : lap + r->one_lap;
+    uint64_t index = pos & (g->mark - 1);
+    uint64_t lap = pos & ~(g->one_lap - 1);
+    return index + 1 < g->cap ? pos + 1 : lap + g->one_lap;
 }
 
 /* Copies n bytes; a constant size for the common 8-byte payload lets the compiler emit one
@@ -157,18 +164,19 @@ golf__ring_copy(void *dst, const void *src, size_t n)
 static inline int
 golf__ring_try_push(golf__ring_core *r, const void *elem)
 {
+    const golf__ring_geom *g = &r->prod;
     golf__backoff b = GOLF__BACKOFF(GOLF__BUDGET_CAS);
     /* relaxed: a stale tail only makes the stamp check below fail and reload; the CAS decides. */
     uint64_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
     for (;;) {
-        if (tail & r->mark)
+        if (tail & g->mark)
             return GOLF_ECLOSED;
-        golf__ring_slot *slot = golf__ring_slot_at(r, tail);
+        golf__ring_slot *slot = golf__ring_slot_at(g, tail);
         /* [R1] acquire: pairs with [R1] release in golf__ring_try_pop(): the previous lap's
          * consumer has finished reading this slot before we overwrite it. */
         uint64_t stamp = atomic_load_explicit(&slot->stamp, memory_order_acquire);
         if (stamp == tail) {
-            uint64_t next = golf__ring_next(r, tail);
+            uint64_t next = golf__ring_next(g, tail);
             /* [S1] seq_cst: the CAS hands out the position (I2, by tail's modification order;
              * the data is published by the stamp store [R2], not by tail) and is the
              * channel's publish point in the park/wake order: its later load of the waiter
@@ -182,14 +190,14 @@ golf__ring_try_push(golf__ring_core *r, const void *elem)
                 GOLF__ASSERT(
                     atomic_load_explicit(&slot->stamp, memory_order_relaxed) == tail,
                     "I2 ring: a reserved slot's stamp changed before its producer's store");
-                golf__ring_copy(slot->data, elem, r->elem_size);
+                golf__ring_copy(slot->data, elem, g->elem_size);
                 /* [R2] release: publishes the data; pairs with [R2] acquire in
                  * golf__ring_try_pop() and golf__ring_recv_ready(). */
                 atomic_store_explicit(&slot->stamp, tail + 1, memory_order_release);
                 return GOLF_OK;
             }
             golf__backoff_wait(&b);
-        } else if (stamp + r->one_lap == tail + 1) {
+        } else if (stamp + g->one_lap == tail + 1) {
             /* The slot still holds last lap's value: the ring is full, or the consumer of that
              * value has taken its position and is still reading it. Either way EAGAIN, at
              * once, and without loading head (crossbeam loads it to tell the two apart):
@@ -221,16 +229,17 @@ golf__ring_try_push(golf__ring_core *r, const void *elem)
 static inline int
 golf__ring_try_pop(golf__ring_core *r, void *out, bool closable)
 {
+    const golf__ring_geom *g = &r->cons;
     golf__backoff b = GOLF__BACKOFF(GOLF__BUDGET_CAS);
     unsigned stalled = 0;
     /* relaxed: a stale head only fails the stamp check or the CAS below. */
     uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
     for (;;) {
-        golf__ring_slot *slot = golf__ring_slot_at(r, head);
+        golf__ring_slot *slot = golf__ring_slot_at(g, head);
         /* [R2] acquire: pairs with [R2] release in golf__ring_try_push(): the data is there. */
         uint64_t stamp = atomic_load_explicit(&slot->stamp, memory_order_acquire);
         if (stamp == head + 1) {
-            uint64_t next = golf__ring_next(r, head);
+            uint64_t next = golf__ring_next(g, head);
             /* [S1] seq_cst: hands out the position (I2) and is the pop's publish point in the
              * park/wake order; see the push side. */
             if (atomic_compare_exchange_weak_explicit(&r->head, &head, next, memory_order_seq_cst,
@@ -242,10 +251,10 @@ golf__ring_try_pop(golf__ring_core *r, void *out, bool closable)
                     atomic_load_explicit(&slot->stamp, memory_order_relaxed) == head + 1,
                     "I2 ring: a reserved slot's stamp changed before its consumer's store");
                 if (out)
-                    golf__ring_copy(out, slot->data, r->elem_size);
+                    golf__ring_copy(out, slot->data, g->elem_size);
                 /* [R1] release: our read of the data is done; pairs with [R1] acquire in
                  * golf__ring_try_push() and golf__ring_send_ready(). */
-                atomic_store_explicit(&slot->stamp, head + r->one_lap, memory_order_release);
+                atomic_store_explicit(&slot->stamp, head + g->one_lap, memory_order_release);
                 return GOLF_OK;
             }
             golf__backoff_wait(&b);
@@ -265,8 +274,8 @@ golf__ring_try_pop(golf__ring_core *r, void *out, bool closable)
             /* [R3] acquire: pairs with [R3] release in golf_chan_close() (the mark): a
              * receive that reports "closed" sees what preceded the close. */
             uint64_t tail = atomic_load_explicit(&r->tail, memory_order_acquire);
-            if ((tail & ~r->mark) == head)
-                return (tail & r->mark) ? GOLF_ECLOSED : GOLF_EAGAIN;
+            if ((tail & ~g->mark) == head)
+                return (tail & g->mark) ? GOLF_ECLOSED : GOLF_EAGAIN;
             if (stamp != head || ++stalled > GOLF__RING_STALL_STEPS)
                 return GOLF_EAGAIN; /* a producer holds the slot: do not wait on it (H6) */
             golf__backoff_wait(&b);
@@ -296,23 +305,24 @@ golf__ring_try_pop(golf__ring_core *r, void *out, bool closable)
 static inline int
 golf__ring_try_push_many(golf__ring_core *r, const unsigned char *elems, size_t n, size_t *put)
 {
+    const golf__ring_geom *g = &r->prod;
     golf__backoff b = GOLF__BACKOFF(GOLF__BUDGET_CAS);
     *put = 0;
     /* relaxed: as in golf__ring_try_push(). */
     uint64_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
     for (;;) {
-        if (tail & r->mark)
+        if (tail & g->mark)
             return GOLF_ECLOSED;
         /* [R1] acquire: as in golf__ring_try_push(), for every slot of the run. */
         uint64_t stamp =
-            atomic_load_explicit(&golf__ring_slot_at(r, tail)->stamp, memory_order_acquire);
+            atomic_load_explicit(&golf__ring_slot_at(g, tail)->stamp, memory_order_acquire);
         if (stamp == tail) {
             size_t k = 1;
-            uint64_t end = golf__ring_next(r, tail);
-            while (k < n && atomic_load_explicit(&golf__ring_slot_at(r, end)->stamp,
+            uint64_t end = golf__ring_next(g, tail);
+            while (k < n && atomic_load_explicit(&golf__ring_slot_at(g, end)->stamp,
                                                  memory_order_acquire) == end) {
                 k++;
-                end = golf__ring_next(r, end);
+                end = golf__ring_next(g, end);
             }
             /* [S1] seq_cst: as in golf__ring_try_push(); one CAS for the whole run. A close's
              * mark changes tail, so this fails after a close (I4). */
@@ -320,18 +330,18 @@ golf__ring_try_push_many(golf__ring_core *r, const unsigned char *elems, size_t 
                                                       memory_order_relaxed)) {
                 uint64_t pos = tail;
                 for (size_t i = 0; i < k; i++) {
-                    golf__ring_slot *slot = golf__ring_slot_at(r, pos);
-                    golf__ring_copy(slot->data, elems ? elems + i * r->elem_size : NULL,
-                                    r->elem_size);
+                    golf__ring_slot *slot = golf__ring_slot_at(g, pos);
+                    golf__ring_copy(slot->data, elems ? elems + i * g->elem_size : NULL,
+                                    g->elem_size);
                     /* [R2] release: publishes this slot's data, as in golf__ring_try_push(). */
                     atomic_store_explicit(&slot->stamp, pos + 1, memory_order_release);
-                    pos = golf__ring_next(r, pos);
+                    pos = golf__ring_next(g, pos);
                 }
                 *put = k;
                 return GOLF_OK;
             }
             golf__backoff_wait(&b);
-        } else if (stamp + r->one_lap == tail + 1 || (int64_t)(stamp - tail) < 0) {
+        } else if (stamp + g->one_lap == tail + 1 || (int64_t)(stamp - tail) < 0) {
             return GOLF_EAGAIN; /* full, or held by a stalled thread: see golf__ring_try_push() */
         } else {
             golf__backoff_wait(&b);
@@ -348,6 +358,7 @@ static inline int
 golf__ring_try_pop_many(golf__ring_core *r, unsigned char *out, size_t max, bool closable,
                         size_t *got)
 {
+    const golf__ring_geom *g = &r->cons;
     golf__backoff b = GOLF__BACKOFF(GOLF__BUDGET_CAS);
     *got = 0;
     /* relaxed: as in golf__ring_try_pop(). */
@@ -355,26 +366,26 @@ golf__ring_try_pop_many(golf__ring_core *r, unsigned char *out, size_t max, bool
     for (;;) {
         /* [R2] acquire: as in golf__ring_try_pop(), for every slot of the run. */
         uint64_t stamp =
-            atomic_load_explicit(&golf__ring_slot_at(r, head)->stamp, memory_order_acquire);
+            atomic_load_explicit(&golf__ring_slot_at(g, head)->stamp, memory_order_acquire);
         if (stamp == head + 1) {
             size_t k = 1;
-            uint64_t end = golf__ring_next(r, head);
-            while (k < max && atomic_load_explicit(&golf__ring_slot_at(r, end)->stamp,
+            uint64_t end = golf__ring_next(g, head);
+            while (k < max && atomic_load_explicit(&golf__ring_slot_at(g, end)->stamp,
                                                    memory_order_acquire) == end + 1) {
                 k++;
-                end = golf__ring_next(r, end);
+                end = golf__ring_next(g, end);
             }
             /* [S1] seq_cst: as in golf__ring_try_pop(); one CAS for the whole run. */
             if (atomic_compare_exchange_weak_explicit(&r->head, &head, end, memory_order_seq_cst,
                                                       memory_order_relaxed)) {
                 uint64_t pos = head;
                 for (size_t i = 0; i < k; i++) {
-                    golf__ring_slot *slot = golf__ring_slot_at(r, pos);
+                    golf__ring_slot *slot = golf__ring_slot_at(g, pos);
                     if (out)
-                        golf__ring_copy(out + i * r->elem_size, slot->data, r->elem_size);
+                        golf__ring_copy(out + i * g->elem_size, slot->data, g->elem_size);
                     /* [R1] release: this slot is read, as in golf__ring_try_pop(). */
-                    atomic_store_explicit(&slot->stamp, pos + r->one_lap, memory_order_release);
-                    pos = golf__ring_next(r, pos);
+                    atomic_store_explicit(&slot->stamp, pos + g->one_lap, memory_order_release);
+                    pos = golf__ring_next(g, pos);
                 }
                 *got = k;
                 return GOLF_OK;
@@ -435,26 +446,28 @@ enum {
 static inline void
 golf__ring_fingerprint(const golf__ring_core *r, uint64_t v[2])
 {
+    const golf__ring_geom *g = &r->cons;
     /* seq_cst: the reads of one fingerprint are ordered with the other cases' reads, so the
      * two fingerprints bracket every try between them. */
     uint64_t head = atomic_load_explicit(&r->head, memory_order_seq_cst);
     uint64_t tail = atomic_load_explicit(&r->tail, memory_order_seq_cst);
     v[0] += head + tail;
     v[1] +=
-        atomic_load_explicit(&golf__ring_slot_at(r, head)->stamp, memory_order_seq_cst) +
-        atomic_load_explicit(&golf__ring_slot_at(r, tail & ~r->mark)->stamp, memory_order_seq_cst);
+        atomic_load_explicit(&golf__ring_slot_at(g, head)->stamp, memory_order_seq_cst) +
+        atomic_load_explicit(&golf__ring_slot_at(g, tail & ~g->mark)->stamp, memory_order_seq_cst);
 }
 
 static inline int
 golf__ring_recv_ready(golf__ring_core *r)
 {
+    const golf__ring_geom *g = &r->cons;
     /* seq_cst [S2]: a first look; what decides is the tail load below. */
     uint64_t head = atomic_load_explicit(&r->head, memory_order_seq_cst);
     for (;;) {
         /* [R2] acquire: see golf__ring_try_pop(); also orders the index reloads below after
          * the stamp store of whoever moved the index past this slot. */
         uint64_t stamp =
-            atomic_load_explicit(&golf__ring_slot_at(r, head)->stamp, memory_order_acquire);
+            atomic_load_explicit(&golf__ring_slot_at(g, head)->stamp, memory_order_acquire);
         /* seq_cst [S2]: see below. */
         uint64_t now = atomic_load_explicit(&r->head, memory_order_seq_cst);
         if (now != head) { /* head moved while we looked: look at the new one */
@@ -469,8 +482,8 @@ golf__ring_recv_ready(golf__ring_core *r)
              * here) and with golf_chan_close()'s mark: a receive that will report "closed"
              * sees what preceded the close. */
             uint64_t tail = atomic_load_explicit(&r->tail, memory_order_seq_cst);
-            if ((tail & ~r->mark) == head)
-                return (tail & r->mark) ? GOLF__RING_READY_CLOSED : GOLF__RING_NOT_READY;
+            if ((tail & ~g->mark) == head)
+                return (tail & g->mark) ? GOLF__RING_READY_CLOSED : GOLF__RING_NOT_READY;
             return GOLF__RING_IN_FLIGHT; /* a producer holds head, not stamped yet */
         }
         /* The stamp is past head + 1: head is stale, reload. */
@@ -482,14 +495,15 @@ golf__ring_recv_ready(golf__ring_core *r)
 static inline int
 golf__ring_send_ready(golf__ring_core *r)
 {
+    const golf__ring_geom *g = &r->prod;
     /* seq_cst [S2]: see golf__ring_recv_ready(). */
     uint64_t tail = atomic_load_explicit(&r->tail, memory_order_seq_cst);
     for (;;) {
-        if (tail & r->mark)
+        if (tail & g->mark)
             return GOLF__RING_READY_CLOSED;
         /* [R1] acquire: see golf__ring_try_push(). */
         uint64_t stamp =
-            atomic_load_explicit(&golf__ring_slot_at(r, tail)->stamp, memory_order_acquire);
+            atomic_load_explicit(&golf__ring_slot_at(g, tail)->stamp, memory_order_acquire);
         /* seq_cst [S2]: as above. */
         uint64_t now = atomic_load_explicit(&r->tail, memory_order_seq_cst);
         if (now != tail) {
@@ -498,12 +512,12 @@ golf__ring_send_ready(golf__ring_core *r)
         }
         if (stamp == tail)
             return GOLF__RING_READY;
-        if (stamp + r->one_lap == tail + 1 || (int64_t)(stamp - tail) < 0) {
+        if (stamp + g->one_lap == tail + 1 || (int64_t)(stamp - tail) < 0) {
             /* Last lap's value is still in the slot (or last lap's producer has not stamped
              * it). Full if no consumer has taken that position yet: head is exactly a lap
              * behind. [S2] seq_cst: pairs with the consumers' [S1] CAS. */
             uint64_t head = atomic_load_explicit(&r->head, memory_order_seq_cst);
-            return head == tail - r->one_lap ? GOLF__RING_NOT_READY : GOLF__RING_IN_FLIGHT;
+            return head == tail - g->one_lap ? GOLF__RING_NOT_READY : GOLF__RING_IN_FLIGHT;
         }
         /* Tail is stale: reload. seq_cst [S2]: as above. */
         tail = atomic_load_explicit(&r->tail, memory_order_seq_cst);
@@ -514,6 +528,7 @@ golf__ring_send_ready(golf__ring_core *r)
 static inline size_t
 golf__ring_len(const golf__ring_core *r)
 {
+    const golf__ring_geom *g = &r->cons;
     for (;;) {
         /* acquire/acquire/relaxed: re-reading tail until it did not move gives a (head, tail)
          * pair that coexisted; the acquire keeps the head load between the two tail loads. */
@@ -521,13 +536,13 @@ golf__ring_len(const golf__ring_core *r)
         uint64_t head = atomic_load_explicit(&((golf__ring_core *)r)->head, memory_order_acquire);
         if (atomic_load_explicit(&((golf__ring_core *)r)->tail, memory_order_relaxed) != tail)
             continue;
-        uint64_t t = tail & ~r->mark;
-        uint64_t hix = head & (r->mark - 1), tix = t & (r->mark - 1);
+        uint64_t t = tail & ~g->mark;
+        uint64_t hix = head & (g->mark - 1), tix = t & (g->mark - 1);
         if (hix < tix)
             return (size_t)(tix - hix);
         if (hix > tix)
-            return (size_t)(r->cap - hix + tix);
-        return t == head ? 0 : r->cap;
+            return (size_t)(g->cap - hix + tix);
+        return t == head ? 0 : g->cap;
     }
 }
 
