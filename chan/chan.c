@@ -146,7 +146,8 @@ golf_chan_close(golf_chan *ch)
         golf__lock_acquire(&ch->wq.lock);
         _Atomic uint64_t *tail = &ch->ring->tail;
         uint64_t mark = 0;
-        if (golf__chan_is_unbounded(ch)) {
+        bool unbounded = golf__chan_is_unbounded(ch);
+        if (unbounded) {
             tail = &golf__chan_unb(ch)->tail;
             mark = GOLF__UNB_MARK;
         } else {
@@ -162,6 +163,12 @@ golf_chan_close(golf_chan *ch)
             golf__lock_release(&ch->wq.lock);
             return GOLF_ECLOSED;
         }
+        /* release: the receivers' flag (C5): a receive that finds the ring empty loads tail
+         * only after it sees this (golf__ring_try_pop), so it never polls the producers' line
+         * of an open channel. Stored after the mark and under the lock, before any
+         * GOLF_ECLOSED answer can return (they settle on the lock). */
+        if (!unbounded)
+            atomic_store_explicit(&ch->wq.closed, 1, memory_order_release);
         GOLF__POINT(CHAN_CLOSE);
         /* Everyone registered before our lock is woken; everyone who registers after sees the
          * mark in its re-check (the lock orders it). */

@@ -52,7 +52,7 @@ golf__buf_try_send(golf_chan *ch, const void *elem)
 static inline int
 golf__buf_try_recv(golf_chan *ch, void *out)
 {
-    int r = golf__ring_try_pop(ch->ring, out, true);
+    int r = golf__ring_try_pop(ch->ring, out, &ch->wq.closed);
     if (r == GOLF_OK)
         golf__buf_after_op(ch, false);
     return r;
@@ -72,7 +72,7 @@ golf__buf_try_send_many(golf_chan *ch, const unsigned char *elems, size_t n, siz
 static inline int
 golf__buf_try_recv_many(golf_chan *ch, unsigned char *out, size_t max, size_t *done)
 {
-    int r = golf__ring_try_pop_many(ch->ring, out, max, true, done);
+    int r = golf__ring_try_pop_many(ch->ring, out, max, &ch->wq.closed, done);
     if (r == GOLF_OK)
         golf__buf_after_op(ch, false);
     return r;

@@ -14,7 +14,9 @@
  *       waits for DONE and never returns while CLAIMED (the claimer still copies into or out of
  *       the owner's buffer).
  *   C4  nrecv / nsend equal the number of nodes linked on recvq / sendq (changed under `lock`).
- *   C5  Buffered: closed is the mark bit of ring.tail; unbounded: the MARK bit of its tail (U4).
+ *   C5  Buffered: closed is the mark bit of ring.tail, and wq.closed a copy stored (release)
+ *       after it under the lock, which a receive that finds the ring empty reads instead of
+ *       tail (the producers' line); unbounded: the MARK bit of its tail (U4).
  *       Unbuffered: `closed`, written under lock.
  *   C6  A thread is never paired with itself (claims skip the claimer's own nodes).
  *   C7  Liveness: a consumed wake-up leads to progress or is passed on. Every successful

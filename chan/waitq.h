@@ -115,7 +115,7 @@ typedef struct golf__waitq {
     golf__lock lock;
     _Atomic uint32_t nrecv;  /* nodes on recvq (C4): the "has waiters" word senders read */
     _Atomic uint32_t nsend;  /* nodes on sendq (C4): the "has waiters" word receivers read */
-    _Atomic uint32_t closed; /* unbuffered channels only; written under lock */
+    _Atomic uint32_t closed; /* written under lock; a ring's: a copy of tail's mark (C5) */
     golf__wlist recvq;       /* protected by lock */
     golf__wlist sendq;       /* protected by lock */
     /* The channel's readiness eventfd (golf_chan_notify_fd), -1 until asked for: set once,

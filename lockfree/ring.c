@@ -75,7 +75,7 @@ golf_ring_try_pop(golf_ring *r, void *out)
 {
     if (GOLF__UNLIKELY(!r))
         return GOLF_EINVAL;
-    return golf__ring_try_pop(&r->core, out, false);
+    return golf__ring_try_pop(&r->core, out, NULL);
 }
 
 GOLF_API size_t

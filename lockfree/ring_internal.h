@@ -57,8 +57,8 @@
 #include "debug.h"
 #include "golf/error.h"
 
-/* Re-checks (after a pause) the channel's pop spends on a head slot a producer is still filling
- * before it reports GOLF_EAGAIN. Deliberately tiny: polling a slot (and the other index) that
+/* Re-checks (after a pause) a closed channel's pop spends on a head slot a producer is still
+ * filling before it reports GOLF_EAGAIN. Deliberately tiny: polling a slot (and the other index) that
  * another thread is working on slows that very thread down (lockfree/README.md, "ring.h");
  * callers that block back off and park instead. */
 enum { GOLF__RING_STALL_STEPS = 1 };
@@ -223,11 +223,13 @@ golf__ring_try_push(golf__ring_core *r, const void *elem)
 }
 
 /* Pops the oldest element into out (may be NULL: discarded). Returns GOLF_OK, GOLF_EAGAIN
- * (empty, or the oldest slot is still being filled: a closable ring re-checks once, golf_ring
- * never waits) or GOLF_ECLOSED (closable only: empty and the mark is set in tail; out is left
- * alone). A constant `closable` folds away. */
+ * (empty, or the oldest slot is still being filled) or GOLF_ECLOSED (a closable ring only: empty
+ * and the mark is set in tail; out is left alone). `closed` is NULL for a ring that cannot be
+ * closed (golf_ring: a constant that folds away), else the closer's flag, stored after the mark
+ * (release): an empty ring loads tail, the producers' line, only once the flag is set, so a
+ * receiver polling an empty channel never slows its producers' CAS. */
 static inline int
-golf__ring_try_pop(golf__ring_core *r, void *out, bool closable)
+golf__ring_try_pop(golf__ring_core *r, void *out, const _Atomic uint32_t *closed)
 {
     const golf__ring_geom *g = &r->cons;
     golf__backoff b = GOLF__BACKOFF(GOLF__BUDGET_CAS);
@@ -261,14 +263,18 @@ golf__ring_try_pop(golf__ring_core *r, void *out, bool closable)
         } else if ((int64_t)(stamp - head) <= 0) {
             /* Nothing written at head yet: stamp == head, or a lap behind (the consumer of this
              * slot's previous position is still copying out, so no producer can have written
-             * it). A ring that cannot be closed (golf_ring) answers EAGAIN at once, without
-             * loading tail (the producers' line): empty, or its producer is mid-copy; in a
-             * quiescent ring exactly "empty". Never reload-and-spin here: that waits for a
-             * thread that may not be running. */
-            if (!closable)
+             * it). EAGAIN at once, without loading tail (the producers' line), unless the ring
+             * is closed: empty, or its producer is mid-copy; in a quiescent ring exactly
+             * "empty". Never reload-and-spin here: that waits for a thread that may not be
+             * running, and polls the slot its producer is writing. */
+            /* acquire: pairs with the closer's release store of the flag, after its mark: the
+             * tail load below then sees the mark. A flag not yet seen means the close has not
+             * returned (it stores the flag under its lock, and every GOLF_ECLOSED answer
+             * settles on that lock first): EAGAIN orders this receive before the close. */
+            if (!closed || !atomic_load_explicit(closed, memory_order_acquire))
                 return GOLF_EAGAIN;
-            /* The channel must tell "closed" apart. Empty, unless a producer holds the
-             * position. stamp == head means no consumer passed `head` (it is the current head), so
+            /* Closed: tell "drained" apart from a position a producer took before the close.
+             * stamp == head means no consumer passed `head` (it is the current head), so
              * tail == head at the moment we read tail means empty right then: no fence needed,
              * the acquire stamp load keeps the tail load after it. */
             /* [R3] acquire: pairs with [R3] release in golf_chan_close() (the mark): a
@@ -355,7 +361,8 @@ golf__ring_try_push_many(golf__ring_core *r, const unsigned char *elems, size_t 
  * head: as many as are ready in a row at head. GOLF_OK with *got >= 1, else as
  * golf__ring_try_pop() (*got == 0; that one may also still pop a single element). */
 static inline int
-golf__ring_try_pop_many(golf__ring_core *r, unsigned char *out, size_t max, bool closable,
+golf__ring_try_pop_many(golf__ring_core *r, unsigned char *out, size_t max,
+                        const _Atomic uint32_t *closed,
                         size_t *got)
 {
     const golf__ring_geom *g = &r->cons;
@@ -394,7 +401,7 @@ golf__ring_try_pop_many(golf__ring_core *r, unsigned char *out, size_t max, bool
         } else if ((int64_t)(stamp - head) <= 0) {
             /* Nothing ready at head: the single pop tells empty, closed and a stalled producer
              * apart (and takes one element if one arrived meanwhile). */
-            int rc = golf__ring_try_pop(r, out, closable);
+            int rc = golf__ring_try_pop(r, out, closed);
             *got = rc == GOLF_OK;
             return rc;
         } else {
