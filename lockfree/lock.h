@@ -59,6 +59,11 @@ golf__lock_release(golf__lock *l)
 static inline void
 golf__lock_settle(golf__lock *l)
 {
+    /* The caller may have read the holder's result with a relaxed load (a send's tail, the
+     * mark): this fence makes that read synchronize with the holder's release-or-stronger
+     * write of it, so the holder's acquisition of l happens before the load below, which then
+     * cannot see the word as it was before. A compiler barrier only on x86. */
+    atomic_thread_fence(memory_order_acquire);
     /* [L2] acquire: pairs with [L1] release in golf__lock_release(): seeing FREE after we saw
      * the holder's result means the holder has released (FREE is later than its acquisition in
      * the word's modification order) and is done with the guarded memory. */
