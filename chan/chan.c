@@ -153,8 +153,9 @@ golf_chan_close(golf_chan *ch)
         } else {
             mark = ch->ring->prod.mark;
         }
-        /* [R3] release: a receiver that sees the mark and an empty ring (acquire in
-         * golf__ring_try_pop()) sees everything before the close. The RMW puts the mark in
+        /* [R3] release: a receiver that sees the mark and an empty ring (golf__ring_try_pop(),
+         * which loads tail with acquire once it sees the flag below) sees everything before
+         * the close. The RMW puts the mark in
          * tail's modification order: every later send CAS fails (I4). seq_cst, not just
          * release: every write of tail is then in the park/wake order ([S1], README), which
          * keeps that argument to seq_cst operations only; on x86 it is the same instruction. */
@@ -163,13 +164,15 @@ golf_chan_close(golf_chan *ch)
             golf__lock_release(&ch->wq.lock);
             return GOLF_ECLOSED;
         }
+        /* Chaos widens the window where the mark is set and the flag below is not: re-checks
+         * and fingerprints (which read tail) say closed, tries (which read the flag) EAGAIN. */
+        GOLF__POINT(CHAN_CLOSE);
         /* release: the receivers' flag (C5): a receive that finds the ring empty loads tail
          * only after it sees this (golf__ring_try_pop), so it never polls the producers' line
          * of an open channel. Stored after the mark and under the lock, before any
          * GOLF_ECLOSED answer can return (they settle on the lock). */
         if (!unbounded)
             atomic_store_explicit(&ch->wq.closed, 1, memory_order_release);
-        GOLF__POINT(CHAN_CLOSE);
         /* Everyone registered before our lock is woken; everyone who registers after sees the
          * mark in its re-check (the lock orders it). */
         golf__waitq_wake_closed(&ch->wq, GOLF_RECV);
