@@ -16,7 +16,10 @@
  *   C4  nrecv / nsend equal the number of nodes linked on recvq / sendq (changed under `lock`).
  *   C5  Buffered: closed is the mark bit of ring.tail, and wq.closed a copy stored (release)
  *       after it under the lock, which a receive that finds the ring empty reads instead of
- *       tail (the producers' line); unbounded: the MARK bit of its tail (U4).
+ *       tail (the producers' line). Between the two stores the re-checks and fingerprints
+ *       (which read tail) say closed and the tries EAGAIN; every path from there goes through
+ *       the lock, so a receive sees the flag within one more round. Unbounded: the MARK bit
+ *       of its tail (U4).
  *       Unbuffered: `closed`, written under lock.
  *   C6  A thread is never paired with itself (claims skip the claimer's own nodes).
  *   C7  Liveness: a consumed wake-up leads to progress or is passed on. Every successful
@@ -63,8 +66,9 @@ struct golf_chan {
     GOLF__LINE_ALIGNED size_t elem_size;
     size_t cap;
     golf__waitq wq;
-    /* Buffered only, allocated only then: the ring (its read-only fields, head and tail each
-     * on their own line; closed = tail mark), then its slots. Unbounded: a golf__unb_core
+    /* Buffered only, allocated only then: the ring (head and tail each on their own line,
+     * each beside a copy of the ring's geometry; closed = tail mark, copied to wq.closed),
+     * then its slots. Unbounded: a golf__unb_core
      * (chan/chan_unb.h) in the same place. */
     golf__ring_core ring[];
 };

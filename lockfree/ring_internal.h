@@ -34,14 +34,15 @@
  *        the consumer's read of the data happens before the next producer overwrites it.
  *   [R2] push's release store of stamp = pos + 1  ->  pop's acquire load of that stamp:
  *        the producer's write of the data happens before the consumer reads it.
- *   [R3] the channel's close (release fetch_or of the mark)  ->  pop's acquire load of tail
- *        when it finds the ring empty: a receive that reports "closed" sees the close.
+ *   [R3] the channel's close (release fetch_or of the mark, then a release store of its closed
+ *        flag)  ->  pop's acquire load of that flag, then of tail, when it finds the ring
+ *        empty: a receive that reports "closed" sees the close.
  *
  * Progress: a push or pop that wins its CAS completes in a bounded number of its own steps. A
  * thread descheduled between its CAS and its stamp store holds its slot: consumers of that
  * position (or producers of the next lap) cannot pass it. The try operations here never wait on
- * such a slot: push and golf_ring's pop report EAGAIN at once, the channel's pop after
- * GOLF__RING_STALL_STEPS re-check. */
+ * such a slot: push, golf_ring's pop and an open channel's pop report EAGAIN at once, a closed
+ * channel's pop after GOLF__RING_STALL_STEPS re-check. */
 #ifndef GOLF_LOCKFREE_RING_INTERNAL_H
 #define GOLF_LOCKFREE_RING_INTERNAL_H
 
@@ -58,8 +59,8 @@
 #include "golf/error.h"
 
 /* Re-checks (after a pause) a closed channel's pop spends on a head slot a producer is still
- * filling before it reports GOLF_EAGAIN. Deliberately tiny: polling a slot (and the other index) that
- * another thread is working on slows that very thread down (lockfree/README.md, "ring.h");
+ * filling before it reports GOLF_EAGAIN. Deliberately tiny: polling a slot (and the other index)
+ * that another thread is working on slows that very thread down (lockfree/README.md, "ring.h");
  * callers that block back off and park instead. */
 enum { GOLF__RING_STALL_STEPS = 1 };
 
@@ -362,8 +363,7 @@ golf__ring_try_push_many(golf__ring_core *r, const unsigned char *elems, size_t 
  * golf__ring_try_pop() (*got == 0; that one may also still pop a single element). */
 static inline int
 golf__ring_try_pop_many(golf__ring_core *r, unsigned char *out, size_t max,
-                        const _Atomic uint32_t *closed,
-                        size_t *got)
+                        const _Atomic uint32_t *closed, size_t *got)
 {
     const golf__ring_geom *g = &r->cons;
     golf__backoff b = GOLF__BACKOFF(GOLF__BUDGET_CAS);
