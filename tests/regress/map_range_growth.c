@@ -34,9 +34,12 @@ stopped_resize(void)
     printf("resize stopped: %zu of %zu buckets moved\n", t->cursor, t->mask + 1);
     bad += !model_check(m, &md, "right after the resize stopped");
 
-    size_t moved = 0;
+    /* Every other key of the moved buckets, from the first: stop_resize_half_way() leaves at
+     * least two there, so one is deleted and one stays for the updates below. (Deleting the
+     * even keys instead found none when the hash seed put only odd ones there.) */
+    size_t moved = 0, seen_moved = 0;
     for (uint64_t i = 0; i < MODEL_MAX; i++)
-        if (md.present[i] && key_in_moved_bucket(m, i, false) && i % 2 == 0) {
+        if (md.present[i] && key_in_moved_bucket(m, i, false) && seen_moved++ % 2 == 0) {
             model_delete(m, &md, i);
             moved++;
         }
