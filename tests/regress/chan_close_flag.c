@@ -11,6 +11,7 @@
  * try_recv's once its close returned. Checks: every round ends (watchdog), every value is
  * received exactly once, and those try_recv's say GOLF_ECLOSED (EAGAIN is allowed only while a
  * sender that reserved before the close is still copying: at most 1 s of retries).
+ * golf-regress: one-cpu (also run under taskset -c 0)
  * Usage: regress_chan_close_flag [rounds] */
 #include "regress.h"
 
