@@ -155,10 +155,10 @@ golf_chan_close(golf_chan *ch)
         }
         /* [R3] release: a receiver that sees the mark and an empty ring (golf__ring_try_pop(),
          * which loads tail with acquire once it sees the flag below) sees everything before
-         * the close. The RMW puts the mark in
-         * tail's modification order: every later send CAS fails (I4). seq_cst, not just
-         * release: every write of tail is then in the park/wake order ([S1], README), which
-         * keeps that argument to seq_cst operations only; on x86 it is the same instruction. */
+         * the close. The RMW puts the mark in tail's modification order: every later send CAS
+         * fails (I4). seq_cst, not just release: every write of tail is then in the park/wake
+         * order ([S1], README), which keeps that argument to seq_cst operations only; on x86
+         * it is the same instruction. */
         uint64_t old = atomic_fetch_or_explicit(tail, mark, memory_order_seq_cst);
         if (old & mark) {
             golf__lock_release(&ch->wq.lock);
