@@ -8,7 +8,7 @@
  * Positions (`head`, `tail`, 64 bits):
  *
  *     63 ..................................... 1 | 0
- *     seq = block number * lap + offset          | MARK (tail only: closed)
+ *     seq = block number * lap + offset          | MARK: tail: closed; head: BEYOND
  *
  *   lap    a power of two (2..64) per channel; a block holds bcap = lap - 1 slots;
  *   offset (seq & (lap - 1)) in [0, bcap) names a slot of the current block; offset == bcap is
@@ -35,7 +35,11 @@
  *       never reserves; the installer adds to tail (fetch_add) rather than storing, so a close
  *       during a block step is not lost.
  *   U5  A receiver that claimed a position whose producer has not written yet passes the
- *       wake-up on (the waker check) before it waits for that one slot (C7). */
+ *       wake-up on (the waker check) before it waits for that one slot (C7).
+ *   U6  BEYOND in head: a receiver saw tail in a later block than head's, so every slot of
+ *       head's block is reserved (tail only grows) and the receivers of the rest of the block
+ *       need not load tail, the producers' line (crossbeam's head mark bit). Set by a receive's
+ *       CAS on head, cleared when head steps into the next block. */
 #ifndef GOLF_CHAN_UNB_H
 #define GOLF_CHAN_UNB_H
 
@@ -239,23 +243,30 @@ golf__unb_pop(golf_chan *ch, void *out)
             head = atomic_load_explicit(&u->head, memory_order_acquire);
             continue;
         }
-        /* [R3] acquire (a close before a GOLF_ECLOSED) and seq_cst: head == tail here is an
-         * empty channel at the moment of this load (tail only grows, head <= tail). */
-        uint64_t tail = atomic_load_explicit(&u->tail, memory_order_seq_cst);
-        if ((head >> 1) == (tail >> 1))
-            return (tail & GOLF__UNB_MARK) ? GOLF_ECLOSED : GOLF_EAGAIN;
+        uint64_t want = head + GOLF__UNB_STEP; /* keeps BEYOND */
+        if (!(head & GOLF__UNB_MARK)) {
+            /* [R3] acquire (a close before a GOLF_ECLOSED) and seq_cst: head == tail here is
+             * an empty channel at the moment of this load (tail only grows, head <= tail). */
+            uint64_t tail = atomic_load_explicit(&u->tail, memory_order_seq_cst);
+            if ((head >> 1) == (tail >> 1))
+                return (tail & GOLF__UNB_MARK) ? GOLF_ECLOSED : GOLF_EAGAIN;
+            /* U6: tail is past this block: the receivers of its other slots skip this load. */
+            if ((head >> 1 >> u->lap_shift) != (tail >> 1 >> u->lap_shift))
+                want |= GOLF__UNB_MARK;
+        }
         /* relaxed: ordered by the acquire load of head; validated by the CAS (U3). */
         golf__unb_block *blk = atomic_load_explicit(&u->head_block, memory_order_relaxed);
         /* [S1] seq_cst: claims the position (U1); the receive's publish point. Failure: acquire,
          * as the load of head above. */
-        if (atomic_compare_exchange_weak_explicit(&u->head, &head, head + GOLF__UNB_STEP,
-                                                  memory_order_seq_cst, memory_order_acquire)) {
+        if (atomic_compare_exchange_weak_explicit(&u->head, &head, want, memory_order_seq_cst,
+                                                  memory_order_acquire)) {
             if (off + 1 == bcap) {
                 golf__unb_block *next = golf__unb_wait_next(blk);
                 /* relaxed: published by the release store of head below. */
                 atomic_store_explicit(&u->head_block, next, memory_order_relaxed);
                 /* [U6] release: see the acquire loads of head. */
-                atomic_store_explicit(&u->head, head + 2 * GOLF__UNB_STEP, memory_order_release);
+                atomic_store_explicit(&u->head, (head & ~GOLF__UNB_MARK) + 2 * GOLF__UNB_STEP,
+                                      memory_order_release);
             }
             golf__unb_slot *s = golf__unb_slot_at(u, blk, off);
             /* [U2] acquire: pairs with the producer's WRITE. */
