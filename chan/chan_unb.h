@@ -36,7 +36,7 @@
  *       during a block step is not lost.
  *   U5  A receiver that claimed a position whose producer has not written yet passes the
  *       wake-up on (the waker check) before it waits for that one slot (C7).
- *   U6  BEYOND in head: a receiver saw tail in a later block than head's, so every slot of
+ *   U8  BEYOND in head: a receiver saw tail in a later block than head's, so every slot of
  *       head's block is reserved (tail only grows) and the receivers of the rest of the block
  *       need not load tail, the producers' line (crossbeam's head mark bit). Set by a receive's
  *       CAS on head, cleared when head steps into the next block. */
@@ -51,6 +51,7 @@
 #include "chan_struct.h"
 #include "lockfree/backoff.h"
 #include "lockfree/cacheline.h"
+#include "lockfree/chaos.h"
 #include "lockfree/futex.h"
 #include "lockfree/ring_internal.h"
 #include "waitq.h"
@@ -194,15 +195,20 @@ golf__unb_push(golf_chan *ch, const void *elem)
         if (atomic_compare_exchange_weak_explicit(&u->tail, &tail, tail + GOLF__UNB_STEP,
                                                   memory_order_seq_cst, memory_order_acquire)) {
             if (off + 1 == bcap) {
-                /* [U4] release: pairs with [U4] acquire in golf__unb_wait_next(): the fresh
-                 * block's reset is seen by its consumers. First, so consumers of our last slot
-                 * are not held up by the other two stores. */
-                atomic_store_explicit(&blk->next, fresh, memory_order_release);
                 /* relaxed: published by the fetch_add below. */
                 atomic_store_explicit(&u->tail_block, fresh, memory_order_relaxed);
                 /* [U5] release: publishes tail_block with the index that leaves the step; an
                  * add, not a store, keeps a MARK a close set meanwhile (U4). */
                 atomic_fetch_add_explicit(&u->tail, GOLF__UNB_STEP, memory_order_release);
+                GOLF__POINT(UNB_BLOCK_STEP);
+                /* [U4] release: pairs with [U4] acquire in golf__unb_wait_next(): the fresh
+                 * block's reset is seen by its consumers. Last (crossbeam's order): the head
+                 * step waits for `next`, so tail leaves the step first and head never passes
+                 * tail (U1). Stored first, it let the consumer of our last slot move head into
+                 * the next block while tail still sat on the step: a receiver then claimed a
+                 * position nobody had reserved, and after a close waited for it for ever
+                 * (tests/regress/chan_unb_step_close.c). */
+                atomic_store_explicit(&blk->next, fresh, memory_order_release);
                 fresh = NULL;
             }
             if (GOLF__UNLIKELY(fresh != NULL))
@@ -250,8 +256,10 @@ golf__unb_pop(golf_chan *ch, void *out)
             uint64_t tail = atomic_load_explicit(&u->tail, memory_order_seq_cst);
             if ((head >> 1) == (tail >> 1))
                 return (tail & GOLF__UNB_MARK) ? GOLF_ECLOSED : GOLF_EAGAIN;
-            /* U6: tail is past this block: the receivers of its other slots skip this load. */
-            if ((head >> 1 >> u->lap_shift) != (tail >> 1 >> u->lap_shift))
+            /* U8: tail is past this block: the receivers of its other slots skip this load.
+             * head never passes tail (U1: the installer moves tail off its step before it
+             * stores `next`, which the head step waits for), so "differs" means "later". */
+            if ((tail >> 1 >> u->lap_shift) > (head >> 1 >> u->lap_shift))
                 want |= GOLF__UNB_MARK;
         }
         /* relaxed: ordered by the acquire load of head; validated by the CAS (U3). */

@@ -32,6 +32,7 @@
     X(SELECT_IN_FLIGHT,    "chan: registered, a case waits on a slot another thread holds")       \
     X(SELECT_ROUND,        "chan: a blocking round's first try failed, not yet registered")       \
     X(CHAN_CLOSE,          "chan: closed mark set, waiters not yet woken")                        \
+    X(UNB_BLOCK_STEP,      "chan: unbounded tail left its block step, next block not yet linked") \
     X(SEMA_RELEASE,        "sync: semaphore count raised, sleeper not yet woken")                 \
     X(SEMA_ACQUIRE,        "sync: semaphore found empty, futex_wait not yet entered")             \
     X(MUTEX_UNLOCK,        "sync: mutex released by its CAS, waiter not yet woken")               \
