@@ -523,8 +523,9 @@ golf_chan_notify_fd(golf_chan *ch)
          * already and the first drain pairs with it. */
         atomic_store_explicit(&ch->wq.notify_fd, fd, memory_order_seq_cst);
         /* The ring's pop does not load tail: wait for the senders that may have missed the
-         * fd. The unbounded pop loads tail (seq_cst) and waits for a reserved slot's write
-         * itself (chan/chan_unb.h, golf__unb_after_op). */
+         * fd. The unbounded pop loads tail (seq_cst; or skips it inside a block reserved
+         * throughout, U8) and waits for a reserved slot's write itself (chan/chan_unb.h,
+         * golf__unb_after_op). */
         if (golf__chan_is_ring(ch))
             golf__buf_wait_published(ch);
     }

@@ -147,8 +147,9 @@ golf__unb_after_op(golf_chan *ch, bool sent)
 {
     /* golf__waitq_after_op: [S3], [S4]. A sender that loads -1 there made its [S1] CAS before
      * golf_chan_notify_fd()'s store of the fd, so every pop after that store (its tail load is
-     * seq_cst) sees the reserved position, claims it and waits for the write (U5): no wait at
-     * creation, unlike the ring. */
+     * seq_cst; a pop that skips it under BEYOND is in a block reserved throughout, U8) sees the
+     * reserved position, claims it and waits for the write (U5): no wait at creation, unlike
+     * the ring. */
     uint32_t nr, ns;
     if (golf__waitq_after_op(&ch->wq, sent, &nr, &ns))
         golf__unb_wake(ch, nr, ns);
