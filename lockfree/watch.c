@@ -20,6 +20,7 @@
 #include "golf/chan.h"
 #include "golf/error.h"
 #include "setup.h"
+#include "tsan.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -484,9 +485,13 @@ watch_park(watch_rec *r, _Atomic uint32_t *word, uint32_t expected, uint64_t unt
      * and `parked` to the thread that confirms a deadlock (it loads `sleepers` before it reads
      * the records). seq_cst for the candidate test: of two threads parking at once, the one
      * whose enter comes second in this word's order sees the other counted. */
+    /* Not a user-visible ordering: hidden from TSan (lockfree/tsan.h), so one thread's park
+     * after its write does not order that write before another thread's read after it unparks. */
+    GOLF__TSAN_IGNORE_SYNC_BEGIN();
     uint64_t v =
         atomic_fetch_add_explicit(&sleepers, W_PARKED_ONE + W_EPOCH_ONE, memory_order_seq_cst) +
         W_PARKED_ONE + W_EPOCH_ONE;
+    GOLF__TSAN_IGNORE_SYNC_END();
     bool candidate = w_parked(v) == w_registered(v);
     uint64_t delay = golf__watch_test_confirm_ns;
     int rc;
@@ -520,8 +525,10 @@ watch_park(watch_rec *r, _Atomic uint32_t *word, uint32_t expected, uint64_t unt
         if (delay < CONFIRM_MAX_NS)
             delay *= 2;
     }
-    /* Leaving: an unpark. seq_cst: as the enter. */
+    /* Leaving: an unpark. seq_cst: as the enter; hidden from TSan as the enter. */
+    GOLF__TSAN_IGNORE_SYNC_BEGIN();
     atomic_fetch_add_explicit(&sleepers, W_EPOCH_ONE - W_PARKED_ONE, memory_order_seq_cst);
+    GOLF__TSAN_IGNORE_SYNC_END();
     atomic_store_explicit(&r->parked, false, memory_order_relaxed);
     return rc;
 }
