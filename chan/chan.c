@@ -192,6 +192,13 @@ golf_chan_close(golf_chan *ch)
     atomic_store_explicit(&ch->wq.closed, 1, memory_order_relaxed);
     golf__waitq_wake_closed(&ch->wq, GOLF_RECV);
     golf__waitq_wake_closed(&ch->wq, GOLF_SEND);
+    /* Shuts the hand-off slot (C11): its waiter, if any, is ours to wake, and no operation can
+     * enter it again, so none pairs in it after the close. [Z1] acquire: the waiter's state;
+     * seq_cst like every write of the slot ([Z2]). Under the lock: the waiter settles on it
+     * before it returns GOLF_ECLOSED (C8). */
+    uintptr_t slot = atomic_exchange_explicit(&ch->wq.slot, GOLF__SLOT_SHUT, memory_order_seq_cst);
+    if (slot & GOLF__SLOT_TAGS)
+        golf__waiter_finish_slot(golf__slot_waiter(slot), GOLF__W_DONE | GOLF__W_CLOSED);
     golf__waitq_notify(&ch->wq); /* under the lock, as above */
     golf__lock_release(&ch->wq.lock);
     return GOLF_OK;
@@ -248,6 +255,12 @@ golf__block_one(golf_chan *ch, int op, void *elem, uint64_t deadline)
 {
     golf_case c = {ch, op, elem, 0};
     uint32_t perm;
+    /* An untimed unbuffered operation with a small value first tries the hand-off slot (C11). */
+    if (ch && ch->cap == 0 && deadline == GOLF__FOREVER && ch->elem_size <= GOLF__W_INLINE) {
+        int r = golf__zero_park(ch, op, elem, golf__self(), &c);
+        if (r != GOLF_EAGAIN)
+            return r;
+    }
     /* nodes == NULL: the engine uses the waiter's own node and inline value buffer. */
     int r = golf__select_run(&c, 1, NULL, &perm, deadline, false);
     return r < 0 ? r : c.status;
@@ -528,6 +541,11 @@ golf_chan_notify_fd(golf_chan *ch)
          * golf__unb_after_op). */
         if (golf__chan_is_ring(ch))
             golf__buf_wait_published(ch);
+        /* [Z1] acquire (seq_cst): a sender in the hand-off slot did not see the fd (it looks
+         * after entering, [Z2]) and is drained through the fd's first count; reading the
+         * slot's latest value here makes its entry happen before our caller's drain. */
+        else if (ch->cap == 0)
+            (void)atomic_load_explicit(&ch->wq.slot, memory_order_seq_cst);
     }
     golf__lock_release(&ch->wq.lock);
     return fd;

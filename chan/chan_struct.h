@@ -45,6 +45,14 @@
  *       it under the lock. A buffered sender loads the fd after its [S1] CAS ([S4], seq_cst);
  *       the creator stores it ([S4]) and then waits until every position below the tail it
  *       loads next is published, so a sender that missed the fd is drained by the first read.
+ *   C11 Unbuffered hand-off slot (wq.slot): at most one waiter, an untimed single operation with
+ *       a value of at most GOLF__W_INLINE bytes, tagged with its side. It enters by CAS 0 -> itself
+ *       only when no waiter of its side is listed and no readiness fd is set, then loads the
+ *       other side's count and withdraws by CAS if a peer is listed (Dekker: a registration
+ *       fences after its count store and then looks at the slot). It leaves by one CAS or
+ *       exchange: a peer's (who completes it), close's (DONE|CLOSED under the lock; the slot
+ *       stays SHUT) or its own withdraw. A taker completes it only once it cleared ENTERING,
+ *       its last look at the channel (C8).
  */
 #ifndef GOLF_CHAN_STRUCT_H
 #define GOLF_CHAN_STRUCT_H

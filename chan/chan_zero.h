@@ -12,4 +12,11 @@
 int golf__zero_try_send(golf_chan *ch, const void *elem, golf__waiter *self);
 int golf__zero_try_recv(golf_chan *ch, void *out, golf__waiter *self);
 
+/* Parks an untimed single operation (op on ch, elem its value or destination; c its case, for
+ * the deadlock report) in ch's hand-off slot (C11), when the slot is free, no older waiter of
+ * our side is on the lists and no peer is: waits there for a peer or close. GOLF_OK,
+ * GOLF_ECLOSED (recv: elem zeroed) or GOLF_EAGAIN: not parked, wait on the lists. Values of at
+ * most GOLF__W_INLINE bytes only. */
+int golf__zero_park(golf_chan *ch, int op, void *elem, golf__waiter *self, golf_case *c);
+
 #endif

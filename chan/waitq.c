@@ -37,6 +37,7 @@
 #include "lockfree/cacheline.h"
 #include "lockfree/chaos.h"
 #include "lockfree/debug.h"
+#include "lockfree/fence.h"
 #include "lockfree/futex.h"
 #include "lockfree/ring_internal.h"
 #include "lockfree/watch.h"
@@ -93,6 +94,21 @@ golf__waiter_finish(golf__waiter *w, uint32_t to)
                      (old & GOLF__W_PHASE) == GOLF__W_WAITING,
                  "C3 chan: a waiter finished that its claimer did not hold");
     golf__waiter_wake_if_sleeping(w, old);
+}
+
+void
+golf__waiter_finish_slot(golf__waiter *w, uint32_t to)
+{
+    /* [Z3] acquire: pairs with [Z3] release in golf__zero_park(): the waiter's looks at the
+     * channel after it entered the slot happen before our DONE, hence before its peer's (our
+     * caller's) return, after which the channel may be freed (C8). Clear at once unless we
+     * took it within those few instructions. */
+    if (atomic_load_explicit(&w->state, memory_order_acquire) & GOLF__W_ENTERING) {
+        golf__backoff b = GOLF__BACKOFF(GOLF__BUDGET_HOLDER);
+        while (atomic_load_explicit(&w->state, memory_order_acquire) & GOLF__W_ENTERING)
+            golf__backoff_wait(&b);
+    }
+    golf__waiter_finish(w, to);
 }
 
 bool
@@ -410,6 +426,28 @@ golf__has_peer(golf__wlist *q, const golf__waiter *self)
     return false;
 }
 
+/* True when q's slot holds a waiter doing the other half of `op` (C11). */
+static inline bool
+golf__slot_has_peer(golf__waitq *q, int op)
+{
+    /* [Z2] seq_cst: see golf__zero_park(). */
+    uintptr_t s = atomic_load_explicit(&q->slot, memory_order_seq_cst);
+    return (s & golf__slot_tag(op == GOLF_SEND ? GOLF_RECV : GOLF_SEND)) != 0;
+}
+
+/* Unlinks our own solo node again, under the lock (nobody can have claimed it meanwhile). */
+static void
+golf__solo_unlink(golf__waitq *q, int op, golf__wnode *node)
+{
+    if (op == GOLF_SEND) {
+        golf__wlist_unlink(&q->sendq, node);
+        golf__count_add(&q->nsend, -1, false);
+    } else {
+        golf__wlist_unlink(&q->recvq, node);
+        golf__count_add(&q->nrecv, -1, false);
+    }
+}
+
 /* Prepares the node of a case for registration (not linked yet, only we can see it). */
 static void
 golf__node_prepare(golf__wnode *node, golf__waiter *self, golf_case *c, uint32_t index,
@@ -455,7 +493,8 @@ golf__waitq_register(golf__waitq *q, bool buffered, golf_case *cases, size_t n,
         /* An untimed single unbuffered operation (C9): a peer waiting now means ready, and
          * then we do not link at all: no claimer ever sees this round, so it needs no abort. */
         bool send = cases[perm[k]].op == GOLF_SEND;
-        if (golf__has_peer(send ? &q->recvq : &q->sendq, self)) {
+        if (golf__has_peer(send ? &q->recvq : &q->sendq, self) ||
+            golf__slot_has_peer(q, cases[perm[k]].op)) {
             golf__lock_release(&q->lock);
             return true;
         }
@@ -483,6 +522,16 @@ golf__waitq_register(golf__waitq *q, bool buffered, golf_case *cases, size_t n,
          * our registration are one atomic step for every other unbuffered operation. */
         ready = (want_recvq && golf__has_peer(&q->recvq, self)) ||
                 (want_sendq && golf__has_peer(&q->sendq, self));
+        /* [Z2] full fence: our count stores above before our look at the slot, against a
+         * waiter entering the slot, which CASes it and then loads our count
+         * (golf__zero_park): one of us sees the other. */
+        golf__fence_full();
+        if ((want_recvq && golf__slot_has_peer(q, GOLF_SEND)) ||
+            (want_sendq && golf__slot_has_peer(q, GOLF_RECV))) {
+            ready = true;
+            if (solo) /* C9: linked only when no peer waits; nobody claimed it (we hold the lock) */
+                golf__solo_unlink(q, cases[perm[k]].op, &self->node);
+        }
         /* A sender now waits: the channel is readable (C10). Under the lock: a receiver that
          * pairs with us needs it, and may free the channel (and its fd) as soon as it has. */
         if (want_recvq)

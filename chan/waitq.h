@@ -2,7 +2,7 @@
 /* The bottom of chan/: the per-thread waiter, a channel's wait queues, and the claim, register
  * and park steps every blocking operation is made of (chan/waitq.c). Knows nothing of rings or
  * hand-offs: the flavours above decide what "ready" means, this layer only who waits and who
- * decides a round. Invariants C1-C9: chan/chan_struct.h and chan/README.md. */
+ * decides a round. Invariants C1-C11: chan/chan_struct.h and chan/README.md. */
 #ifndef GOLF_CHAN_WAITQ_H
 #define GOLF_CHAN_WAITQ_H
 
@@ -42,8 +42,13 @@ enum {
     GOLF__W_SLEEPING = 4u,
     GOLF__W_CLOSED = 8u,
     GOLF__W_INDEX_SHIFT = 4,
+    /* Set by a waiter entering a hand-off slot until its last look at the channel (C11): a
+     * taker waits for it to clear before it completes the waiter. Above every case index. */
+    GOLF__W_ENTERING = 1u << 31,
 };
 #define GOLF__W_MAX_CASES ((size_t)1 << 27)
+_Static_assert(((GOLF__W_MAX_CASES - 1) << GOLF__W_INDEX_SHIFT) < GOLF__W_ENTERING,
+               "case indices stay below the ENTERING bit");
 
 /* One registration of one case of one blocking operation; lives on the owner's stack (select)
  * or in the owner's waiter (single operations, see golf__waiter.node). */
@@ -97,6 +102,10 @@ golf__waiter *golf__self(void);
 /* Moves a CLAIMED waiter to `to` (DONE|...) and wakes it if it sleeps. */
 void golf__waiter_finish(golf__waiter *w, uint32_t to);
 
+/* Completes (to: DONE|...) a waiter taken out of a hand-off slot, once it is done looking at the
+ * channel (C11). */
+void golf__waiter_finish_slot(golf__waiter *w, uint32_t to);
+
 /* Moves the caller's own WAITING state to ABORTED. False when a waker decided the round first:
  * the caller must then honour the waker's decision (H4). */
 bool golf__waiter_abort(golf__waiter *w);
@@ -109,8 +118,8 @@ typedef struct golf__wlist {
     golf__wnode *head;
 } golf__wlist;
 
-/* Who waits on one channel: 40 bytes, the part of the channel's header line that only slow
- * paths write (notify_fd: once). */
+/* Who waits on one channel: 48 bytes of the channel's header line. Only slow paths write it
+ * (notify_fd: once), except the hand-off slot, which only unbuffered channels use. */
 typedef struct golf__waitq {
     golf__lock lock;
     _Atomic uint32_t nrecv;  /* nodes on recvq (C4): the "has waiters" word senders read */
@@ -123,7 +132,31 @@ typedef struct golf__waitq {
      * registration (C10). A watcher of the channel, not a waiter, but it lives here because
      * the unbuffered rule ("a sender waits") is decided in this layer. */
     _Atomic int notify_fd;
+    /* Unbuffered only: the hand-off slot, a waiter parked outside the lists (C11). 0 (free),
+     * GOLF__SLOT_SHUT (closed: nobody enters again), or a golf__waiter's address with
+     * GOLF__SLOT_SEND or GOLF__SLOT_RECV: an untimed single operation waiting for its peer.
+     * A waiter leaves it by one CAS or exchange: a peer's (who then completes the operation),
+     * close's, or its own (it then waits on the lists instead). */
+    _Atomic uintptr_t slot;
 } golf__waitq;
+
+/* The values of golf__waitq.slot besides 0; a waiter is line-aligned, so its low bits are
+ * free. */
+enum { GOLF__SLOT_SEND = 1u, GOLF__SLOT_RECV = 2u, GOLF__SLOT_TAGS = 3u, GOLF__SLOT_SHUT = 4u };
+
+/* The slot tag of a waiter doing `op`. */
+static inline uintptr_t
+golf__slot_tag(int op)
+{
+    return op == GOLF_SEND ? GOLF__SLOT_SEND : GOLF__SLOT_RECV;
+}
+
+/* The waiter in a slot word. */
+static inline struct golf__waiter *
+golf__slot_waiter(uintptr_t s)
+{
+    return (struct golf__waiter *)(s & ~(uintptr_t)GOLF__SLOT_TAGS);
+}
 
 static inline void
 golf__waitq_init(golf__waitq *q)
@@ -134,6 +167,7 @@ golf__waitq_init(golf__waitq *q)
     atomic_store_explicit(&q->nsend, 0, memory_order_relaxed);
     atomic_store_explicit(&q->closed, 0, memory_order_relaxed);
     atomic_store_explicit(&q->notify_fd, -1, memory_order_relaxed);
+    atomic_store_explicit(&q->slot, 0, memory_order_relaxed);
     q->recvq = (golf__wlist){NULL};
     q->sendq = (golf__wlist){NULL};
 }

@@ -31,6 +31,8 @@
     X(PARK_SLEEP,          "chan: SLEEPING set, futex_wait not yet entered")                      \
     X(SELECT_IN_FLIGHT,    "chan: registered, a case waits on a slot another thread holds")       \
     X(SELECT_ROUND,        "chan: a blocking round's first try failed, not yet registered")       \
+    X(ZERO_SLOT_ENTER,     "chan: unbuffered tries failed, hand-off slot not yet entered")       \
+    X(ZERO_SLOT,           "chan: unbuffered waiter in the hand-off slot, peers not yet checked") \
     X(CHAN_CLOSE,          "chan: closed mark set, waiters not yet woken")                        \
     X(UNB_BLOCK_STEP,      "chan: unbounded tail left its block step, next block not yet linked") \
     X(SEMA_RELEASE,        "sync: semaphore count raised, sleeper not yet woken")                 \
