@@ -412,7 +412,10 @@ rs_reader(void *arg)
 {
     rs_ctx *c = arg;
     uint64_t s = (uint64_t)c->id + 99, loads = 0;
-    while (!atomic_load_explicit(&c->stop, memory_order_relaxed)) {
+    /* At least one batch and one range even if the resize is over before this thread first
+     * runs (a loaded CI host): `bad` is then never checked on no work at all. (The test
+     * asserted loads > 0 instead, which failed when the thread first ran after `stop`.) */
+    do {
         for (int i = 0; i < 1000; i++) {
             uint64_t k = tu_rand(&s) % RS_STABLE;
             void *v;
@@ -427,7 +430,7 @@ rs_reader(void *arg)
                 atomic_fetch_add_explicit(&c->bad, 1, memory_order_relaxed);
             atomic_fetch_add_explicit(&c->ranges, 1, memory_order_relaxed);
         }
-    }
+    } while (!atomic_load_explicit(&c->stop, memory_order_relaxed));
     atomic_fetch_add_explicit(&c->loads, loads, memory_order_relaxed);
     return NULL;
 }
@@ -468,7 +471,6 @@ Test(map_concurrent, resize_under_readers, .timeout = 120)
     for (int i = 0; i < 2; i++)
         cr_expect_eq(atomic_load(&c[i].bad), 0, "reader %d: %lu misses or wrong values", i,
                      (unsigned long)atomic_load(&c[i].bad));
-    cr_expect_gt(atomic_load(&c[0].loads), 0);
     cr_expect_eq(golf_map_len(m), RS_STABLE);
     golf_map_free(m);
 }
