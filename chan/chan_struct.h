@@ -68,9 +68,9 @@
 
 struct golf_chan {
     /* One line, every flavour: read-only fields, then the waiting side (written only on slow
-     * paths; the fast paths read wq.nrecv and wq.nsend, and a send wq.notify_fd, so they share
-     * the line with what those paths read anyway). An unbuffered channel is this line and nothing
-     * else. */
+     * paths but for an unbuffered channel's hand-off slot, C11; the fast paths read wq.nrecv and
+     * wq.nsend, and a send wq.notify_fd, so they share the line with what those paths read
+     * anyway). An unbuffered channel is this line and nothing else. */
     GOLF__LINE_ALIGNED size_t elem_size;
     size_t cap;
     golf__waitq wq;
