@@ -229,6 +229,11 @@ Test(chan_batch, send_many_blocks_when_full_and_finishes_as_room_appears, .timeo
     probe s = {.kind = P_SEND_MANY, .ch = ch, .elem = v, .n = 10};
     probe_start(&s);
     cr_expect(probe_still_blocked_after(&s, BLOCK_MS), "send_many of 10 into cap 4 returned");
+    /* The sender fills the 4 slots, then blocks; it may still be on its way there (chaos in
+     * the debug tier sleeps inside the pushes), so wait for it, bounded. */
+    uint64_t end = cu_now_ns() + FINISH_MS * MS;
+    while (golf_chan_len(ch) < 4 && cu_now_ns() < end)
+        cu_sleep_ms(1);
     cr_expect_eq(golf_chan_len(ch), 4);
     size_t total = 0, k;
     while (total < 10) {
