@@ -46,9 +46,6 @@ golf__zero_take_slot(golf_chan *ch, uintptr_t tag)
 int
 golf__zero_try_send(golf_chan *ch, const void *elem, golf__waiter *self)
 {
-    /* relaxed fast fail (Go's `full(c)` check without the lock): with no receiver registered
-     * and the channel open, this try would fail at this instant. A blocking caller registers
-     * and re-checks under the lock, so a stale answer costs a round, never a hang. */
     size_t size = ch->elem_size;
     golf__waiter *w = golf__zero_take_slot(ch, GOLF__SLOT_RECV);
     if (w) {
@@ -58,6 +55,9 @@ golf__zero_try_send(golf_chan *ch, const void *elem, golf__waiter *self)
         golf__waiter_finish_slot(w, GOLF__W_DONE);
         return GOLF_OK;
     }
+    /* relaxed fast fail (Go's `full(c)` check without the lock): with no receiver registered
+     * and the channel open, this try would fail at this instant. A blocking caller registers
+     * and re-checks under the lock, so a stale answer costs a round, never a hang. */
     if (atomic_load_explicit(&ch->wq.nrecv, memory_order_relaxed) == 0 &&
         atomic_load_explicit(&ch->wq.closed, memory_order_relaxed) == 0)
         return GOLF_EAGAIN;
