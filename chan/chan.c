@@ -256,7 +256,8 @@ golf__block_one(golf_chan *ch, int op, void *elem, uint64_t deadline)
     golf_case c = {ch, op, elem, 0};
     uint32_t perm;
     /* An untimed unbuffered operation with a small value first tries the hand-off slot (C11). */
-    if (ch && ch->cap == 0 && deadline == GOLF__FOREVER && ch->elem_size <= GOLF__W_INLINE) {
+    if (ch && !golf__chan_is_buffered(ch) && deadline == GOLF__FOREVER &&
+        ch->elem_size <= GOLF__W_INLINE) {
         int r = golf__zero_park(ch, op, elem, golf__self(), &c);
         if (r != GOLF_EAGAIN)
             return r;
@@ -544,7 +545,7 @@ golf_chan_notify_fd(golf_chan *ch)
         /* [Z1] acquire (seq_cst): a sender in the hand-off slot did not see the fd (it looks
          * after entering, [Z2]) and is drained through the fd's first count; reading the
          * slot's latest value here makes its entry happen before our caller's drain. */
-        else if (ch->cap == 0)
+        else if (!golf__chan_is_buffered(ch))
             (void)atomic_load_explicit(&ch->wq.slot, memory_order_seq_cst);
     }
     golf__lock_release(&ch->wq.lock);

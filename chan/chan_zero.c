@@ -177,8 +177,9 @@ golf__zero_park(golf_chan *ch, int op, void *elem, golf__waiter *self, golf_case
             return GOLF_EAGAIN;
     }
     /* [Z3] release: our last touch of the channel until we are completed; pairs with [Z3]
-     * acquire in golf__waiter_finish_slot(). */
-    atomic_fetch_and_explicit(&self->state, ~(uint32_t)GOLF__W_ENTERING, memory_order_release);
+     * acquire in golf__waiter_finish_slot(). A store, not an RMW: while ENTERING is set nobody
+     * else writes our state (a taker or close waits for it to clear before its DONE). */
+    atomic_store_explicit(&self->state, GOLF__W_WAITING, memory_order_release);
     golf__park_ctx pc = {GOLF__FOREVER, 0, GOLF__BACKOFF(GOLF__BUDGET_PARK), false, c, 1};
     uint32_t s;
     while (((s = golf__park(self, &pc)) & GOLF__W_PHASE) != GOLF__W_DONE) {
