@@ -48,12 +48,17 @@ golf__unb_block_reset(const golf__unb_core *u, golf__unb_block *b)
 golf__unb_block *
 golf__unb_block_get(golf__unb_core *u)
 {
-    /* [U7] acquire: pairs with [U7] release in golf__unb_block_put(): the spare's reset is
-     * seen. An exchange, so two producers never take the same block. */
-    golf__unb_block *b = atomic_exchange_explicit(&u->spare, NULL, memory_order_acquire);
-    if (b)
-        return b;
-    b = golf__malloc(u->block_size);
+    for (int i = 0; i < GOLF__UNB_SPARES; i++) {
+        /* relaxed: a hint that skips the RMW on an empty entry; the exchange decides. */
+        if (!atomic_load_explicit(&u->spare[i], memory_order_relaxed))
+            continue;
+        /* [U7] acquire: pairs with [U7] release in golf__unb_block_put(): the spare's reset is
+         * seen. An exchange, so two producers never take the same block. */
+        golf__unb_block *b = atomic_exchange_explicit(&u->spare[i], NULL, memory_order_acquire);
+        if (b)
+            return b;
+    }
+    golf__unb_block *b = golf__malloc(u->block_size);
     if (b)
         golf__unb_block_reset(u, b);
     return b;
@@ -63,12 +68,19 @@ void
 golf__unb_block_put(golf__unb_core *u, golf__unb_block *b)
 {
     golf__unb_block_reset(u, b);
-    golf__unb_block *none = NULL;
-    /* [U7] release: the reset before the next taker's use. Keep one spare: a channel that
-     * drains gives the rest back (memory follows the queue, not its high-water mark). */
-    if (!atomic_compare_exchange_strong_explicit(&u->spare, &none, b, memory_order_release,
-                                                 memory_order_relaxed))
-        free(b);
+    for (int i = 0; i < GOLF__UNB_SPARES; i++) {
+        golf__unb_block *none = NULL;
+        /* relaxed: a hint, as in golf__unb_block_get(). */
+        if (atomic_load_explicit(&u->spare[i], memory_order_relaxed))
+            continue;
+        /* [U7] release: the reset before the next taker's use. */
+        if (atomic_compare_exchange_strong_explicit(&u->spare[i], &none, b, memory_order_release,
+                                                    memory_order_relaxed))
+            return;
+    }
+    /* Every entry holds a block: a channel that drains gives the rest back (memory follows the
+     * queue, not its high-water mark). */
+    free(b);
 }
 
 int
@@ -79,7 +91,8 @@ golf__unb_init(golf__unb_core *u)
         return GOLF_ENOMEM;
     golf__unb_block_reset(u, b);
     /* relaxed: not shared yet; publishing the channel publishes these. */
-    atomic_store_explicit(&u->spare, NULL, memory_order_relaxed);
+    for (int i = 0; i < GOLF__UNB_SPARES; i++)
+        atomic_store_explicit(&u->spare[i], NULL, memory_order_relaxed);
     atomic_store_explicit(&u->head, 0, memory_order_relaxed);
     atomic_store_explicit(&u->tail, 0, memory_order_relaxed);
     atomic_store_explicit(&u->head_block, b, memory_order_relaxed);
@@ -98,7 +111,8 @@ golf__unb_destroy_all(golf__unb_core *u)
         free(b);
         b = next;
     }
-    free(atomic_load_explicit(&u->spare, memory_order_relaxed));
+    for (int i = 0; i < GOLF__UNB_SPARES; i++)
+        free(atomic_load_explicit(&u->spare[i], memory_order_relaxed));
 }
 
 size_t

@@ -65,6 +65,11 @@ enum {
 #define GOLF__UNB_MARK ((uint64_t)1)
 #define GOLF__UNB_STEP ((uint64_t)2) /* one seq */
 
+/* Recycled blocks a channel keeps: one line of pointers. One was too few: a producer and a
+ * consumer that drift apart by a few blocks then malloc and free a block each per step, into the
+ * same glibc arena, and sleep on its lock (chan/README.md, "the spare blocks"). */
+enum { GOLF__UNB_SPARES = 8 };
+
 typedef struct golf__unb_slot {
     _Atomic uint32_t state;
     uint32_t pad;
@@ -85,9 +90,10 @@ typedef struct golf__unb_core {
     size_t block_size; /* bytes per block */
     uint32_t lap;      /* slots per block + 1, a power of two */
     uint32_t lap_shift;
-    /* One recycled block (or NULL): taken by a producer that needs a block, refilled by the
-     * consumer that finishes a block; anything more goes back to malloc. */
-    GOLF__LINE_ALIGNED _Atomic(golf__unb_block *) spare;
+    /* Recycled blocks (NULL: none in that entry): taken by a producer that needs a block,
+     * refilled by the consumer that finishes one; a block that finds every entry taken goes
+     * back to malloc. */
+    GOLF__LINE_ALIGNED _Atomic(golf__unb_block *) spare[GOLF__UNB_SPARES];
     /* Written by consumers. */
     GOLF__LINE_ALIGNED _Atomic uint64_t head;
     _Atomic(golf__unb_block *) head_block;
@@ -95,6 +101,7 @@ typedef struct golf__unb_core {
     GOLF__LINE_ALIGNED _Atomic uint64_t tail;
     _Atomic(golf__unb_block *) tail_block;
 } golf__unb_core;
+_Static_assert(sizeof(((golf__unb_core *)0)->spare) == GOLF__LINE, "the spares fill one line");
 
 static inline golf__unb_core *
 golf__chan_unb(const golf_chan *ch)

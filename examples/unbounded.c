@@ -10,8 +10,10 @@
  *
  * golf_chan_new(size, GOLF_UNBOUNDED) is that, without the extra goroutine and copies: a send
  * never blocks, the buffer grows in blocks as values arrive and gives them back as the writer
- * drains it (at most one spare block stays). This program checks that: the heap in use after
- * the burst is drained is back under twice what the empty channel took.
+ * drains it (at most eight spare blocks stay, for the next burst). This program checks that: the
+ * heap in use after the burst is drained is back under nine times what the empty channel took
+ * (the empty channel is its header and one block, so eight more blocks are less than eight
+ * times that).
  *
  * Usage: example_unbounded [values]  (default 1000000) */
 #include <malloc.h>
@@ -126,7 +128,7 @@ main(int argc, char **argv)
     printf("after malloc_trim(0): RSS %ld KiB\n", rss_kib());
     golf_chan_free(logq);
     /* empty == 0: an allocator without glibc's statistics (a sanitizer's): nothing to judge. */
-    if (got != n || (empty > 0 && drained >= 2 * empty)) {
+    if (got != n || (empty > 0 && drained >= 9 * empty)) {
         fprintf(stderr, "FAIL: got %ld of %ld, or the drained channel kept its blocks\n", got, n);
         return 1;
     }

@@ -271,13 +271,25 @@ Test(chan_unb, select_send_reports_enomem, .timeout = 30)
     golf_chan_free(ch);
 }
 
+static int
+spares_held(golf__unb_core *u)
+{
+    int n = 0;
+    for (int i = 0; i < GOLF__UNB_SPARES; i++)
+        n += atomic_load(&u->spare[i]) != NULL;
+    return n;
+}
+
 /* Blocks go back as the channel drains: after a burst is received the channel holds one block
- * between head and tail (plus at most the one spare); ASan's leak check sees the rest freed. */
-Test(chan_unb, drained_channel_keeps_at_most_one_spare, .timeout = 60)
+ * between head and tail, plus at most GOLF__UNB_SPARES spares; ASan's leak check sees the rest
+ * freed. The next burst's block steps take the spares, with no malloc, then malloc again. */
+Test(chan_unb, drained_channel_keeps_at_most_its_spares, .timeout = 60)
 {
     golf_chan *ch = golf_chan_new(8, GOLF_UNBOUNDED);
     golf__unb_core *u = golf__chan_unb(ch);
+    const uint64_t per_block = u->lap - 1;
     uint64_t v = 0;
+    cr_expect_eq(spares_held(u), 0, "a new channel holds no spare");
     for (int i = 0; i < 100000; i++)
         golf_chan_send(ch, &v);
     for (int i = 0; i < 100000; i++)
@@ -285,5 +297,21 @@ Test(chan_unb, drained_channel_keeps_at_most_one_spare, .timeout = 60)
     golf__unb_block *hb = atomic_load(&u->head_block);
     cr_expect_eq(hb, atomic_load(&u->tail_block), "one block between head and tail");
     cr_expect_null(atomic_load(&hb->next));
+    cr_expect_eq(spares_held(u), GOLF__UNB_SPARES, "a drained channel keeps its spares, no more");
+    /* head == tail, somewhere in the current block: the sends that fill it need no block; each
+     * later block step takes a spare. With allocation failing, the first send that fails is the
+     * one that needs a block after the spares are gone. */
+    uint64_t room = per_block - (golf_chan_len(ch) + (atomic_load(&u->tail) >> 1) % u->lap);
+    golf__alloc_set_fail(0);
+    uint64_t sent = 0;
+    while (golf_chan_send(ch, &v) == GOLF_OK)
+        sent++;
+    golf__alloc_set_fail(-1);
+    /* A send takes the next block (U2) when it reserves its block's last slot, so the failure
+     * comes one send before the spares' last slot. */
+    cr_expect_eq(sent, room + GOLF__UNB_SPARES * per_block - 1, "sent %llu, room %llu",
+                 (unsigned long long)sent, (unsigned long long)room);
+    cr_expect_eq(spares_held(u), 0);
+    cr_expect_eq(golf_chan_len(ch), sent);
     golf_chan_free(ch);
 }
