@@ -25,10 +25,10 @@
  * Invariants:
  *   U1  A position is reserved by exactly one producer (CAS on tail) and claimed by exactly one
  *       consumer (CAS on head); head <= tail in seq (mark ignored); tail only grows.
- *   U2  A producer allocates (or takes the spare) the block it will install *before* the CAS that
+ *   U2  A producer allocates (or takes a spare) the block it will install *before* the CAS that
  *       reserves the block's last slot: after a reservation nothing can fail, so a GOLF_ENOMEM
  *       send has reserved and enqueued nothing.
- *   U3  A block is freed (or kept as the one spare) only after every one of its slots is READ; no
+ *   U3  A block is freed (or kept as a spare) only after every one of its slots is READ; no
  *       thread dereferences a block before its CAS on head or tail succeeded (the CAS proves
  *       the index, hence the block pointer loaded after it, did not move).
  *   U4  Once MARK is set in tail it stays set: a send that did not reserve before the close

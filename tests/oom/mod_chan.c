@@ -223,7 +223,7 @@ select64(void)
 
 /* Unbounded channels: sends across block steps (8-byte values: 63 a block; 600-byte values: 6
  * a block), some failing with GOLF_ENOMEM; the values that went in come out, in order, and
- * nothing else; draining and refilling goes through the spare block. */
+ * nothing else; draining and refilling goes through the spare blocks. */
 static void
 unbounded_one(size_t es)
 {
@@ -246,7 +246,7 @@ unbounded_one(size_t es)
         }
         OOM_CHECK(golf_chan_len(u) == (size_t)(nq - head), "len %zu, want %ld", golf_chan_len(u),
                   nq - head);
-        /* Take all but a few, so the next round's steps reuse the spare block. */
+        /* Take all but a few, so the next round's steps reuse the spare blocks. */
         while (nq - head > 3) {
             OOM_CHECK(golf_chan_recv(u, out) == GOLF_OK, "unbounded recv");
             long v;
