@@ -304,7 +304,10 @@ static const target targets[] = {
     {"chan_unbounded_mpmc", 1, "wfcq", 2.0, ">= 2x liburcu's wfcqueue"},
     {"chan_unbounded_mpmc", 8, "wfcq", 1.0, ">= liburcu's wfcqueue"},
     {"chan_select2_buf1024", 0, "go", 1.5, ">= 1.5x Go"},
-    {"chan_pingpong_rtt", 0, HOST_RTT, 1 / 1.3, "ns <= 1.3x host cache-line rtt"},
+    /* On the workload's floor row: the header's round trip by the same code, but run in rounds
+     * interleaved with golf's, where the header's probe is 0.08 s at the start of a run on a
+     * host whose vCPU placement can change its round trip by 1.3x within minutes. */
+    {"chan_pingpong_rtt", 0, "floor", 1 / 1.3, "ns <= 1.3x the floor's round trip"},
     {"chan_recv_many64", 1, "go", 5.0, ">= 5x Go"},
     {"chan_*", 0, NULL, 0.15, "spread <= 15%"},
     {"ring_mpmc1024", 1, "ck", 2.0, ">= 2x ck_ring"},
