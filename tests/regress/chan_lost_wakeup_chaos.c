@@ -164,10 +164,7 @@ main(int argc, char **argv)
 {
     int rounds = argc > 1 ? atoi(argv[1]) : 1000;
     regress_watchdog(300);
-    const char *env = getenv("GOLF_CHAOS");
-    if (!atomic_load_explicit(&golf__chaos.on, memory_order_relaxed) && !(env && *env))
-        golf__chaos_set(1, 1);
-    bool on = atomic_load_explicit(&golf__chaos.on, memory_order_relaxed);
+    bool on = regress_chaos_default_on();
     int reached = 0;
     for (int i = 0; i < rounds; i++) {
         use_select = i & 1;

@@ -75,9 +75,7 @@ main(int argc, char **argv)
 {
     int rounds = argc > 1 ? atoi(argv[1]) : 300;
     regress_watchdog(120);
-    const char *env = getenv("GOLF_CHAOS");
-    if (!atomic_load_explicit(&golf__chaos.on, memory_order_relaxed) && !(env && *env))
-        golf__chaos_set(1, 1);
+    regress_chaos_default_on();
     static const size_t sizes[] = {8, 700, 1500, 3000, 300};
     for (int round = 0; round < rounds; round++) {
         elem = sizes[round % 5];

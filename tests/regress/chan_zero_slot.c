@@ -290,10 +290,9 @@ main(int argc, char **argv)
 {
     int rounds = argc > 1 ? atoi(argv[1]) : 200;
     regress_watchdog(300);
-    const char *env = getenv("GOLF_CHAOS");
     for (int pass = 0; pass < 2; pass++) {
-        if (pass == 1 && !(env && *env))
-            golf__chaos_set(1, 1);
+        if (pass == 1)
+            regress_chaos_default_on();
         for (int i = 0; i < rounds; i++)
             for (scenario = 0; scenario < SCENARIOS; scenario++)
                 round_one(i & 1);

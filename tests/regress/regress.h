@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "golf_test.h" /* the sleep and clock helpers the Criterion tests use (no Criterion) */
+#include "lockfree/chaos.h"
 
 #define regress_sleep_us golf_test_sleep_us
 
@@ -203,6 +204,17 @@ regress_watchdog(unsigned seconds)
 {
     signal(SIGALRM, regress_alarm_handler);
     alarm(seconds);
+}
+
+/* Turns chaos schedules on (seed 1, every site) unless GOLF_CHAOS chose them already; true when
+ * chaos is on afterwards (off in a build without chaos points). */
+static inline bool
+regress_chaos_default_on(void)
+{
+    const char *env = getenv("GOLF_CHAOS");
+    if (!atomic_load_explicit(&golf__chaos.on, memory_order_relaxed) && !(env && *env))
+        golf__chaos_set(1, 1);
+    return atomic_load_explicit(&golf__chaos.on, memory_order_relaxed);
 }
 
 #endif
