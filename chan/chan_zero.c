@@ -30,6 +30,11 @@ golf__zero_take_slot(golf_chan *ch, uintptr_t tag)
 {
     /* relaxed: a first look; the CAS decides. */
     uintptr_t s = atomic_load_explicit(&ch->wq.slot, memory_order_relaxed);
+    /* The waiter's line is the next one we need (its value, its state): asked for now, it
+     * travels while the CAS below waits for the slot's line, one transfer off the hand-off's
+     * path (chan/README.md, "Measured"). A hint: harmless if we lose the CAS. */
+    if (s & tag)
+        __builtin_prefetch(golf__slot_waiter(s), 1, 3);
     while (s & tag) {
         /* [Z1] acquire: pairs with [Z1] release in golf__zero_park(): the parked waiter's
          * state, and a sender's value in its inline buffer, are visible to us. seq_cst, not
