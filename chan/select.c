@@ -109,6 +109,24 @@ golf__select_fingerprint(const golf_case *cases, size_t n, uint64_t v[2])
             golf__ring_fingerprint(cases[k].ch->ring, v);
 }
 
+/* Between the retries of a single send on a full ring: spins (in the same budget) until the ring
+ * has room for two lines past its tail, not just one slot (golf__ring_send_room), so that the
+ * sender comes back when it can write a run of slots without meeting its consumer in a line.
+ * Only a spin: once the budget is spent the sender registers and re-checks the exact condition,
+ * so a sender whose consumer frees one slot and stops still goes through. */
+static void
+golf__select_wait_room(golf_case *cases, size_t n, golf__backoff *retry)
+{
+    golf_chan *ch = cases[0].ch;
+    if (n != 1 || cases[0].op != GOLF_SEND || !ch || !golf__chan_is_ring(ch))
+        return;
+    size_t k = golf__ring_send_slack(ch->ring);
+    if (k == 0)
+        return;
+    while (!golf__ring_send_room(ch->ring, k) && golf__backoff_wait(retry)) {
+    }
+}
+
 int
 golf__select_run(golf_case *cases, size_t n, golf__wnode *nodes, uint32_t *perm, uint64_t deadline,
                  bool nonblocking)
@@ -179,8 +197,10 @@ golf__select_run(golf_case *cases, size_t n, golf__wnode *nodes, uint32_t *perm,
         }
         if (deadline != GOLF__FOREVER && golf__now_ns() >= deadline)
             return GOLF_ETIMEDOUT;
-        if (any_buffered && golf__backoff_wait(&retry))
+        if (any_buffered && golf__backoff_wait(&retry)) {
+            golf__select_wait_room(cases, n, &retry);
             continue;
+        }
 
         GOLF__POINT(SELECT_ROUND);
         /* Pass 2: register every case, in the same random order; a node's `w` says it is

@@ -531,6 +531,41 @@ golf__ring_send_ready(golf__ring_core *r)
     }
 }
 
+/* The room a blocked sender waits for before it retries: the slots of two lines (at least
+ * one slot, at most a quarter of the ring; 0 for a ring of under 4 slots: no wait). */
+static inline size_t
+golf__ring_send_slack(const golf__ring_core *r)
+{
+    const golf__ring_geom *g = &r->prod;
+    size_t k = 2 * 64 / g->slot_size;
+    if (k == 0)
+        k = 1;
+    return k < g->cap / 4 ? k : g->cap / 4;
+}
+
+/* A hint for a sender that found the ring full and spins before it registers: true once the
+ * slot `k` positions past the current tail is free (so the slots up to it are too, or will be
+ * in a moment: consumers free them in order), or taken by a later producer, or the ring is
+ * closed; false while it still holds last lap's value. Waiting for that slot instead of the
+ * tail's keeps a sender off the line its consumer is emptying: polling the very slot the
+ * consumer works in pulls the line away from it at every poll, and a full ring with a slower
+ * consumer then runs at the speed of that tug of war (chan/README.md, "Measured"). Relaxed
+ * loads: nothing is read through this answer; the retry that follows decides. */
+static inline bool
+golf__ring_send_room(golf__ring_core *r, size_t k)
+{
+    const golf__ring_geom *g = &r->prod;
+    /* relaxed: a hint, see above. */
+    uint64_t pos = atomic_load_explicit(&r->tail, memory_order_relaxed);
+    if (pos & g->mark)
+        return true;
+    for (size_t i = 0; i < k; i++)
+        pos = golf__ring_next(g, pos);
+    /* relaxed: as above. */
+    uint64_t stamp = atomic_load_explicit(&golf__ring_slot_at(g, pos)->stamp, memory_order_relaxed);
+    return (int64_t)(stamp - pos) >= 0;
+}
+
 /* Elements between head and tail (reserved ones included): a snapshot. */
 static inline size_t
 golf__ring_len(const golf__ring_core *r)

@@ -228,6 +228,65 @@ Test(chan_mt, a_send_never_completes_beyond_capacity, .timeout = 60)
     }
 }
 
+/* A sender blocked on a full ring spins until the ring has room for two lines before it retries
+ * (chan/select.c, golf__select_wait_room). A consumer that frees one slot and then stops must
+ * still let it through: nothing else will ever free more (a one-shot waiter). Caps whose slack
+ * is 1, 4 and 8 slots; the slot freed at once (the sender still spinning, or not yet blocked)
+ * and after the sender has surely parked. */
+typedef struct {
+    golf_chan *ch;
+    long v;
+    atomic_int done; /* 1: the send returned GOLF_OK; -1: anything else */
+} one_slot_arg;
+
+static void *
+one_slot_sender(void *p)
+{
+    one_slot_arg *a = p;
+    int rc = golf_chan_send(a->ch, &a->v);
+    atomic_store_explicit(&a->done, rc == GOLF_OK ? 1 : -1, memory_order_release);
+    return NULL;
+}
+
+Test(chan_mt, a_blocked_send_goes_through_when_one_slot_frees, .timeout = 120)
+{
+    static const size_t caps[] = {4, 16, 1024};
+    static const unsigned delays_ms[] = {0, 20};
+    for (size_t c = 0; c < 3; c++) {
+        for (size_t d = 0; d < 2; d++) {
+            int reps = delays_ms[d] ? 3 : 200;
+            for (int rep = 0; rep < reps; rep++) {
+                size_t cap = caps[c];
+                one_slot_arg a = {.ch = golf_chan_new(sizeof(long), cap), .v = (long)cap};
+                cr_assert_not_null(a.ch);
+                atomic_init(&a.done, 0);
+                for (long i = 0; i < (long)cap; i++)
+                    cr_assert_eq(golf_chan_try_send(a.ch, &i), GOLF_OK);
+                pthread_t t = cu_spawn(one_slot_sender, &a);
+                if (delays_ms[d]) {
+                    cu_sleep_ms(delays_ms[d]);
+                    cr_assert_eq(atomic_load_explicit(&a.done, memory_order_acquire), 0,
+                                 "cap %zu: a send into a full channel returned", cap);
+                }
+                long v = -1;
+                cr_assert_eq(golf_chan_recv(a.ch, &v), GOLF_OK);
+                cr_assert_eq(v, 0);
+                cr_assert(cu_wait_flag(&a.done, 10000),
+                          "cap %zu, delay %u ms: the sender stayed blocked with one slot free", cap,
+                          delays_ms[d]);
+                cr_assert_eq(atomic_load_explicit(&a.done, memory_order_acquire), 1);
+                cu_join(t);
+                for (long i = 1; i <= (long)cap; i++) {
+                    cr_assert_eq(golf_chan_try_recv(a.ch, &v), GOLF_OK);
+                    cr_assert_eq(v, i);
+                }
+                cr_assert_eq(golf_chan_try_recv(a.ch, &v), GOLF_EAGAIN);
+                golf_chan_free(a.ch);
+            }
+        }
+    }
+}
+
 /* Close racing with senders and receivers (H3): every send that returned GOLF_OK is received
  * exactly once (now or in the drain after close); no send that returned GOLF_ECLOSED is. */
 enum { CR_SEND = 4, CR_RECV = 3, CR_MAX = 1 << 16 };
