@@ -537,7 +537,7 @@ static inline size_t
 golf__ring_send_slack(const golf__ring_core *r)
 {
     const golf__ring_geom *g = &r->prod;
-    size_t k = 2 * 64 / g->slot_size;
+    size_t k = 2 * GOLF__LINE / g->slot_size;
     if (k == 0)
         k = 1;
     return k < g->cap / 4 ? k : g->cap / 4;
