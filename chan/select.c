@@ -115,7 +115,7 @@ golf__select_fingerprint(const golf_case *cases, size_t n, uint64_t v[2])
  * Only a spin: once the budget is spent the sender registers and re-checks the exact condition,
  * so a sender whose consumer frees one slot and stops still goes through. */
 static void
-golf__select_wait_room(golf_case *cases, size_t n, golf__backoff *retry)
+golf__select_wait_room(golf_case *cases, size_t n, golf__backoff *retry, uint64_t deadline)
 {
     golf_chan *ch = cases[0].ch;
     if (n != 1 || cases[0].op != GOLF_SEND || !ch || !golf__chan_is_ring(ch))
@@ -124,6 +124,9 @@ golf__select_wait_room(golf_case *cases, size_t n, golf__backoff *retry)
     if (k == 0)
         return;
     while (!golf__ring_send_room(ch->ring, k) && golf__backoff_wait(retry)) {
+        /* A timed send keeps its deadline to within one backoff step, as before the wait. */
+        if (deadline != GOLF__FOREVER && golf__now_ns() >= deadline)
+            return;
     }
 }
 
@@ -198,7 +201,7 @@ golf__select_run(golf_case *cases, size_t n, golf__wnode *nodes, uint32_t *perm,
         if (deadline != GOLF__FOREVER && golf__now_ns() >= deadline)
             return GOLF_ETIMEDOUT;
         if (any_buffered && golf__backoff_wait(&retry)) {
-            golf__select_wait_room(cases, n, &retry);
+            golf__select_wait_room(cases, n, &retry, deadline);
             continue;
         }
 

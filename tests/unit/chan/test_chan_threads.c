@@ -231,8 +231,10 @@ Test(chan_mt, a_send_never_completes_beyond_capacity, .timeout = 60)
 /* A sender blocked on a full ring spins until the ring has room for two lines before it retries
  * (chan/select.c, golf__select_wait_room). A consumer that frees one slot and then stops must
  * still let it through: nothing else will ever free more (a one-shot waiter). Caps whose slack
- * is 1, 4 and 8 slots; the slot freed at once (the sender still spinning, or not yet blocked)
- * and after the sender has surely parked. */
+ * is 1, 4 and 8 slots; the slot freed at once (usually before the sender even tries) and after
+ * 20 ms, by which time the sender has gone through the wait and parked: a wait with no end never
+ * parks, and then this case fails (checked by making the wait endless). The hint itself is
+ * checked slot by slot in tests/unit/lockfree/test_substrate.c. */
 typedef struct {
     golf_chan *ch;
     long v;

@@ -11,6 +11,7 @@
 #include "lockfree/futex.h"
 #include "lockfree/percpu.h"
 #include "lockfree/rcu.h"
+#include "lockfree/ring_internal.h"
 
 Test(error, codes_and_messages, .timeout = 10)
 {
@@ -77,6 +78,51 @@ backoff_steps(golf__budget id, int cap)
         if (!golf__backoff_wait(&b))
             return steps;
     return -1;
+}
+
+/* golf__ring_send_room, the hint a blocked buffered send spins on (chan/select.c): the slot k
+ * positions past the tail, exactly, across the ring's wrap, for a capacity that is not a power
+ * of two; and the slack, two lines of slots within a quarter of the ring. */
+Test(ring_hint, send_room_looks_k_slots_past_the_tail, .timeout = 10)
+{
+    enum { CAP = 13 };
+    size_t ss = 0;
+    size_t bytes = golf__ring_slots_bytes(sizeof(long), CAP, &ss);
+    cr_assert_gt(bytes, 0);
+    golf__ring_core *r = aligned_alloc(64, sizeof *r);
+    unsigned char *slots = aligned_alloc(64, (bytes + 63) / 64 * 64);
+    cr_assert(r && slots);
+    golf__ring_init(r, sizeof(long), CAP, ss, slots);
+    cr_assert_eq(golf__ring_send_slack(r), 3); /* 2 * 64 / 16 = 8, but at most 13 / 4 */
+    long v = 0;
+    /* Three laps' worth of full-then-drained, so the wrap and the lap arithmetic are crossed. */
+    for (int lap = 0; lap < 3; lap++) {
+        for (long i = 0; i < CAP; i++)
+            cr_assert_eq(golf__ring_try_push(r, &i), GOLF_OK);
+        cr_assert_eq(golf__ring_try_push(r, &v), GOLF_EAGAIN);
+        cr_assert(golf__ring_send_room(r, 0) == false, "full: the tail's own slot is taken");
+        for (size_t freed = 1; freed <= CAP; freed++) {
+            cr_assert_eq(golf__ring_try_pop(r, &v, NULL), GOLF_OK);
+            for (size_t k = 0; k < CAP; k++)
+                cr_assert_eq(golf__ring_send_room(r, k), k < freed,
+                             "lap %d, %zu freed: room %zu past the tail", lap, freed, k);
+        }
+    }
+    free(slots);
+    free(r);
+    /* One-slot rings and tiny ones wait for nothing; large slots for at least one slot. */
+    golf__ring_core small;
+    uint64_t s3[3 * 2]; /* three 16-byte slots, 8-aligned for their stamps */
+    golf__ring_init(&small, sizeof(long), 3, 16, (unsigned char *)s3);
+    cr_assert_eq(golf__ring_send_slack(&small), 0);
+    golf__ring_core big;
+    size_t bss = 0;
+    size_t bbytes = golf__ring_slots_bytes(200, 64, &bss);
+    unsigned char *bslots = malloc(bbytes);
+    cr_assert_not_null(bslots);
+    golf__ring_init(&big, 200, 64, bss, bslots);
+    cr_assert_eq(golf__ring_send_slack(&big), 1);
+    free(bslots);
 }
 
 Test(backoff, budgets_end_as_named, .timeout = 10)
